@@ -1,0 +1,220 @@
+"""In-sandbox harness: runs learner code on given inputs and streams the raw outputs back.
+
+This file is executed *inside* bubblewrap by the runtime's own interpreter (``python -I -S``),
+so it imports nothing from the project: only the standard library, torch and safetensors.
+
+Nothing here decides a verdict. The learner's code shares this process, so it can patch or
+impersonate anything below; the trusted side therefore treats every byte that comes out as
+hostile data and re-validates it. What this file does try hard to avoid is *helping* the learner:
+it never calls methods on a returned object unless its exact type is ``torch.Tensor``, and it
+never serialises anything with pickle.
+
+Protocol (all integers are 8-byte big-endian lengths):
+
+* stdin  <- ``LPREQ1\\n`` len JSON-header len safetensors-inputs
+* result -> ``LPREADY\\n`` once torch is imported and privileges are dropped, then
+  ``LPRES1\\n`` len JSON-manifest len safetensors-outputs
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import sys
+import traceback
+
+READY_MAGIC = b"LPREADY\n"
+REQUEST_MAGIC = b"LPREQ1\n"
+RESULT_MAGIC = b"LPRES1\n"
+SUBMISSION_PATH = "/tmp/solution.py"
+SHOWN_FILENAME = "solution.py"
+MAX_TEXT = 4000
+
+# Captured before learner code exists, so later monkeypatching of builtins can't redirect them.
+_type = type
+_isinstance = isinstance
+_len = len
+_str = str
+
+
+def _drop_privileges(uid: int, gid: int) -> None:
+    # Only reached when bwrap ran as real root (see workers.sandbox.runner): become a dedicated,
+    # unprivileged host uid before anything else happens. setresuid away from 0 also clears every
+    # capability, and bwrap has already set no_new_privs so no setuid binary can get them back.
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if os.getuid() == 0 or os.geteuid() == 0:
+        raise SystemExit("harness: failed to drop privileges")
+
+
+def _read_exact(stream: io.BufferedReader, n: int) -> bytes:
+    data = stream.read(n)
+    if data is None or _len(data) != n:
+        raise EOFError("short read")
+    return data
+
+
+def _read_frame(stream: io.BufferedReader) -> bytes:
+    (n,) = struct.unpack(">Q", _read_exact(stream, 8))
+    return _read_exact(stream, n)
+
+
+def _safe_text(fn, limit: int = MAX_TEXT) -> str:
+    # str() on a learner exception runs learner code; never let it break the harness.
+    try:
+        text = fn()
+        if _type(text) is not _str:
+            return "<unprintable>"
+        return text[:limit]
+    except BaseException:  # noqa: BLE001 - deliberately swallow anything learner code raises
+        return "<unprintable>"
+
+
+def _type_name(obj: object) -> str:
+    cls = _type(obj)
+    try:
+        # Read the slot on ``type`` directly so a metaclass property can't run.
+        return _str(_type.__dict__["__qualname__"].__get__(cls, _type))[:200]
+    except BaseException:  # noqa: BLE001
+        return "<unknown>"
+
+
+def _learner_traceback(exc: BaseException) -> dict:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == SUBMISSION_PATH]
+    for f in frames:
+        f.filename = SHOWN_FILENAME
+    lines = ["Traceback (most recent call last):\n"] if frames else []
+    lines += traceback.format_list(frames)
+    if _isinstance(exc, SyntaxError):
+        exc.filename = SHOWN_FILENAME
+    lines += _safe_text(lambda: "".join(traceback.format_exception_only(_type(exc), exc))).splitlines(True)
+    return {
+        "type": _type_name(exc),
+        "message": _safe_text(lambda: _str(exc)),
+        "traceback": "".join(lines)[-MAX_TEXT:],
+    }
+
+
+def _is_memory_error(exc: BaseException) -> bool:
+    if _isinstance(exc, MemoryError):
+        return True
+    text = _safe_text(lambda: _str(exc)).lower()
+    return "can't allocate memory" in text or "out of memory" in text
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    result_fd = int(args[0])
+    site_packages = args[1]
+    if _len(args) >= 4:
+        _drop_privileges(int(args[2]), int(args[3]))
+
+    # -S skipped site; add only the venv's packages, without executing their .pth files.
+    sys.path.insert(0, site_packages)
+    import torch  # noqa: PLC0415 - imported after the privilege drop on purpose
+    from safetensors.torch import load as st_load  # noqa: PLC0415
+    from safetensors.torch import save as st_save  # noqa: PLC0415
+
+    torch.set_num_threads(1)
+    plain_tensor = torch.Tensor
+    out = os.fdopen(result_fd, "wb", buffering=0)
+    out.write(READY_MAGIC)
+
+    stdin = sys.stdin.buffer
+    if _read_exact(stdin, _len(REQUEST_MAGIC)) != REQUEST_MAGIC:
+        raise SystemExit("harness: bad request")
+    header = json.loads(_read_frame(stdin))
+    inputs = st_load(_read_frame(stdin))
+    sys.stdin.close()
+
+    device = torch.device(header["device"])
+    if device.type == "cuda":
+        # Soft cap on the caching allocator; the parent's RSS watchdog and wall clock are the real
+        # enforcement, since learner code can undo this.
+        total = torch.cuda.get_device_properties(device).total_memory
+        fraction = min(1.0, header["gpu_memory_bytes"] / total)
+        torch.cuda.set_per_process_memory_fraction(fraction, device)
+
+    manifest: dict = {"version": 1, "status": "ok", "cases": []}
+    tensors_out: dict[str, torch.Tensor] = {}
+
+    def finish() -> None:
+        blob = st_save(tensors_out) if tensors_out else b""
+        body = json.dumps(manifest).encode()
+        out.write(RESULT_MAGIC + struct.pack(">Q", _len(body)) + body + struct.pack(">Q", _len(blob)) + blob)
+        out.close()
+
+    with open(SUBMISSION_PATH, "w", encoding="utf-8") as fh:
+        fh.write(header["code"])
+
+    import importlib.util  # noqa: PLC0415
+
+    try:
+        spec = importlib.util.spec_from_file_location("solution", SUBMISSION_PATH)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["solution"] = module
+        spec.loader.exec_module(module)
+        entry = getattr(module, header["entrypoint"])
+        if not callable(entry):
+            raise TypeError(f"{header['entrypoint']} is not a function")
+    except BaseException as exc:  # noqa: BLE001 - learner import failures are reported, not raised
+        manifest["status"] = "memory" if _is_memory_error(exc) else "error"
+        manifest["error"] = _learner_traceback(exc)
+        finish()
+        return
+
+    for index, case in enumerate(header["cases"]):
+        record: dict = {"index": index, "ok": True, "grads": {}, "inputs_after": {}, "backward": "not_requested"}
+        manifest["cases"].append(record)
+        grad_names = set(case.get("grad", [])) | set(case.get("watch", []))
+        call_args: dict = dict(case.get("scalars", {}))
+        tensor_args: dict[str, torch.Tensor] = {}
+        for name in case.get("tensors", []):
+            t = inputs[f"c{index}.{name}"].to(device)
+            if name in grad_names:
+                t = t.detach().requires_grad_(True)
+            tensor_args[name] = t
+        call_args.update(tensor_args)
+        try:
+            result = entry(**call_args)
+            if _type(result) is plain_tensor:
+                wants_grad = bool(case.get("grad")) or bool(case.get("watch"))
+                if wants_grad and result.requires_grad:
+                    if result.dim() == 0:
+                        record["backward"] = "done"
+                        torch.autograd.backward(result)
+                    else:
+                        record["backward"] = "skipped_not_scalar"
+                elif wants_grad:
+                    record["backward"] = "no_grad_fn"
+                key = f"c{index}.result"
+                tensors_out[key] = result.detach().to("cpu").contiguous().clone()
+                record["result"] = {"kind": "tensor", "key": key}
+            else:
+                record["result"] = {"kind": "other", "type": _type_name(result)}
+        except BaseException as exc:  # noqa: BLE001
+            record["ok"] = False
+            record["error"] = _learner_traceback(exc)
+            if _is_memory_error(exc):
+                manifest["status"] = "memory"
+                break
+        for name, t in tensor_args.items():
+            if name in grad_names:
+                grad = t.grad
+                if _type(grad) is plain_tensor:
+                    key = f"c{index}.grad.{name}"
+                    tensors_out[key] = grad.detach().to("cpu").contiguous().clone()
+                    record["grads"][name] = key
+                else:
+                    record["grads"][name] = None
+            key = f"c{index}.after.{name}"
+            tensors_out[key] = t.detach().to("cpu").contiguous().clone()
+            record["inputs_after"][name] = key
+    finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,666 @@
+"""Run learner code in a fresh bubblewrap sandbox and bring back validated tensors.
+
+Isolation, and why each choice:
+
+* ``bwrap`` with new IPC, PID, network, UTS and cgroup namespaces (everything ``--unshare-all``
+  covers except the user namespace, see below), ``--die-with-parent`` and ``--new-session``
+  (no TIOCSTI into our terminal). The network namespace is empty: loopback only, on which nothing
+  listens, so Redis/PostgreSQL on the host's 127.0.0.1 are unreachable.
+* Filesystem: a fresh tmpfs root holding read-only binds of only ``/usr`` (+ the ``/lib*``
+  symlinks of a merged-/usr Debian), ``/etc/ld.so.cache`` (the loader needs it to find
+  multiarch libraries), the Python runtime (``sys.base_prefix``) at ``/opt/python``, the venv's
+  site-packages at ``/opt/site-packages`` and the harness file. ``/proc`` and ``/dev`` are fresh
+  instances, ``/tmp`` is a private tmpfs capped with ``--size``. Nothing else: not the project
+  tree, not ``/etc``, not home directories, not ``/var``. There is **no writable host path** at all:
+  inputs arrive on stdin and results leave on a pipe that the parent reads with a byte bound, so a
+  planted symlink or a disk-filling loop has nowhere to land.
+* User: when the worker is root (the usual container setup), bwrap runs as real root so it can
+  reach the runtime under ``/root`` (mode 0700) for its bind mounts, with every capability dropped
+  except CAP_SETUID/CAP_SETGID; the harness's first act is to ``setresuid`` to a dedicated host uid
+  picked per run from an unused range, which clears all capabilities (bwrap has already set
+  no_new_privs). A user namespace is deliberately *not* used in this mode: mapping a sandbox uid to
+  the caller would make the learner host-root for file access. A per-run uid means RLIMIT_NPROC
+  counts only this run's processes and lets the parent sweep any straggler by uid afterwards.
+  When the worker is not root, bwrap runs unprivileged with ``--unshare-user --uid 65534``; the
+  runtime must then be readable by the worker's user.
+* Limits: RLIMIT_CPU/NPROC/FSIZE/NOFILE/CORE=0 (and RLIMIT_AS on CPU) are set in a preexec on
+  bwrap and inherited; wall clock, stdout/stderr bytes and result bytes are enforced here. On CUDA
+  RLIMIT_AS cannot be used (the driver reserves huge virtual ranges), so the parent polls the RSS of
+  every process of the run's uid and kills the run past ``memory_mb``; GPU memory is soft-capped in
+  the harness with ``set_per_process_memory_fraction`` and freed by the driver when the process dies.
+* No fallback: if bwrap is missing or cannot start, :class:`SandboxUnavailable` is raised.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import resource
+import secrets
+import selectors
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+HARNESS_PATH = Path(__file__).with_name("harness.py")
+READY_MAGIC = b"LPREADY\n"
+REQUEST_MAGIC = b"LPREQ1\n"
+RESULT_MAGIC = b"LPRES1\n"
+# Per-run uids come from a block no distribution hands out to real users.
+UID_RANGE = (0x30000, 0x30000 + 0xFFFF)
+TAIL_BYTES = 8 * 1024
+MAX_TEXT = 4000
+
+Status = Literal["ok", "error", "timeout", "memory", "output_limit", "crashed"]
+
+
+class SandboxUnavailable(RuntimeError):
+    """bwrap is missing or could not start: an infrastructure failure, never the learner's fault."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpu_seconds: int = 20
+    wall_seconds: float = 40
+    memory_mb: int = 1536
+    processes: int = 32
+    file_size_mb: int = 16
+    open_files: int = 64
+    output_bytes: int = 64 * 1024
+    tmp_mb: int = 64
+    # Bound on the result stream (manifest + safetensors) the parent is willing to read.
+    result_mb: int = 64
+
+
+@dataclass
+class CaseOutput:
+    index: int
+    ok: bool
+    result: torch.Tensor | None = None
+    result_type: str | None = None  # "Tensor" for a plain tensor, else the (untrusted) type name
+    grads: dict[str, torch.Tensor | None] = field(default_factory=dict)
+    inputs_after: dict[str, torch.Tensor] = field(default_factory=dict)
+    backward: str = "not_requested"
+    error: dict[str, str] | None = None
+
+
+@dataclass
+class SandboxResult:
+    status: Status
+    cases: list[CaseOutput]
+    stdout_tail: str
+    stderr_tail: str
+    wall_seconds: float
+    device: str
+    message: str = ""
+    error: dict[str, str] | None = None  # learner traceback when status == "error"
+    startup_seconds: float = 0.0
+
+
+# --------------------------------------------------------------------------- request encoding
+
+
+def _encode_request(code: str, entrypoint: str, cases: list[dict], device: str, limits: Limits) -> tuple:
+    header_cases = []
+    tensors: dict[str, torch.Tensor] = {}
+    expected: list[dict] = []
+    for index, case in enumerate(cases):
+        scalars: dict[str, Any] = {}
+        names: list[str] = []
+        for name, value in case.items():
+            if name in ("__grad__", "__watch_grad__"):
+                continue
+            if not name.isidentifier() or "." in name:
+                raise ValueError(f"bad argument name {name!r}")
+            if isinstance(value, torch.Tensor):
+                tensors[f"c{index}.{name}"] = value.detach().to("cpu").contiguous()
+                names.append(name)
+            elif value is None or isinstance(value, (bool, int, float, str)):
+                scalars[name] = value
+            else:
+                raise TypeError(f"case argument {name!r} must be a tensor or a JSON scalar")
+        grad = [str(n) for n in case.get("__grad__", [])]
+        watch = [str(n) for n in case.get("__watch_grad__", [])]
+        for n in grad + watch:
+            if n not in names:
+                raise ValueError(f"gradient requested for non-tensor argument {n!r}")
+        header_cases.append({"scalars": scalars, "tensors": names, "grad": grad, "watch": watch})
+        expected.append({"tensors": names, "grad": grad + [n for n in watch if n not in grad]})
+    header = {
+        "code": code,
+        "entrypoint": entrypoint,
+        "device": device,
+        "cases": header_cases,
+        "gpu_memory_bytes": limits.memory_mb << 20,
+    }
+    body = json.dumps(header).encode()
+    blob = st_save(tensors) if tensors else st_save({"__empty__": torch.zeros(0)})
+    payload = REQUEST_MAGIC + struct.pack(">Q", len(body)) + body + struct.pack(">Q", len(blob)) + blob
+    return payload, expected
+
+
+# --------------------------------------------------------------------------- result decoding
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _text(value: object, limit: int = MAX_TEXT) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _error_dict(value: object) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    return {k: _text(value.get(k)) for k in ("type", "message", "traceback")}
+
+
+def _decode_result(raw: bytes, expected: list[dict]) -> tuple[str, list[CaseOutput], dict | None]:
+    """Parse the untrusted result stream. Any deviation from the schema raises _Malformed."""
+    if not raw.startswith(RESULT_MAGIC):
+        raise _Malformed("missing result header")
+    pos = len(RESULT_MAGIC)
+
+    def frame() -> bytes:
+        nonlocal pos
+        if pos + 8 > len(raw):
+            raise _Malformed("truncated")
+        (n,) = struct.unpack(">Q", raw[pos : pos + 8])
+        pos += 8
+        if n > len(raw) - pos:
+            raise _Malformed("truncated")
+        data = raw[pos : pos + n]
+        pos += n
+        return data
+
+    try:
+        manifest = json.loads(frame().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise _Malformed("manifest is not JSON") from exc
+    blob = frame()
+    if pos != len(raw):
+        raise _Malformed("trailing bytes after result")
+    if not isinstance(manifest, dict) or manifest.get("version") != 1:
+        raise _Malformed("bad manifest")
+    status = manifest.get("status")
+    if status not in ("ok", "error", "memory"):
+        raise _Malformed("bad status")
+    try:
+        tensors = st_load(blob) if blob else {}
+    except (SafetensorError, ValueError, RuntimeError) as exc:  # safetensors parses, never unpickles
+        raise _Malformed("bad safetensors") from exc
+    if status == "error":
+        return status, [], _error_dict(manifest.get("error")) or {"type": "", "message": "", "traceback": ""}
+
+    raw_cases = manifest.get("cases")
+    if not isinstance(raw_cases, list) or len(raw_cases) > len(expected):
+        raise _Malformed("bad cases")
+    if status == "ok" and len(raw_cases) != len(expected):
+        raise _Malformed("missing cases")
+    used: set[str] = set()
+
+    def take(key: object, want: str) -> torch.Tensor:
+        if key != want or key not in tensors or key in used:
+            raise _Malformed(f"unexpected tensor key {key!r}")
+        used.add(want)
+        t = tensors[want]
+        if type(t) is not torch.Tensor:
+            raise _Malformed("not a tensor")
+        return t
+
+    cases: list[CaseOutput] = []
+    for index, rc in enumerate(raw_cases):
+        if not isinstance(rc, dict) or rc.get("index") != index or not isinstance(rc.get("ok"), bool):
+            raise _Malformed("bad case record")
+        exp = expected[index]
+        out = CaseOutput(index=index, ok=rc["ok"], error=_error_dict(rc.get("error")))
+        backward = rc.get("backward")
+        if backward not in ("not_requested", "done", "skipped_not_scalar", "no_grad_fn"):
+            raise _Malformed("bad backward marker")
+        out.backward = backward
+        res = rc.get("result")
+        if res is not None:
+            if not isinstance(res, dict) or res.get("kind") not in ("tensor", "other"):
+                raise _Malformed("bad result")
+            if res["kind"] == "tensor":
+                out.result = take(res.get("key"), f"c{index}.result")
+                out.result_type = "Tensor"
+            else:
+                out.result_type = _text(res.get("type"), 200) or "<unknown>"
+        elif out.ok:
+            raise _Malformed("ok case without result")
+        grads = rc.get("grads")
+        after = rc.get("inputs_after")
+        if not isinstance(grads, dict) or not isinstance(after, dict):
+            raise _Malformed("bad grads/inputs")
+        if set(grads) - set(exp["grad"]) or set(after) - set(exp["tensors"]):
+            raise _Malformed("unexpected names")
+        for name in exp["grad"]:
+            key = grads.get(name)
+            out.grads[name] = None if key is None else take(key, f"c{index}.grad.{name}")
+        for name in exp["tensors"]:
+            if name not in after:
+                raise _Malformed("missing input-after tensor")
+            out.inputs_after[name] = take(after[name], f"c{index}.after.{name}")
+        cases.append(out)
+    if set(tensors) - used:
+        raise _Malformed("unexpected extra tensors")
+    return status, cases, None
+
+
+# --------------------------------------------------------------------------- process plumbing
+
+
+def _site_packages() -> str:
+    return sysconfig.get_paths()["purelib"]
+
+
+def _bwrap_path() -> str:
+    path = shutil.which("bwrap") or ("/usr/bin/bwrap" if os.path.exists("/usr/bin/bwrap") else None)
+    if not path:
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed; refusing to run learner code unsandboxed")
+    return path
+
+
+def _bind_system(args: list[str]) -> None:
+    args += ["--ro-bind", "/usr", "/usr"]
+    for top in ("/lib", "/lib64", "/bin", "/sbin"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    args += ["--perms", "0755", "--dir", "/etc"]
+    if os.path.exists("/etc/ld.so.cache"):
+        args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+
+
+def _bind_cuda(args: list[str]) -> None:
+    # Device nodes only; the driver's user-space libraries (libcuda.so) live under /usr/lib,
+    # already bound, and the CUDA runtime ships inside the torch/nvidia wheels in site-packages.
+    for node in sorted(glob.glob("/dev/nvidia*")):
+        if os.path.exists(node) and not os.path.isdir(node):
+            args += ["--dev-bind", node, node]
+    if os.path.isdir("/dev/nvidia-caps"):
+        args += ["--dev-bind", "/dev/nvidia-caps", "/dev/nvidia-caps"]
+    # The driver reads topology from sysfs; read-only and needed for device enumeration.
+    for path in ("/sys/bus/pci", "/sys/devices", "/sys/module/nvidia"):
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+
+
+def _build_command(limits: Limits, device: str, result_fd: int, uid: int | None) -> list[str]:
+    args = [_bwrap_path()]
+    args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    if uid is None:
+        args += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+    args += ["--die-with-parent", "--new-session", "--clearenv"]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONIOENCODING": "utf-8",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    _bind_system(args)
+    args += ["--perms", "0755", "--dir", "/opt"]
+    args += ["--ro-bind", sys.base_prefix, "/opt/python"]
+    args += ["--ro-bind", _site_packages(), "/opt/site-packages"]
+    args += ["--ro-bind", str(HARNESS_PATH), "/opt/harness.py"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    if device.startswith("cuda"):
+        _bind_cuda(args)
+    args += ["--size", str(limits.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    if uid is not None:
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    python = f"/opt/python/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    args += [python, "-I", "-S", "-B", "/opt/harness.py", str(result_fd), "/opt/site-packages"]
+    if uid is not None:
+        args += [str(uid), str(uid)]
+    return args
+
+
+def _preexec(limits: Limits, device: str):
+    def apply() -> None:
+        def cap(which: int, value: int) -> None:
+            resource.setrlimit(which, (value, value))
+
+        soft_cpu = int(limits.cpu_seconds)
+        # SIGXCPU at the soft limit, SIGKILL one second later if it is ignored.
+        resource.setrlimit(resource.RLIMIT_CPU, (soft_cpu, soft_cpu + 1))
+        cap(resource.RLIMIT_NPROC, limits.processes)
+        cap(resource.RLIMIT_FSIZE, limits.file_size_mb << 20)
+        cap(resource.RLIMIT_NOFILE, limits.open_files)
+        cap(resource.RLIMIT_CORE, 0)
+        if not device.startswith("cuda"):
+            cap(resource.RLIMIT_AS, limits.memory_mb << 20)
+
+    return apply
+
+
+def _uid_processes(uid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                pids.append(int(entry))
+        except OSError:
+            continue
+    return pids
+
+
+def _rss_bytes(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+class _Tail:
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.total = 0
+
+    def add(self, data: bytes) -> None:
+        self.total += len(data)
+        self.buf += data
+        if len(self.buf) > TAIL_BYTES:
+            del self.buf[: len(self.buf) - TAIL_BYTES]
+
+    def text(self) -> str:
+        return self.buf.decode("utf-8", "replace")
+
+
+class PrewarmedSandbox:
+    """A sandbox started ahead of need, with torch already imported, waiting for one submission.
+
+    It is used for exactly one run and then discarded; a fresh one is started for the next run.
+    """
+
+    def __init__(self, limits: Limits | None = None, device: str = "cpu") -> None:
+        self.limits = limits or Limits()
+        self.device = device
+        self.used = False
+        self.uid: int | None = None
+        if os.geteuid() == 0:
+            self.uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
+        result_r, result_w = os.pipe()
+        self.started = time.monotonic()
+        try:
+            self.proc = subprocess.Popen(
+                _build_command(self.limits, device, result_w, self.uid),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(result_w,),
+                close_fds=True,
+                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+                cwd="/",
+                start_new_session=True,
+                preexec_fn=_preexec(self.limits, device),
+            )
+        except OSError as exc:
+            os.close(result_r)
+            os.close(result_w)
+            raise SandboxUnavailable(f"could not start bwrap: {exc}") from exc
+        finally:
+            if "result_w" in locals():
+                try:
+                    os.close(result_w)
+                except OSError:
+                    pass
+        self.result_r = result_r
+        self.stdout = _Tail()
+        self.stderr = _Tail()
+        self.result = bytearray()
+        self.ready_at: float | None = None
+        self.cpu_used = 0.0
+        self._selector = selectors.DefaultSelector()
+        for stream, name in ((self.proc.stdout, "stdout"), (self.proc.stderr, "stderr")):
+            os.set_blocking(stream.fileno(), False)
+            self._selector.register(stream.fileno(), selectors.EVENT_READ, name)
+        os.set_blocking(result_r, False)
+        self._selector.register(result_r, selectors.EVENT_READ, "result")
+        self.open_streams = 3
+
+    # -- pumping -------------------------------------------------------------------------------
+
+    def _pump(self, timeout: float, result_cap: int) -> str | None:
+        """Read what is available. Returns "output_limit"/"result_limit" when a bound is crossed."""
+        for key, _ in self._selector.select(timeout):
+            try:
+                data = os.read(key.fd, 65536)
+            except BlockingIOError:
+                continue
+            if not data:
+                self._selector.unregister(key.fd)
+                self.open_streams -= 1
+                continue
+            if key.data == "result":
+                self.result += data
+                if self.ready_at is None and len(self.result) >= len(READY_MAGIC):
+                    if bytes(self.result[: len(READY_MAGIC)]) != READY_MAGIC:
+                        return "crashed"
+                    self.ready_at = time.monotonic()
+                if len(self.result) > result_cap:
+                    return "result_limit"
+            else:
+                tail = self.stdout if key.data == "stdout" else self.stderr
+                tail.add(data)
+                if self.stdout.total + self.stderr.total > self.limits.output_bytes:
+                    return "output_limit"
+        return None
+
+    def wait_ready(self, timeout: float = 60.0) -> float:
+        """Block until torch is imported inside. Returns seconds spent starting."""
+        deadline = time.monotonic() + timeout
+        while self.ready_at is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.open_streams == 0:
+                break
+            if self._pump(min(remaining, 0.5), len(READY_MAGIC) + 1) not in (None,):
+                break
+        if self.ready_at is None:
+            self.kill()
+            raise SandboxUnavailable(
+                "sandbox failed to start: " + (self.stderr.text()[-1000:] or "no output from bwrap")
+            )
+        return self.ready_at - self.started
+
+    def kill(self) -> None:
+        if self.proc.returncode is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            # wait4 rather than Popen.wait: the rusage tells a CPU-limit kill from other crashes.
+            try:
+                _, status, usage = os.wait4(self.proc.pid, 0)
+                self.proc.returncode = os.waitstatus_to_exitcode(status)
+                self.cpu_used = usage.ru_utime + usage.ru_stime
+            except ChildProcessError:
+                self.proc.returncode = self.proc.returncode if self.proc.returncode is not None else -1
+        if self.uid is not None:
+            # The PID namespace dies with its init; this sweep is the belt to that brace.
+            for pid in _uid_processes(self.uid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def close(self) -> None:
+        self.kill()
+        try:
+            self._selector.close()
+        finally:
+            for fd in (self.result_r,):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                try:
+                    if stream:
+                        stream.close()
+                except OSError:
+                    pass
+
+    # -- the one run ---------------------------------------------------------------------------
+
+    def run(self, code: str, *, entrypoint: str, cases: list[dict]) -> SandboxResult:
+        if self.used:
+            raise RuntimeError("a sandbox is used for one run only")
+        self.used = True
+        try:
+            return self._run(code, entrypoint, cases)
+        finally:
+            self.close()
+
+    def _run(self, code: str, entrypoint: str, cases: list[dict]) -> SandboxResult:
+        limits = self.limits
+        payload, expected = _encode_request(code, entrypoint, cases, self.device, limits)
+        startup = self.wait_ready()
+        started = time.monotonic()
+        deadline = started + limits.wall_seconds
+
+        def feed() -> None:
+            try:
+                self.proc.stdin.write(payload)
+                self.proc.stdin.close()
+            except (BrokenPipeError, OSError, ValueError):
+                pass
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        result_cap = len(READY_MAGIC) + (limits.result_mb << 20)
+        verdict: str | None = None
+        watch_rss = self.device.startswith("cuda") and self.uid is not None
+        next_rss_check = 0.0
+        while self.open_streams > 0:
+            now = time.monotonic()
+            if now >= deadline:
+                verdict = "timeout"
+                break
+            verdict = self._pump(min(deadline - now, 0.1), result_cap)
+            if verdict:
+                break
+            if watch_rss and now >= next_rss_check:
+                next_rss_check = now + 0.1
+                if _rss_bytes(_uid_processes(self.uid)) > limits.memory_mb << 20:
+                    verdict = "memory"
+                    break
+        if verdict is None:
+            # All pipes closed: the harness is done (or dead). Give bwrap a moment to exit by itself.
+            grace_end = min(deadline, time.monotonic() + 5)
+            while self.proc.returncode is None and time.monotonic() < grace_end:
+                pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+                if pid:
+                    self.proc.returncode = os.waitstatus_to_exitcode(status)
+                    self.cpu_used = usage.ru_utime + usage.ru_stime
+                    break
+                time.sleep(0.01)
+        self.kill()
+        writer.join(timeout=1)
+        wall = time.monotonic() - started
+        return self._verdict(verdict, expected, wall, startup)
+
+    def _verdict(self, verdict: str | None, expected: list[dict], wall: float, startup: float) -> SandboxResult:
+        limits = self.limits
+
+        def result(status: Status, message: str = "", cases=None, error=None) -> SandboxResult:
+            return SandboxResult(
+                status=status,
+                cases=cases or [],
+                stdout_tail=self.stdout.text(),
+                stderr_tail=self.stderr.text(),
+                wall_seconds=round(wall, 3),
+                device=self.device,
+                message=message,
+                error=error,
+                startup_seconds=round(startup, 3),
+            )
+
+        if verdict == "timeout":
+            return result("timeout", f"Your code ran longer than the {limits.wall_seconds:g}-second time limit.")
+        if verdict == "memory":
+            return result("memory", f"Your code used more than the {limits.memory_mb} MB memory limit.")
+        if verdict == "output_limit":
+            return result(
+                "output_limit",
+                f"Your code printed more than {limits.output_bytes // 1024} KB; remove or shorten print calls.",
+            )
+        if verdict == "result_limit":
+            return result("output_limit", f"Your code's results were larger than {limits.result_mb} MB.")
+        rc = self.proc.returncode
+        if rc is not None and rc in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+            return result("timeout", f"Your code used more than {limits.cpu_seconds} seconds of CPU time.")
+        raw = bytes(self.result[len(READY_MAGIC) :])
+        try:
+            status, cases, error = _decode_result(raw, expected)
+        except _Malformed as exc:
+            if rc in (-signal.SIGKILL, 128 + signal.SIGKILL) and self._cpu_exhausted():
+                return result("timeout", f"Your code used more than {limits.cpu_seconds} seconds of CPU time.")
+            return result(
+                "crashed",
+                "Your code stopped the grader before it could finish (the process exited or was killed "
+                f"without reporting results; {exc}).",
+            )
+        if status == "memory":
+            return result("memory", f"Your code used more than the {limits.memory_mb} MB memory limit.", cases)
+        if status == "error":
+            return result("error", "Your code could not be loaded.", error=error)
+        if rc not in (0, None):
+            return result("crashed", f"The sandbox exited with status {rc} after reporting results.", cases)
+        return result("ok", "", cases)
+
+    def _cpu_exhausted(self) -> bool:
+        return self.cpu_used >= self.limits.cpu_seconds - 0.05
+
+
+def run_cases(
+    code: str,
+    *,
+    entrypoint: str,
+    cases: list[dict],
+    limits: Limits | None = None,
+    device: str = "cpu",
+    prewarmed: PrewarmedSandbox | None = None,
+) -> SandboxResult:
+    """Run ``entrypoint(**case)`` for every case in one fresh sandbox process.
+
+    ``prewarmed`` may carry a :class:`PrewarmedSandbox` started earlier with the same limits and
+    device; it is consumed. Raises :class:`SandboxUnavailable` when no sandbox can be started.
+    """
+    if prewarmed is not None:
+        if prewarmed.used or prewarmed.device != device or (limits is not None and prewarmed.limits != limits):
+            prewarmed.close()
+            prewarmed = None
+    box = prewarmed or PrewarmedSandbox(limits or Limits(), device)
+    return box.run(code, entrypoint=entrypoint, cases=cases)
