@@ -1,0 +1,299 @@
+"""Accounts, profile, paths and enrolment: one thin view per operation, serializers beside it."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from drops.selectors import drop_states
+from learnpath import selectors, services
+from learnpath.models import Path, available_timezones
+
+ERROR = inline_serializer(
+    "Error",
+    {"detail": serializers.CharField(), "errors": serializers.DictField(required=False)},
+)
+
+
+class RegisterApi(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.RegexField(
+            r"^[\w.@+-]+\Z", max_length=150, error_messages={"invalid": "Use letters, digits and @/./+/-/_ only."}
+        )
+        password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+        email = serializers.EmailField(required=False, allow_blank=True, default="")
+        timezone = serializers.CharField(required=False, default="UTC", max_length=64)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        username = serializers.CharField()
+        email = serializers.EmailField(allow_blank=True)
+        timezone = serializers.CharField()
+        token = serializers.CharField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer, 400: OpenApiResponse(ERROR), 429: OpenApiResponse(ERROR)},
+        tags=["auth"],
+        summary="Create a learner account and return an API token",
+        auth=[],
+    )
+    def post(self, request):
+        data = _valid(self.InputSerializer, request.data)
+        try:
+            user = services.user_register(
+                username=data["username"],
+                password=data["password"],
+                email=data["email"],
+                timezone_name=data["timezone"],
+            )
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict) from None
+        token, _ = Token.objects.get_or_create(user=user)
+        payload = {
+            "id": user.pk,
+            "username": user.username,
+            "email": user.email,
+            "timezone": user.profile.timezone,
+            "token": token.key,
+        }
+        return Response(self.OutputSerializer(payload).data, status=status.HTTP_201_CREATED)
+
+
+class TokenApi(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OutputSerializer, 400: OpenApiResponse(ERROR), 429: OpenApiResponse(ERROR)},
+        tags=["auth"],
+        summary="Exchange a username and password for an API token",
+        auth=[],
+    )
+    def post(self, request):
+        from django.contrib.auth import authenticate
+
+        data = _valid(self.InputSerializer, request.data)
+        address = services.client_address(request)
+        if services.login_blocked(username=data["username"], address=address):
+            raise Throttled(detail="Too many failed logins. Wait a few minutes and try again.")
+        user = authenticate(request, username=data["username"], password=data["password"])
+        if user is None:
+            services.login_failed(username=data["username"], address=address)
+            raise ValidationError({"non_field_errors": ["Unable to log in with the username and password given."]})
+        services.login_succeeded(username=data["username"], address=address)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class ProfileApi(APIView):
+    class ProfileSerializer(serializers.Serializer):
+        username = serializers.CharField(read_only=True, source="user.username")
+        email = serializers.EmailField(read_only=True, source="user.email")
+        timezone = serializers.CharField(max_length=64, required=False)
+        reminder_hour = serializers.IntegerField(min_value=0, max_value=23, required=False)
+        email_reminders = serializers.BooleanField(required=False)
+        daily_goal_minutes = serializers.IntegerField(min_value=1, max_value=120, required=False)
+        daily_review_cap = serializers.IntegerField(min_value=1, max_value=500, required=False)
+
+        def validate_timezone(self, value: str) -> str:
+            if value not in available_timezones():
+                raise serializers.ValidationError(f"{value!r} is not an IANA timezone name such as 'Europe/Berlin'.")
+            return value
+
+    @extend_schema(
+        responses={200: ProfileSerializer, 401: OpenApiResponse(ERROR)}, tags=["auth"], summary="Your profile"
+    )
+    def get(self, request):
+        return Response(self.ProfileSerializer(services.profile_for(request.user)).data)
+
+    @extend_schema(
+        request=ProfileSerializer,
+        responses={200: ProfileSerializer, 400: OpenApiResponse(ERROR), 401: OpenApiResponse(ERROR)},
+        tags=["auth"],
+        summary="Change your timezone, reminder hour or goals",
+    )
+    def patch(self, request):
+        data = _valid(self.ProfileSerializer, request.data, partial=True)
+        profile = services.profile_update(user=request.user, **data)
+        return Response(self.ProfileSerializer(profile).data)
+
+
+class PathSummarySerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    title = serializers.CharField()
+    summary = serializers.CharField()
+    phase_count = serializers.IntegerField()
+    drop_count = serializers.IntegerField()
+    enrolled = serializers.BooleanField()
+
+
+class DropSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.SlugField()
+    title = serializers.CharField()
+    summary = serializers.CharField()
+    position = serializers.IntegerField()
+    estimated_minutes = serializers.IntegerField()
+    state = serializers.ChoiceField(
+        choices=["locked", "available", "completed"], allow_null=True, help_text="Null when not enrolled."
+    )
+    unlocks_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class PhaseSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    title = serializers.CharField()
+    position = serializers.IntegerField()
+    drops = DropSummarySerializer(many=True)
+
+
+class FAQSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    question = serializers.CharField()
+    answer_html = serializers.CharField()
+
+
+class PathDetailSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    title = serializers.CharField()
+    summary = serializers.CharField()
+    enrolled = serializers.BooleanField()
+    phases = PhaseSerializer(many=True)
+    faq = FAQSerializer(many=True)
+
+
+class PathListApi(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: PathSummarySerializer(many=True)}, tags=["paths"], summary="All learning paths")
+    def get(self, request):
+        enrolled = selectors.enrolled_path_ids(request.user)
+        rows = [
+            {
+                "slug": p.slug,
+                "title": p.title,
+                "summary": p.summary,
+                "phase_count": p.phase_count,
+                "drop_count": p.drop_count,
+                "enrolled": p.pk in enrolled,
+            }
+            for p in selectors.path_list()
+        ]
+        return Response(PathSummarySerializer(rows, many=True).data)
+
+
+def path_outline(path: Path, user) -> dict:
+    """The path with its phases, drops (with the caller's state when enrolled) and FAQ."""
+    enrolled = path.pk in selectors.enrolled_path_ids(user)
+    states = drop_states(user=user, path=path, now=timezone.now()) if enrolled else {}
+    phases = []
+    for phase in path.phases.all():
+        drops = []
+        for drop in path.drops.all():
+            if drop.phase_id != phase.pk:
+                continue
+            state = states.get(drop.pk)
+            drops.append(
+                {
+                    "id": drop.pk,
+                    "slug": drop.slug,
+                    "title": drop.title,
+                    "summary": drop.summary,
+                    "position": drop.position,
+                    "estimated_minutes": drop.estimated_minutes,
+                    "state": state.state if state else None,
+                    "unlocks_at": state.unlocks_at if state and state.state == "locked" else None,
+                    "completed_at": state.completed_at if state else None,
+                }
+            )
+        phases.append({"slug": phase.slug, "title": phase.title, "position": phase.position, "drops": drops})
+    faq = [{"slug": f.slug, "question": f.question, "answer_html": f.answer_html} for f in path.faq_entries.all()]
+    return {
+        "slug": path.slug,
+        "title": path.title,
+        "summary": path.summary,
+        "enrolled": enrolled,
+        "phases": phases,
+        "faq": faq,
+    }
+
+
+class PathDetailApi(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        responses={200: PathDetailSerializer, 404: OpenApiResponse(ERROR)},
+        tags=["paths"],
+        summary="A path with its phases, drops (with your state when enrolled) and FAQ",
+    )
+    def get(self, request, slug: str):
+        path = _get_path(slug)
+        return Response(PathDetailSerializer(path_outline(path, request.user)).data)
+
+
+class EnrollApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        path = serializers.SlugField()
+        enrolled_at = serializers.DateTimeField()
+        created = serializers.BooleanField()
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: OutputSerializer,
+            200: OutputSerializer,
+            401: OpenApiResponse(ERROR),
+            404: OpenApiResponse(ERROR),
+        },
+        tags=["paths"],
+        summary="Enrol in a path (idempotent: 201 the first time, 200 after)",
+    )
+    def post(self, request, slug: str):
+        path = get_object_or_404(Path, slug=slug)
+        enrollment, created = services.enrollment_create(user=request.user, path=path)
+        payload = {"path": path.slug, "enrolled_at": enrollment.enrolled_at, "created": created}
+        return Response(
+            self.OutputSerializer(payload).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+def _get_path(slug: str) -> Path:
+    try:
+        return selectors.path_detail(slug)
+    except Path.DoesNotExist:
+        from rest_framework.exceptions import NotFound
+
+        raise NotFound(f"No path with slug {slug!r}.") from None
+
+
+def _valid(serializer_class, data, **kwargs) -> dict:
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -1,0 +1,79 @@
+"""Markdown to sanitized HTML for lessons and FAQ answers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import markdown
+import nh3
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "em", "h2", "h3", "h4", "hr", "i", "li", "ol", "p",
+    "pre", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul", "dl", "dt", "dd",
+    "details", "summary", "kbd",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "h2": {"id"},
+    "h3": {"id"},
+    "h4": {"id"},
+    "td": {"align"},
+    "th": {"align"},
+    "code": {"class"},
+    "abbr": {"title"},
+}
+DEMO_MARKER = re.compile(r"<p>\[\[demo:(?P<name>[a-z-]+)\]\]</p>")
+KNOWN_DEMOS = {"temperature"}
+DROP_LINK = re.compile(r"\]\(drop:(?P<slug>[a-z0-9-]+)(?:#(?P<anchor>[a-z0-9-]+))?\)")
+SECTION = re.compile(r'<h2 id="(?P<id>[^"]+)">(?P<title>.*?)</h2>')
+TAG = re.compile(r"<[^>]+>")
+
+
+def render_markdown(text: str, resolve_drop: Callable[[str], str | None] | None = None) -> str:
+    """Render ``text``; ``resolve_drop(slug)`` turns ``drop:slug`` links into URLs."""
+    if resolve_drop is not None:
+
+        def replace(match: re.Match) -> str:
+            url = resolve_drop(match["slug"]) or "#"
+            anchor = f"#{match['anchor']}" if match["anchor"] else ""
+            return f"]({url}{anchor})"
+
+        text = DROP_LINK.sub(replace, text)
+    html = markdown.markdown(
+        text,
+        extensions=["fenced_code", "tables", "sane_lists", "toc", "smarty"],
+        extension_configs={"toc": {"permalink": False, "toc_depth": "2-3"}},
+        output_format="html",
+    )
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )
+    # Demos are inserted after sanitizing, and only from a fixed list: content cannot inject markup.
+    return DEMO_MARKER.sub(_demo_html, clean)
+
+
+def _demo_html(match: re.Match) -> str:
+    name = match["name"]
+    if name not in KNOWN_DEMOS:
+        return ""
+    return f'<div class="{name}-demo" data-demo="{name}"></div>'
+
+
+def sections_of(html: str) -> list[dict[str, str]]:
+    return [{"id": m["id"], "title": TAG.sub("", m["title"])} for m in SECTION.finditer(html)]
+
+
+def drop_links_in(text: str) -> list[tuple[int, str]]:
+    """(line number starting at 1, slug) for every ``drop:slug`` link in ``text``."""
+    return [(text.count("\n", 0, match.start()) + 1, match["slug"]) for match in DROP_LINK.finditer(text)]
+
+
+def demos_in(text: str) -> list[tuple[int, str]]:
+    return [
+        (text.count("\n", 0, m.start()) + 1, m["name"]) for m in re.finditer(r"\[\[demo:(?P<name>[^\]]*)\]\]", text)
+    ]

@@ -1,0 +1,98 @@
+"""The path spine: a Path has ordered Phases (which hold the drops) and FAQ entries; learners enrol."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+def validate_timezone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA timezone name such as 'Europe/Berlin'.")
+
+
+def available_timezones() -> set[str]:
+    return zoneinfo.available_timezones()
+
+
+class Path(models.Model):
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    source_file = models.CharField(max_length=300, blank=True, help_text="Content file this path was loaded from.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Phase(models.Model):
+    path = models.ForeignKey(Path, on_delete=models.CASCADE, related_name="phases")
+    slug = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["path", "position"]
+        constraints = [models.UniqueConstraint(fields=["path", "slug"], name="phase_unique_slug_per_path")]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.title}"
+
+
+class FAQEntry(models.Model):
+    path = models.ForeignKey(Path, on_delete=models.CASCADE, related_name="faq_entries")
+    slug = models.SlugField(max_length=80)
+    question = models.CharField(max_length=300)
+    answer_markdown = models.TextField()
+    answer_html = models.TextField(blank=True)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["path", "position"]
+        verbose_name = "FAQ entry"
+        verbose_name_plural = "FAQ entries"
+        constraints = [models.UniqueConstraint(fields=["path", "slug"], name="faq_unique_slug_per_path")]
+
+    def __str__(self) -> str:
+        return self.question
+
+
+class Enrollment(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments")
+    path = models.ForeignKey(Path, on_delete=models.CASCADE, related_name="enrollments")
+    enrolled_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-enrolled_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "path"], name="enrollment_unique_user_path")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.path}"
+
+
+class LearnerProfile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    reminder_hour = models.PositiveSmallIntegerField(
+        default=18,
+        validators=[MinValueValidator(0), MaxValueValidator(23)],
+        help_text="Local hour (0–23) at which a reminder is sent when something is waiting.",
+    )
+    email_reminders = models.BooleanField(default=True)
+    daily_goal_minutes = models.PositiveSmallIntegerField(default=5)
+    daily_review_cap = models.PositiveSmallIntegerField(default=50)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)

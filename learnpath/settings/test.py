@@ -1,0 +1,15 @@
+"""Tests: fast hashing, an in-process cache, and the database named by DATABASE_URL (SQLite otherwise)."""
+
+from learnpath.settings.base import *
+from learnpath.settings.base import REST_FRAMEWORK
+
+SECRET_KEY = "test-only-not-secret"  # noqa: S105 - test settings only
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min", "submissions": "1000/min"}}

@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from learnpath import views
+
+api_patterns = [
+    path("", include("learnpath.api.urls")),
+    path("", include("drops.api_urls")),
+    path("", include("challenges.api_urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/login/", views.ThrottledLoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", views.PasswordChange.as_view(), name="password_change"),
+    path("accounts/settings/", views.settings_page, name="settings"),
+    path("paths/<slug:slug>/", views.path_page, name="path"),
+    path("paths/<slug:slug>/enroll/", views.enroll, name="enroll"),
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+    path("", include("drops.urls")),
+    path("", include("challenges.urls")),
+]
