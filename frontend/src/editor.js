@@ -179,6 +179,7 @@ function create(textarea, options = {}) {
   textarea.insertAdjacentElement("afterend", view.dom);
   view.dom.insertAdjacentElement("afterend", hint);
   textarea.hidden = true;
+  textarea.style.display = "none"; // beats author `display` rules that override [hidden]
   textarea.setAttribute("aria-hidden", "true");
   textarea.tabIndex = -1;
   // Make a <label for=textarea> focus the editor instead of the hidden field.
@@ -217,6 +218,7 @@ function create(textarea, options = {}) {
       view.destroy();
       hint.remove();
       textarea.hidden = false;
+      textarea.style.removeProperty("display");
       textarea.removeAttribute("aria-hidden");
       textarea.removeAttribute("tabindex");
       delete textarea._learnpathEditor;
