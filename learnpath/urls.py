@@ -8,6 +8,7 @@ api_patterns = [
     path("", include("learnpath.api.urls")),
     path("", include("drops.api_urls")),
     path("", include("challenges.api_urls")),
+    path("", include("plans.api_urls")),
 ]
 
 urlpatterns = [
@@ -23,4 +24,5 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("", include("drops.urls")),
     path("", include("challenges.urls")),
+    path("", include("plans.urls")),
 ]

@@ -111,9 +111,15 @@ def _load_path(spec: PathSpec, report: Report) -> None:
         )
 
     # Positions are unique per path: move existing drops out of the way before renumbering.
-    listed = {drop.slug for drop in spec.drops}
+    wanted = {drop.slug: drop.position for drop in spec.drops}
+    listed = set(wanted)
     existing = list(Drop.objects.filter(path=path))
-    if any(d.slug in listed for d in existing):
+    if any(
+        wanted.get(d.slug, len(wanted) + 1) != d.position
+        and d.position <= len(wanted)
+        or wanted.get(d.slug, d.position) != d.position
+        for d in existing
+    ):
         offset = 100_000
         for drop in existing:
             drop.position += offset

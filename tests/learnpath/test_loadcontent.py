@@ -1,0 +1,351 @@
+"""loadcontent: idempotent upsert, a report of what changed, and `--check` errors as file:line: message."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from drops.models import Drop, DropProgress, RecallCard
+from learnpath.content.loader import check_content, load_content
+from learnpath.models import FAQEntry, Path as LearningPath, Phase
+
+PATH_YAML = """\
+slug: tiny
+title: A tiny path
+summary: Two phases, three drops.
+phases:
+  - slug: first
+    title: The first phase
+    drops:
+      - slug: alpha
+        title: Alpha
+        summary: The first drop.
+      - slug: beta
+        title: Beta
+        summary: The second drop.
+  - slug: second
+    title: The second phase
+    drops:
+      - slug: gamma
+        title: Gamma
+        summary: The third drop.
+faq:
+  - slug: why
+    question: Why?
+    answer: Because **reasons**.
+"""
+
+ALPHA = """\
+---
+slug: alpha
+minutes: 5
+cards:
+  - key: one
+    kind: recall
+    prompt: What is one?
+    answer: The first number.
+    explanation: Counting starts there.
+  - key: pick
+    kind: choice
+    prompt: Pick b.
+    choices: [a, b, c]
+    answer: b
+  - key: half
+    kind: numeric
+    prompt: Softmax of [0, 0] - the first probability?
+    answer: 0.5
+    tolerance: 0.01
+numbers:
+  - quote: "0.50"
+    expr: "softmax([0, 0])[0]"
+---
+## Start here
+
+The first probability is 0.50. See [the next drop](drop:beta).
+
+[[demo:temperature]]
+"""
+
+SIMPLE = """\
+---
+slug: {slug}
+minutes: 6
+cards:
+  - key: c
+    kind: recall
+    prompt: Say {slug}.
+    answer: "{slug}"
+---
+## {slug}
+
+Body of {slug}.
+"""
+
+
+def write_tree(root: Path, *, path_yaml: str = PATH_YAML, alpha: str = ALPHA, extra: dict | None = None) -> Path:
+    directory = root / "paths" / "tiny"
+    (directory / "drops").mkdir(parents=True, exist_ok=True)
+    (directory / "path.yaml").write_text(path_yaml)
+    (directory / "drops" / "01-alpha.md").write_text(alpha)
+    (directory / "drops" / "02-beta.md").write_text(SIMPLE.format(slug="beta"))
+    (directory / "drops" / "03-gamma.md").write_text(SIMPLE.format(slug="gamma"))
+    for name, text in (extra or {}).items():
+        (directory / "drops" / name).write_text(text)
+    return root
+
+
+@pytest.fixture
+def tree(tmp_path):
+    return write_tree(tmp_path)
+
+
+def messages(root: Path) -> list[str]:
+    return [str(problem) for problem in check_content(root)]
+
+
+def test_valid_tree_has_no_problems(tree):
+    assert messages(tree) == []
+
+
+@pytest.mark.django_db
+def test_load_creates_everything_and_renders(tree):
+    report = load_content(tree)
+    assert report.counts["created"] == 1 + 2 + 3 + 5 + 1  # path, phases, drops, cards, faq
+    path = LearningPath.objects.get(slug="tiny")
+    assert [p.title for p in Phase.objects.filter(path=path)] == ["The first phase", "The second phase"]
+    drops = list(Drop.objects.filter(path=path).order_by("position"))
+    assert [(d.slug, d.position, d.phase.slug) for d in drops] == [
+        ("alpha", 1, "first"),
+        ("beta", 2, "first"),
+        ("gamma", 3, "second"),
+    ]
+    alpha = drops[0]
+    assert alpha.estimated_minutes == 5
+    assert f'href="/drops/{drops[1].pk}/"' in alpha.body_html
+    assert 'data-demo="temperature"' in alpha.body_html
+    assert alpha.sections == [{"id": "start-here", "title": "Start here"}]
+    card = RecallCard.objects.get(drop=alpha, key="pick")
+    assert (card.kind, card.choices, card.answer) == ("choice", ["a", "b", "c"], "b")
+    numeric = RecallCard.objects.get(drop=alpha, key="half")
+    assert (numeric.numeric_answer, numeric.tolerance) == (0.5, 0.01)
+    assert FAQEntry.objects.get(path=path).answer_html == "<p>Because <strong>reasons</strong>.</p>"
+
+
+@pytest.mark.django_db
+def test_second_load_changes_nothing(tree):
+    load_content(tree)
+    before = {d.pk: (d.body_html, d.position) for d in Drop.objects.all()}
+    report = load_content(tree)
+    assert report.counts["created"] == 0
+    assert report.counts["updated"] == 0
+    assert report.counts["unchanged"] == 12
+    assert report.lines == []
+    assert {d.pk: (d.body_html, d.position) for d in Drop.objects.all()} == before
+
+
+@pytest.mark.django_db
+def test_reload_updates_in_place_and_never_touches_progress(tree, learner):
+    load_content(tree)
+    alpha = Drop.objects.get(slug="alpha")
+    progress = DropProgress.objects.create(user=learner, drop=alpha, unlocked_at="2026-01-01T00:00:00Z")
+    changed = ALPHA.replace("minutes: 5", "minutes: 7").replace(
+        "  - key: one\n    kind: recall\n    prompt: What is one?\n    answer: The first number.\n"
+        "    explanation: Counting starts there.\n",
+        "",
+    )
+    write_tree(tree, alpha=changed)
+    report = load_content(tree)
+    assert any("updated drop alpha (estimated_minutes)" in line for line in report.lines)
+    assert any("retired card alpha/one" in line for line in report.lines)
+    assert Drop.objects.get(pk=alpha.pk).estimated_minutes == 7
+    assert RecallCard.objects.get(drop=alpha, key="one").is_active is False
+    progress.refresh_from_db()
+    assert progress.drop_id == alpha.pk
+
+
+@pytest.mark.django_db
+def test_reordering_drops_keeps_ids(tree):
+    load_content(tree)
+    ids = dict(Drop.objects.values_list("slug", "pk"))
+    swapped = PATH_YAML.replace(
+        "      - slug: alpha\n        title: Alpha\n        summary: The first drop.\n"
+        "      - slug: beta\n        title: Beta\n        summary: The second drop.\n",
+        "      - slug: beta\n        title: Beta\n        summary: The second drop.\n"
+        "      - slug: alpha\n        title: Alpha\n        summary: The first drop.\n",
+    )
+    write_tree(tree, path_yaml=swapped)
+    load_content(tree)
+    assert dict(Drop.objects.values_list("slug", "pk")) == ids
+    assert list(Drop.objects.order_by("position").values_list("slug", flat=True)) == ["beta", "alpha", "gamma"]
+
+
+def replace_in(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+CHECK_CASES = {
+    "unknown key in path": (
+        {"path_yaml": replace_in(PATH_YAML, "summary: Two", "colour: red\nsummary: Two")},
+        "paths/tiny/path.yaml:3: unknown key 'colour' in the path",
+    ),
+    "missing phase title": (
+        {"path_yaml": replace_in(PATH_YAML, "    title: The second phase\n", "")},
+        "paths/tiny/path.yaml:14: a phase is missing 'title'",
+    ),
+    "duplicate drop slug": (
+        {"path_yaml": replace_in(PATH_YAML, "slug: gamma", "slug: alpha")},
+        "paths/tiny/path.yaml:17: duplicate drop slug 'alpha' (first at line 8)",
+    ),
+    "duplicate phase slug": (
+        {"path_yaml": replace_in(PATH_YAML, "slug: second", "slug: first")},
+        "paths/tiny/path.yaml:14: duplicate phase slug 'first'",
+    ),
+    "drop without a file": (
+        {
+            "path_yaml": replace_in(
+                PATH_YAML,
+                "        summary: The third drop.\n",
+                "        summary: The third drop.\n      - slug: delta\n        title: D\n        summary: D.\n",
+            )
+        },
+        "paths/tiny/path.yaml:20: drop 'delta' has no file in drops/ with 'slug: delta'",
+    ),
+    "unknown key in front matter": (
+        {"alpha": replace_in(ALPHA, "minutes: 5", "minutes: 5\nauthor: me")},
+        "paths/tiny/drops/01-alpha.md:4: unknown key 'author' in the drop's front matter",
+    ),
+    "missing minutes": (
+        {"alpha": replace_in(ALPHA, "minutes: 5\n", "")},
+        "the drop's front matter is missing 'minutes'",
+    ),
+    "card without an answer": (
+        {"alpha": replace_in(ALPHA, "    answer: The first number.\n", "")},
+        "paths/tiny/drops/01-alpha.md:5: a recall card is missing 'answer'",
+    ),
+    "choice answer not among choices": (
+        {"alpha": replace_in(ALPHA, "    answer: b\n", "    answer: d\n")},
+        "paths/tiny/drops/01-alpha.md:14: the answer 'd' is not among the choices",
+    ),
+    "duplicate card key": (
+        {"alpha": replace_in(ALPHA, "  - key: pick", "  - key: one")},
+        "paths/tiny/drops/01-alpha.md:10: duplicate card key 'one'",
+    ),
+    "unknown card kind": (
+        {"alpha": replace_in(ALPHA, "kind: recall", "kind: essay")},
+        "card kind must be one of recall, choice, numeric, not 'essay'",
+    ),
+    "numeric answer not a number": (
+        {"alpha": replace_in(ALPHA, "    answer: 0.5\n", "    answer: half\n")},
+        "paths/tiny/drops/01-alpha.md:18: a numeric card's answer must be a number",
+    ),
+    "negative tolerance": (
+        {"alpha": replace_in(ALPHA, "tolerance: 0.01", "tolerance: -1")},
+        "paths/tiny/drops/01-alpha.md:19: tolerance must be a number of zero or more",
+    ),
+    "link to a missing drop": (
+        {"alpha": replace_in(ALPHA, "(drop:beta)", "(drop:omega)")},
+        "paths/tiny/drops/01-alpha.md:26: link to missing drop 'drop:omega'",
+    ),
+    "unknown demo": (
+        {"alpha": replace_in(ALPHA, "[[demo:temperature]]", "[[demo:fireworks]]")},
+        "paths/tiny/drops/01-alpha.md:28: unknown demo 'fireworks'",
+    ),
+    "quoted number disagrees": (
+        {"alpha": replace_in(ALPHA, 'expr: "softmax([0, 0])[0]"', 'expr: "softmax([1, 0])[0]"')},
+        "paths/tiny/drops/01-alpha.md:21: quoted '0.50' but softmax([1, 0])[0] = 0.731059",
+    ),
+    "quote missing from body": (
+        {"alpha": replace_in(ALPHA, "The first probability is 0.50.", "The first probability is one half.")},
+        "paths/tiny/drops/01-alpha.md:21: quoted number '0.50' does not appear in the body",
+    ),
+    "empty body": (
+        {"alpha": ALPHA.split("## Start here")[0]},
+        "paths/tiny/drops/01-alpha.md:24: the drop has no body",
+    ),
+    "invalid YAML": (
+        {"alpha": replace_in(ALPHA, "minutes: 5", "minutes: [5")},
+        "paths/tiny/drops/01-alpha.md:",
+    ),
+    "file for a drop not in path.yaml": (
+        {"extra": {"04-omega.md": SIMPLE.format(slug="omega")}},
+        "paths/tiny/drops/04-omega.md:2: drop 'omega' is not listed in path.yaml",
+    ),
+    "two files for one drop": (
+        {"extra": {"04-beta-again.md": SIMPLE.format(slug="beta")}},
+        "duplicate drop slug 'beta', also in 02-beta.md",
+    ),
+    "duplicate FAQ slug": (
+        {"path_yaml": PATH_YAML + "  - slug: why\n    question: Again?\n    answer: Yes.\n"},
+        "paths/tiny/path.yaml:24: duplicate FAQ slug 'why'",
+    ),
+    "FAQ without an answer": (
+        {"path_yaml": replace_in(PATH_YAML, "    answer: Because **reasons**.\n", "")},
+        "paths/tiny/path.yaml:21: an FAQ entry is missing 'answer'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CHECK_CASES, ids=list(CHECK_CASES))
+def test_check_reports_file_line_message(tmp_path, case):
+    changes, expected = CHECK_CASES[case]
+    root = write_tree(tmp_path, **changes)
+    found = messages(root)
+    assert any(expected in message for message in found), found
+
+
+@pytest.mark.django_db
+def test_check_command_exits_1_and_writes_nothing(tmp_path, capsys):
+    root = write_tree(tmp_path, alpha=replace_in(ALPHA, "    answer: b\n", "    answer: d\n"))
+    with pytest.raises(CommandError) as raised:
+        call_command("loadcontent", "--check", "--root", str(root))
+    assert raised.value.returncode == 1
+    assert "01-alpha.md:14: the answer 'd' is not among the choices" in capsys.readouterr().err
+    with pytest.raises(CommandError):
+        call_command("loadcontent", "--root", str(root))
+    assert not LearningPath.objects.exists()
+
+
+@pytest.mark.django_db
+def test_command_prints_what_it_did(tree, capsys):
+    call_command("loadcontent", "--root", str(tree))
+    first = capsys.readouterr().out
+    assert "created drop alpha" in first
+    assert "12 created, 0 updated, 0 unchanged" in first
+    call_command("loadcontent", "--root", str(tree))
+    assert "0 created, 0 updated, 12 unchanged" in capsys.readouterr().out
+
+
+def test_sanitizer_strips_script_and_handlers(tmp_path):
+    from learnpath.content.render import render_markdown
+
+    html = render_markdown(
+        textwrap.dedent("""\
+        <script>alert(1)</script>
+        <img src=x onerror=alert(1)>
+        [click](javascript:alert(1))
+        """)
+    )
+    assert "<script" not in html and "onerror" not in html and "javascript:" not in html
+
+
+@pytest.mark.django_db
+def test_removed_drop_keeps_history_and_moves_after_listed_ones(tree, learner):
+    load_content(tree)
+    beta = Drop.objects.get(slug="beta")
+    DropProgress.objects.create(user=learner, drop=beta, unlocked_at="2026-01-01T00:00:00Z")
+    without_beta = PATH_YAML.replace("      - slug: beta\n        title: Beta\n        summary: The second drop.\n", "")
+    write_tree(tree, path_yaml=without_beta, alpha=ALPHA.replace("(drop:beta)", "(drop:gamma)"))
+    (tree / "paths" / "tiny" / "drops" / "02-beta.md").unlink()
+    report = load_content(tree)
+    assert any("kept drop beta" in line for line in report.lines)
+    assert list(Drop.objects.order_by("position").values_list("slug", "position")) == [
+        ("alpha", 1),
+        ("gamma", 2),
+        ("beta", 3),
+    ]
+    assert DropProgress.objects.filter(drop=beta, user=learner).exists()
