@@ -131,8 +131,16 @@ EDGE_CASES = [
     {"teacher": [1e-12, 0.0], "student": [0.0, 1e-12], "T": 0.5},
     {"teacher": [0, 0], "student": [0, 0], "T": 1.0},
     {"teacher": [7, 7, 1], "student": [1, 7, 7], "T": 2.0},  # ties
-    {"teacher": [-300 + 0.6 * i for i in range(1000)], "student": [300 - 0.6 * i for i in range(1000)], "T": 0.5},
-    {"teacher": [float(i % 7) for i in range(1000)], "student": [float(i % 5) for i in range(1000)], "T": 10.0},
+    {
+        "teacher": [-300 + 0.6 * i for i in range(1000)],
+        "student": [300 - 0.6 * i for i in range(1000)],
+        "T": 0.5,
+    },
+    {
+        "teacher": [float(i % 7) for i in range(1000)],
+        "student": [float(i % 5) for i in range(1000)],
+        "T": 10.0,
+    },
 ]
 
 
@@ -155,9 +163,13 @@ def test_matches_pytorch_float64(run_kd_math, label, cases):
             assert all(math.isfinite(x) and x >= 0 for x in mine), f"{where}: {name} softmax not finite"
             assert math.fsum(mine) == pytest.approx(1.0, abs=1e-12), f"{where}: {name} softmax sum"
             bad = [i for i, (a, b) in enumerate(zip(mine, ref)) if not _close(a, b, ATOL_PROB)]
-            assert not bad, f"{where}: {name} softmax differs at {bad[:5]}: {[mine[i] for i in bad[:3]]} vs {[ref[i] for i in bad[:3]]}"
+            assert not bad, (
+                f"{where}: {name} softmax differs at {bad[:5]}: {[mine[i] for i in bad[:3]]} vs {[ref[i] for i in bad[:3]]}"
+            )
         assert _close(_num(got["kl_logits"]), kl, ATOL_KL), f"{where}: KL {got['kl_logits']} vs torch {kl}"
-        assert _close(_num(got["kd"]), kd, ATOL_KL * case["T"] ** 2), f"{where}: T²·KL {got['kd']} vs torch {kd}"
+        assert _close(_num(got["kd"]), kd, ATOL_KL * case["T"] ** 2), (
+            f"{where}: T²·KL {got['kd']} vs torch {kd}"
+        )
         if math.isfinite(kl_probs):
             assert _close(_num(got["kl_probs"]), kl_probs, ATOL_KL), (
                 f"{where}: klDivergence(p, q) {got['kl_probs']} vs torch {kl_probs}"
