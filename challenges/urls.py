@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from challenges import views
+
+urlpatterns = [
+    path("challenges/<slug:slug>/", views.challenge_page, name="challenge"),
+]

@@ -1,0 +1,112 @@
+"""Code challenges, learners' submissions to them, and the hints each learner has revealed."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from drops.models import Drop
+
+
+class Challenge(models.Model):
+    """One challenge, loaded from ``content/challenges/<slug>/``; its trusted grader lives in challenges.grading."""
+
+    drop = models.ForeignKey(
+        Drop,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="challenges",
+        help_text="The drop that introduces this challenge; its page links here.",
+    )
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    summary = models.CharField(max_length=300, blank=True)
+    statement_markdown = models.TextField()
+    statement_html = models.TextField(blank=True, help_text="Sanitized HTML rendered from the Markdown on load.")
+    starter_code = models.TextField()
+    solution_code = models.TextField(help_text="Reference solution, shown to a learner only after they pass.")
+    entrypoint = models.CharField(max_length=80, help_text="The function the learner defines and the grader calls.")
+    hints = models.JSONField(default=list, blank=True, help_text="Ordered hints, revealed one at a time.")
+    limits = models.JSONField(
+        default=dict, blank=True, help_text="Sandbox limits overriding the defaults (cpu_seconds, wall_seconds, ...)."
+    )
+    position = models.PositiveIntegerField(default=1, help_text="Order among the challenges of its drop.")
+    is_active = models.BooleanField(default=True, help_text="Challenges removed from the content files are retired.")
+    source_file = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["drop__position", "position", "slug"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("challenge", kwargs={"slug": self.slug})
+
+
+class Submission(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+        ERROR = "error", "Error"
+        TIMEOUT = "timeout", "Timed out"
+
+    FINAL_STATUSES = (Status.PASSED, Status.FAILED, Status.ERROR, Status.TIMEOUT)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="submissions")
+    attempt = models.PositiveIntegerField(help_text="1 for the learner's first submission to this challenge.")
+    code = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    score = models.FloatField(null=True, blank=True, help_text="Fraction of checks passed, 0 to 1.")
+    checks = models.JSONField(default=list, blank=True, help_text="[{'name', 'passed', 'message'}] per check.")
+    feedback = models.TextField(blank=True)
+    mistakes = models.JSONField(default=list, blank=True, help_text="Known mistakes the grader recognised.")
+    timings = models.JSONField(default=dict, blank=True)
+    worker_host = models.CharField(max_length=200, blank=True)
+    device = models.CharField(max_length=20, blank=True)
+    task_id = models.CharField(max_length=64, blank=True, help_text="The Celery task grading it now or last.")
+    grading_runs = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times a worker started grading it (more than one after a lost worker)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "challenge", "attempt"], name="submission_unique_attempt"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "challenge", "-created_at"], name="submission_history"),
+            models.Index(fields=["status", "started_at"], name="submission_status_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.challenge.slug} #{self.attempt} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+
+class HintReveal(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hint_reveals")
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="hint_reveals")
+    index = models.PositiveSmallIntegerField(help_text="0 for the challenge's first hint.")
+    revealed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user", "challenge", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "challenge", "index"], name="hint_reveal_unique_index"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.challenge.slug} hint {self.index + 1}"
