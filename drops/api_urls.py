@@ -1,1 +1,13 @@
-urlpatterns: list = []
+from django.urls import path
+
+from drops import api
+
+urlpatterns = [
+    path("today/", api.TodayApi.as_view(), name="api-today"),
+    path("drops/<int:drop_id>/", api.DropDetailApi.as_view(), name="api-drop"),
+    path("drops/<int:drop_id>/complete/", api.DropCompleteApi.as_view(), name="api-drop-complete"),
+    path("reviews/due/", api.ReviewsDueApi.as_view(), name="api-reviews-due"),
+    path("reviews/<int:card_id>/", api.ReviewRateApi.as_view(), name="api-review-rate"),
+    path("reviews/<int:card_id>/check/", api.ReviewCheckApi.as_view(), name="api-review-check"),
+    path("progress/", api.ProgressApi.as_view(), name="api-progress"),
+]

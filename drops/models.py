@@ -73,3 +73,115 @@ class DropProgress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.drop}"
+
+
+class ReviewCard(models.Model):
+    """One recall card in one learner's deck, with its FSRS state (the fields of ``fsrs.Card``)."""
+
+    class State(models.IntegerChoices):
+        LEARNING = 1, "Learning"
+        REVIEW = 2, "Review"
+        RELEARNING = 3, "Relearning"
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="review_cards")
+    card = models.ForeignKey(RecallCard, on_delete=models.CASCADE, related_name="review_cards")
+    state = models.PositiveSmallIntegerField(choices=State.choices, default=State.LEARNING)
+    step = models.PositiveSmallIntegerField(null=True, blank=True, default=0)
+    stability = models.FloatField(null=True, blank=True)
+    difficulty = models.FloatField(null=True, blank=True)
+    due = models.DateTimeField()
+    last_review = models.DateTimeField(null=True, blank=True)
+    added_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["due", "pk"]
+        constraints = [models.UniqueConstraint(fields=["user", "card"], name="reviewcard_unique_user_card")]
+        indexes = [models.Index(fields=["user", "due"], name="reviewcard_user_due")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.card}"
+
+
+class ReviewLog(models.Model):
+    """Every rating ever given (the fields of ``fsrs.ReviewLog``, plus what the platform checked)."""
+
+    class Rating(models.IntegerChoices):
+        AGAIN = 1, "Again"
+        HARD = 2, "Hard"
+        GOOD = 3, "Good"
+        EASY = 4, "Easy"
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="review_logs")
+    review_card = models.ForeignKey(ReviewCard, on_delete=models.CASCADE, related_name="logs")
+    rating = models.PositiveSmallIntegerField(choices=Rating.choices)
+    reviewed_at = models.DateTimeField()
+    local_date = models.DateField(help_text="The learner's local calendar day of the review.")
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    answer = models.CharField(max_length=500, blank=True)
+    correct = models.BooleanField(null=True, blank=True, help_text="Null for self-rated free-recall cards.")
+    state_before = models.PositiveSmallIntegerField(choices=ReviewCard.State.choices)
+    due_after = models.DateTimeField()
+
+    class Meta:
+        ordering = ["reviewed_at", "pk"]
+        indexes = [models.Index(fields=["user", "local_date"], name="reviewlog_user_day")]
+
+    def __str__(self) -> str:
+        return f"{self.review_card} rated {self.rating} at {self.reviewed_at:%Y-%m-%d %H:%M}"
+
+
+class DailyActivity(models.Model):
+    """What one learner did on one local calendar day: goal minutes and whether the day counts for the streak."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="daily_activity")
+    date = models.DateField()
+    seconds_reading = models.PositiveIntegerField(default=0)
+    seconds_reviewing = models.PositiveIntegerField(default=0)
+    drops_completed = models.PositiveSmallIntegerField(default=0)
+    reviews_done = models.PositiveIntegerField(default=0)
+    capped_reviews_done = models.PositiveIntegerField(
+        default=0, help_text="Reviews of cards in the Review state: what the daily review cap counts."
+    )
+    counts_for_streak = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["user", "date"]
+        verbose_name_plural = "daily activity"
+        constraints = [models.UniqueConstraint(fields=["user", "date"], name="activity_unique_user_date")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.date}"
+
+    @property
+    def seconds(self) -> int:
+        return self.seconds_reading + self.seconds_reviewing
+
+
+class Streak(models.Model):
+    """A learner's streak; its row is also the per-learner lock every daily-loop write takes first."""
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="streak")
+    current = models.PositiveIntegerField(default=0)
+    longest = models.PositiveIntegerField(default=0)
+    freezes = models.PositiveSmallIntegerField(default=0)
+    freezes_used = models.PositiveIntegerField(default=0)
+    last_day = models.DateField(null=True, blank=True, help_text="The last local day that counted.")
+    zone_name = models.CharField(max_length=64, blank=True, help_text="The timezone last_day was counted in.")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.current} days"
+
+
+class ReminderSent(models.Model):
+    """At most one reminder per learner and local day, even if the hourly task runs twice."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="reminders_sent")
+    local_date = models.DateField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "local_date"], name="reminder_unique_user_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.local_date}"

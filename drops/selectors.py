@@ -1,14 +1,20 @@
-"""Reads for the daily loop."""
+"""Reads for the daily loop. Each selector runs a fixed number of queries, whatever the size of the history."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import copy
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
+from django.db.models import Count, Q
 
-from drops.models import Drop, DropProgress
-from learnpath.models import Path
+from drops.days import local_date, next_day_start
+from drops.models import DailyActivity, Drop, DropProgress, ReviewCard, ReviewLog, Streak
+from learnpath.models import Enrollment, Path
+
+ACTIVITY_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -19,17 +25,289 @@ class DropState:
 
 
 def drop_states(*, user: User, path: Path, now: datetime) -> dict[int, DropState]:
-    """The state of every drop of ``path`` for ``user``, keyed by drop id, in one query."""
+    """The state of every drop of ``path`` for ``user``, keyed by drop id, in two queries."""
     rows = {p.drop_id: p for p in DropProgress.objects.filter(user=user, drop__path=path)}
     states = {}
     for drop_id in Drop.objects.filter(path=path).values_list("pk", flat=True):
-        progress = rows.get(drop_id)
-        if progress is None:
-            states[drop_id] = DropState("locked", None, None)
-        elif progress.completed_at is not None:
-            states[drop_id] = DropState("completed", progress.unlocked_at, progress.completed_at)
-        elif progress.unlocked_at <= now:
-            states[drop_id] = DropState("available", progress.unlocked_at, None)
-        else:
-            states[drop_id] = DropState("locked", progress.unlocked_at, None)
+        states[drop_id] = _state_of(rows.get(drop_id), now)
     return states
+
+
+def drop_state(*, user: User, drop: Drop, now: datetime) -> DropState:
+    return _state_of(DropProgress.objects.filter(user=user, drop=drop).first(), now)
+
+
+def _state_of(progress: DropProgress | None, now: datetime) -> DropState:
+    if progress is None:
+        return DropState("locked", None, None)
+    if progress.completed_at is not None:
+        return DropState("completed", progress.unlocked_at, progress.completed_at)
+    if progress.unlocked_at <= now:
+        return DropState("available", progress.unlocked_at, None)
+    return DropState("locked", progress.unlocked_at, None)
+
+
+def drop_neighbours(drop: Drop) -> tuple[Drop | None, Drop | None]:
+    siblings = Drop.objects.filter(path_id=drop.path_id).only("pk", "title", "position", "path_id")
+    previous = siblings.filter(position__lt=drop.position).order_by("-position").first()
+    following = siblings.filter(position__gt=drop.position).order_by("position").first()
+    return previous, following
+
+
+# ---------- reviews ----------
+
+
+def session_horizon(state: int, now: datetime, zone: ZoneInfo) -> datetime:
+    """A card is in today's session when due by this moment: Review cards by the end of the local day,
+    learning steps (minutes apart) within the learn-ahead window."""
+    from drops.services import LEARN_AHEAD
+
+    if state == ReviewCard.State.REVIEW:
+        return next_day_start(now, zone)
+    return now + LEARN_AHEAD
+
+
+@dataclass(frozen=True)
+class DueCounts:
+    learning: int  # learning and relearning steps due now: never capped
+    review: int  # Review cards due today, before the cap
+    cap_left: int
+    in_session: int  # what is left to do today
+
+    @property
+    def capped(self) -> int:
+        return max(0, self.review - self.cap_left)
+
+
+def _session_filters(now: datetime, zone: ZoneInfo) -> tuple[Q, Q]:
+    from drops.services import LEARN_AHEAD
+
+    learning = ~Q(state=ReviewCard.State.REVIEW) & Q(due__lte=now + LEARN_AHEAD)
+    review = Q(state=ReviewCard.State.REVIEW, due__lt=next_day_start(now, zone))
+    return learning, review
+
+
+def due_counts(
+    *, user: User, now: datetime, zone: ZoneInfo, cap: int, activity: DailyActivity | None = None
+) -> DueCounts:
+    """One query (two without ``activity``, today's row)."""
+    if activity is None:
+        activity = DailyActivity.objects.filter(user=user, date=local_date(now, zone)).first()
+    learning, review = _session_filters(now, zone)
+    counts = ReviewCard.objects.filter(user=user, card__is_active=True).aggregate(
+        learning=Count("pk", filter=learning), review=Count("pk", filter=review)
+    )
+    cap_left = max(0, cap - (activity.capped_reviews_done if activity else 0))
+    return DueCounts(
+        learning=counts["learning"],
+        review=counts["review"],
+        cap_left=cap_left,
+        in_session=counts["learning"] + min(counts["review"], cap_left),
+    )
+
+
+def due_cards(*, user: User, now: datetime, zone: ZoneInfo, counts: DueCounts, limit: int) -> list[ReviewCard]:
+    """The next ``limit`` cards of today's session, soonest due first (two queries)."""
+    learning, review = _session_filters(now, zone)
+    base = ReviewCard.objects.filter(user=user, card__is_active=True).select_related("card", "card__drop")
+    cards = list(base.filter(learning).order_by("due", "pk")[:limit])
+    cards += list(base.filter(review).order_by("due", "pk")[: min(limit, counts.cap_left)])
+    cards.sort(key=lambda c: (c.due, c.pk))
+    return cards[:limit]
+
+
+def review_card_for(*, user: User, review_card_id: int) -> ReviewCard:
+    """One of ``user``'s cards; raises ReviewCard.DoesNotExist for anyone else's."""
+    return ReviewCard.objects.select_related("card", "card__drop").get(pk=review_card_id, user=user)
+
+
+# ---------- streak ----------
+
+
+@dataclass(frozen=True)
+class StreakView:
+    current: int
+    longest: int
+    freezes: int
+    today_counts: bool
+    last_day: date | None
+
+
+def streak_view(streak: Streak | None, today: date) -> StreakView:
+    """The streak as it stands today: days missed since the last one that counted spend freezes (read-only)."""
+    if streak is None:
+        return StreakView(0, 0, 0, False, None)
+    from drops.services import settle_missed_days
+
+    settled = copy.copy(streak)
+    settle_missed_days(settled, today)
+    return StreakView(
+        current=settled.current,
+        longest=streak.longest,
+        freezes=settled.freezes,
+        today_counts=streak.last_day == today,
+        last_day=streak.last_day,
+    )
+
+
+# ---------- Today ----------
+
+
+@dataclass
+class TodayPlan:
+    now: datetime
+    today: date
+    enrolled: bool
+    new_drop: Drop | None
+    new_drop_completed_today: bool
+    next_unlock_at: datetime | None
+    next_drop: Drop | None
+    path_finished: bool
+    counts: DueCounts
+    first_cards: list[ReviewCard]
+    minutes: int
+    seconds: int
+    goal_minutes: int
+    streak: StreakView
+    timezone: str
+    paths: list[Path] = field(default_factory=list)
+
+
+def today_plan(*, user: User, now: datetime, first_cards: int = 5) -> TodayPlan:
+    """Everything the Today page and /api/today/ show, in eight queries whatever the deck or history.
+
+    With several paths, the new drop is the one that has waited longest; a finished path leaves the reviews.
+    """
+    from learnpath.services import profile_for
+
+    profile = profile_for(user)  # 1
+    zone = profile.zone
+    today = local_date(now, zone)
+    paths = [e.path for e in Enrollment.objects.filter(user=user).select_related("path").order_by("enrolled_at")]
+    rows = list(  # 3
+        DropProgress.objects.filter(user=user).select_related("drop", "drop__path").order_by("unlocked_at")
+    )
+    available = [p for p in rows if p.completed_at is None and p.unlocked_at <= now]
+    pending = [p for p in rows if p.completed_at is None and p.unlocked_at > now]
+    completed_today = [p for p in rows if p.completed_at and local_date(p.completed_at, zone) == today]
+    activity = DailyActivity.objects.filter(user=user, date=today).first()  # 4
+    streak = Streak.objects.filter(user=user).first()  # 5
+    counts = due_counts(user=user, now=now, zone=zone, cap=profile.daily_review_cap, activity=activity)  # 6
+    cards = due_cards(user=user, now=now, zone=zone, counts=counts, limit=first_cards) if first_cards else []  # 8
+    seconds = activity.seconds if activity else 0
+    new_drop = available[0].drop if available else None
+    return TodayPlan(
+        now=now,
+        today=today,
+        enrolled=bool(paths),
+        new_drop=new_drop,
+        new_drop_completed_today=bool(completed_today),
+        next_unlock_at=pending[0].unlocked_at if pending else None,
+        next_drop=pending[0].drop if pending else None,
+        path_finished=bool(rows) and not available and not pending,
+        counts=counts,
+        first_cards=cards,
+        minutes=seconds // 60,
+        seconds=seconds,
+        goal_minutes=profile.daily_goal_minutes,
+        streak=streak_view(streak, today),
+        timezone=profile.timezone,
+        paths=paths,
+    )
+
+
+# ---------- progress ----------
+
+
+def progress_summary(*, user: User, now: datetime) -> dict:
+    """Per-phase completion, a 14-day activity series, streaks, reviews and retention (bounded queries)."""
+    from drops.services import scheduler, to_fsrs
+    from learnpath.services import profile_for
+
+    profile = profile_for(user)  # 1
+    zone = profile.zone
+    today = local_date(now, zone)
+    enrolled = list(Enrollment.objects.filter(user=user).order_by("enrolled_at").values_list("path_id", flat=True))
+    drops = list(  # 3
+        Drop.objects.filter(path_id__in=enrolled)
+        .select_related("path", "phase")
+        .only("pk", "title", "position", "path__slug", "path__title", "phase__slug", "phase__title", "phase__position")
+        .order_by("path_id", "position")
+    )
+    done = dict(  # 4
+        DropProgress.objects.filter(user=user, completed_at__isnull=False).values_list("drop_id", "completed_at")
+    )
+    paths: dict[int, dict] = {}
+    for drop in drops:
+        entry = paths.setdefault(
+            drop.path_id,
+            {"slug": drop.path.slug, "title": drop.path.title, "drops_done": 0, "drops_total": 0, "phases": {}},
+        )
+        phase = entry["phases"].setdefault(
+            drop.phase_id,
+            {"slug": drop.phase.slug, "title": drop.phase.title, "position": drop.phase.position, "done": 0,
+             "total": 0},
+        )  # fmt: skip
+        entry["drops_total"] += 1
+        phase["total"] += 1
+        if drop.pk in done:
+            entry["drops_done"] += 1
+            phase["done"] += 1
+    path_rows = [
+        {**entry, "phases": sorted(entry["phases"].values(), key=lambda p: p["position"])}
+        for path_id, entry in sorted(paths.items(), key=lambda item: enrolled.index(item[0]))
+    ]
+
+    first_day = today - timedelta(days=ACTIVITY_DAYS - 1)
+    by_day = {a.date: a for a in DailyActivity.objects.filter(user=user, date__gte=first_day, date__lte=today)}  # 5
+    activity = []
+    for offset in range(ACTIVITY_DAYS):
+        day = first_day + timedelta(days=offset)
+        row = by_day.get(day)
+        activity.append(
+            {
+                "date": day,
+                "minutes": (row.seconds // 60) if row else 0,
+                "reviews": row.reviews_done if row else 0,
+                "drops_completed": row.drops_completed if row else 0,
+                "counts_for_streak": bool(row and row.counts_for_streak),
+                "goal_met": bool(row and row.seconds >= profile.daily_goal_minutes * 60),
+            }
+        )
+    streak = streak_view(Streak.objects.filter(user=user).first(), today)  # 6
+    reviews_done = ReviewLog.objects.filter(user=user).count()  # 7
+    fsrs_scheduler = scheduler()
+    values = []
+    for card in ReviewCard.objects.filter(user=user, last_review__isnull=False).only(  # 8
+        "pk", "state", "step", "stability", "difficulty", "due", "last_review"
+    ):
+        values.append(fsrs_scheduler.get_card_retrievability(to_fsrs(card), to_fsrs_now(now)))
+    deck_size = ReviewCard.objects.filter(user=user).count()  # 9
+    return {
+        "paths": path_rows,
+        "drops_done": sum(p["drops_done"] for p in path_rows),
+        "drops_total": sum(p["drops_total"] for p in path_rows),
+        "activity": activity,
+        "goal_minutes": profile.daily_goal_minutes,
+        "streak": streak,
+        "reviews_done": reviews_done,
+        "cards_in_deck": deck_size,
+        "cards_reviewed": len(values),
+        "average_retrievability": (sum(values) / len(values)) if values else None,
+        "challenges": challenge_status(user),
+    }
+
+
+def to_fsrs_now(now: datetime) -> datetime:
+    from drops.days import to_utc
+
+    return to_utc(now)
+
+
+def challenge_status(user: User) -> list[dict]:
+    """The learner's code challenges, from the challenges app once it publishes its selector."""
+    try:
+        from challenges.selectors import challenge_progress
+    except ImportError:  # the challenges app has not shipped its selector yet
+        return []
+    return list(challenge_progress(user=user))

@@ -1,14 +1,85 @@
-"""State changes for the daily loop: unlocking, completing drops, reviews, streaks."""
+"""State changes for the daily loop: unlocking, completing drops, reviews, goal minutes and streaks.
+
+Every write here first locks the learner's Streak row, so two requests from one learner (a double click, two
+tabs) run one after the other; unique constraints back that up.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import fsrs
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
-from drops.models import Drop, DropProgress
+from drops.days import local_date, next_day_start, to_utc
+from drops.models import DailyActivity, Drop, DropProgress, RecallCard, ReviewCard, ReviewLog, Streak
 from learnpath.models import Path
+
+# Client-reported time is capped per action so that the goal cannot be inflated.
+REVIEW_SECONDS_CAP = 120
+READING_CAP_FACTOR = 3  # a drop counts for at most three times its estimated minutes
+READING_SECONDS_FLOOR_CAP = 15 * 60
+# Learning steps are minutes apart: a card due within this window stays in today's session, as in Anki.
+LEARN_AHEAD = timedelta(minutes=20)
+FREEZE_EVERY_DAYS = 7
+MAX_FREEZES = 2
+ANSWER_MAX_LENGTH = 500
+
+
+class DropLocked(Exception):
+    def __init__(self, unlocks_at: datetime | None):
+        super().__init__("This drop is locked.")
+        self.unlocks_at = unlocks_at
+
+
+class CardNotDue(Exception):
+    def __init__(self, due: datetime):
+        super().__init__("This card is not due yet.")
+        self.due = due
+
+
+class ReviewInputError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CompletionResult:
+    progress: DropProgress
+    newly_completed: bool
+    next_drop: Drop | None
+    next_unlocks_at: datetime | None
+    cards_added: int
+    streak: Streak
+
+
+@dataclass(frozen=True)
+class RatingResult:
+    review_card: ReviewCard
+    log: ReviewLog
+    rating: int
+    correct: bool | None
+    retrievability: float
+    remaining: int
+    streak: Streak
+
+
+def scheduler() -> fsrs.Scheduler:
+    return fsrs.Scheduler(
+        desired_retention=getattr(settings, "FSRS_DESIRED_RETENTION", 0.9),
+        enable_fuzzing=getattr(settings, "FSRS_FUZZING", True),
+    )
+
+
+# ---------- unlocking ----------
 
 
 @transaction.atomic
@@ -21,5 +92,305 @@ def schedule_start(*, user: User, path: Path, now: datetime) -> DropProgress | N
     return progress
 
 
-def schedule_timezone_changed(*, user: User) -> None:
-    """Pending unlocks follow the learner's new timezone (filled in by the daily loop)."""
+@transaction.atomic
+def schedule_timezone_changed(*, user: User, old_timezone: str | None = None, now: datetime | None = None) -> int:
+    """Pending unlocks move to the start of the next local day in the learner's new timezone.
+
+    The next day is counted from the moment the previous drop was completed, seen in the new zone. Nothing
+    already unlocked is touched (never re-lock), and nothing moves into the past. Returns how many moved.
+    """
+    from learnpath.services import profile_for
+
+    now = now or timezone.now()
+    zone = profile_for(user).zone
+    streak = _lock_learner(user)
+    old_timezone = old_timezone or streak.zone_name
+    if old_timezone and old_timezone != str(zone):
+        # Keep "yesterday" meaning yesterday: crossing the date line must neither break nor double a streak.
+        shift = local_date(now, zone) - local_date(now, ZoneInfo(old_timezone))
+        if shift and streak.last_day is not None:
+            streak.last_day += shift
+    streak.zone_name = str(zone)
+    streak.save(update_fields=["last_day", "zone_name"])
+    pending = list(
+        DropProgress.objects.select_for_update()
+        .filter(user=user, completed_at__isnull=True, unlocked_at__gt=now)
+        .select_related("drop")
+    )
+    if not pending:
+        return 0
+    previous = {
+        (p.drop.path_id, p.drop.position): p.completed_at
+        for p in DropProgress.objects.filter(user=user, completed_at__isnull=False).select_related("drop")
+    }
+    moved = 0
+    for progress in pending:
+        before = Drop.objects.filter(path_id=progress.drop.path_id, position__lt=progress.drop.position)
+        before = before.order_by("-position").values_list("position", flat=True).first()
+        completed_at = previous.get((progress.drop.path_id, before))
+        if completed_at is None:
+            continue
+        unlocks_at = max(next_day_start(completed_at, zone), now)
+        if unlocks_at != progress.unlocked_at:
+            progress.unlocked_at = unlocks_at
+            progress.save(update_fields=["unlocked_at"])
+            moved += 1
+    return moved
+
+
+# ---------- completion ----------
+
+
+@transaction.atomic
+def drop_complete(*, user: User, drop: Drop, seconds_spent: int, now: datetime | None = None) -> CompletionResult:
+    """Complete ``drop`` once: its cards join the deck, the next drop unlocks at the next local midnight.
+
+    Idempotent: completing again (or concurrently) changes nothing and reports ``newly_completed=False``.
+    Raises DropLocked when the learner cannot open the drop yet.
+    """
+    from learnpath.services import profile_for
+
+    now = now or timezone.now()
+    zone = profile_for(user).zone
+    streak = _lock_learner(user)
+    progress = DropProgress.objects.select_for_update().filter(user=user, drop=drop).first()
+    if progress is None or progress.unlocked_at > now:
+        raise DropLocked(progress.unlocked_at if progress else None)
+    next_drop = Drop.objects.filter(path_id=drop.path_id, position__gt=drop.position).order_by("position").first()
+    if progress.completed_at is not None:
+        next_progress = DropProgress.objects.filter(user=user, drop=next_drop).first() if next_drop else None
+        return CompletionResult(
+            progress, False, next_drop, next_progress.unlocked_at if next_progress else None, 0, streak
+        )
+
+    cap = max(drop.estimated_minutes * 60 * READING_CAP_FACTOR, READING_SECONDS_FLOOR_CAP)
+    elapsed = max(0, int((now - progress.unlocked_at).total_seconds()))
+    seconds = max(0, min(int(seconds_spent), cap, elapsed))
+    progress.completed_at = now
+    progress.seconds_spent = seconds
+    progress.save(update_fields=["completed_at", "seconds_spent"])
+
+    card_ids = list(drop.cards.filter(is_active=True).values_list("pk", flat=True))
+    existing = set(ReviewCard.objects.filter(user=user, card_id__in=card_ids).values_list("card_id", flat=True))
+    new_cards = [
+        ReviewCard(user=user, card_id=pk, state=ReviewCard.State.LEARNING, step=0, due=now, added_at=now)
+        for pk in card_ids
+        if pk not in existing
+    ]
+    ReviewCard.objects.bulk_create(new_cards, ignore_conflicts=True)
+
+    next_unlocks_at = None
+    if next_drop is not None:
+        next_progress, _ = DropProgress.objects.get_or_create(
+            user=user, drop=next_drop, defaults={"unlocked_at": next_day_start(now, zone)}
+        )
+        next_unlocks_at = next_progress.unlocked_at
+    activity_record(
+        user=user, now=now, seconds_reading=seconds, drops_completed=1, counts_for_streak=True, _streak=streak
+    )
+    return CompletionResult(progress, True, next_drop, next_unlocks_at, len(new_cards), streak)
+
+
+# ---------- reviews ----------
+
+
+def answer_is_correct(card: RecallCard, answer: str) -> bool:
+    """Platform check of a multiple-choice or numeric answer (free recall is self-rated)."""
+    given = " ".join(str(answer).split())
+    if card.kind == RecallCard.Kind.CHOICE:
+        return given.casefold() == " ".join(card.answer.split()).casefold()
+    if card.kind == RecallCard.Kind.NUMERIC:
+        try:
+            value = float(given.replace(",", ".").replace(" ", ""))
+        except ValueError:
+            return False
+        if not math.isfinite(value) or card.numeric_answer is None:
+            return False
+        tolerance = card.tolerance or 0.0
+        return abs(value - card.numeric_answer) <= tolerance + 1e-9 * max(1.0, abs(card.numeric_answer))
+    raise ValueError("free-recall cards are self-rated")
+
+
+def to_fsrs(review_card: ReviewCard) -> fsrs.Card:
+    return fsrs.Card(
+        card_id=review_card.pk,
+        state=fsrs.State(review_card.state),
+        step=review_card.step,
+        stability=review_card.stability,
+        difficulty=review_card.difficulty,
+        due=to_utc(review_card.due),
+        last_review=to_utc(review_card.last_review) if review_card.last_review else None,
+    )
+
+
+def retrievability(review_card: ReviewCard, now: datetime, fsrs_scheduler: fsrs.Scheduler | None = None) -> float:
+    """Probability of recall now; 0 for a card never reviewed."""
+    if review_card.last_review is None:
+        return 0.0
+    return float((fsrs_scheduler or scheduler()).get_card_retrievability(to_fsrs(review_card), to_utc(now)))
+
+
+@transaction.atomic
+def review_card_rate(
+    *,
+    user: User,
+    review_card_id: int,
+    rating: int | None = None,
+    answer: str | None = None,
+    duration_ms: int | None = None,
+    now: datetime | None = None,
+) -> RatingResult:
+    """Rate one of ``user``'s cards (1 Again … 4 Easy) and schedule it with FSRS.
+
+    Choice and numeric cards need ``answer``: a wrong one is rated Again whatever was sent, a right one is
+    Good unless the learner chose another rating. Raises ReviewCard.DoesNotExist for another learner's card,
+    CardNotDue for a card that is not in today's session, ReviewInputError for a missing answer or rating.
+    """
+    from drops.selectors import due_counts
+    from learnpath.services import profile_for
+
+    now = now or timezone.now()
+    profile = profile_for(user)
+    streak = _lock_learner(user)
+    review_card = ReviewCard.objects.select_for_update().select_related("card").get(pk=review_card_id, user=user)
+    if not _in_session(review_card, now, profile.zone):
+        raise CardNotDue(review_card.due)
+    card = review_card.card
+    correct = None
+    if card.kind != RecallCard.Kind.RECALL:
+        if answer is None or not str(answer).strip():
+            raise ReviewInputError("answer", "This card is checked: send the learner's answer.")
+        correct = answer_is_correct(card, answer)
+        rating = ReviewLog.Rating.AGAIN if not correct else (rating or ReviewLog.Rating.GOOD)
+    elif rating is None:
+        raise ReviewInputError("rating", "Rate free-recall cards from 1 (Again) to 4 (Easy).")
+    if rating not in ReviewLog.Rating.values:
+        raise ReviewInputError("rating", "Rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy).")
+
+    fsrs_scheduler = scheduler()
+    state_before = review_card.state
+    updated, _ = fsrs_scheduler.review_card(
+        to_fsrs(review_card), fsrs.Rating(rating), review_datetime=to_utc(now), review_duration=duration_ms
+    )
+    review_card.state = int(updated.state)
+    review_card.step = updated.step
+    review_card.stability = updated.stability
+    review_card.difficulty = updated.difficulty
+    review_card.due = updated.due
+    review_card.last_review = updated.last_review
+    review_card.save(update_fields=["state", "step", "stability", "difficulty", "due", "last_review"])
+    log = ReviewLog.objects.create(
+        user=user,
+        review_card=review_card,
+        rating=rating,
+        reviewed_at=now,
+        local_date=local_date(now, profile.zone),
+        duration_ms=duration_ms,
+        answer=(str(answer)[:ANSWER_MAX_LENGTH] if answer is not None else ""),
+        correct=correct,
+        state_before=state_before,
+        due_after=updated.due,
+    )
+    seconds = min((duration_ms or 0) // 1000, REVIEW_SECONDS_CAP)
+    activity = activity_record(
+        user=user,
+        now=now,
+        seconds_reviewing=seconds,
+        reviews=1,
+        capped_reviews=1 if state_before == ReviewCard.State.REVIEW else 0,
+        _streak=streak,
+    )
+    counts = due_counts(user=user, now=now, zone=profile.zone, cap=profile.daily_review_cap, activity=activity)
+    if counts.in_session == 0:
+        # Finishing the day's reviews counts the day for the streak.
+        activity_record(user=user, now=now, counts_for_streak=True, _streak=streak)
+    return RatingResult(
+        review_card=review_card,
+        log=log,
+        rating=rating,
+        correct=correct,
+        retrievability=retrievability(review_card, now, fsrs_scheduler),
+        remaining=counts.in_session,
+        streak=streak,
+    )
+
+
+def _in_session(review_card: ReviewCard, now: datetime, zone) -> bool:
+    from drops.selectors import session_horizon
+
+    return review_card.due <= session_horizon(review_card.state, now, zone)
+
+
+# ---------- goal minutes and streaks ----------
+
+
+@transaction.atomic
+def activity_record(
+    *,
+    user: User,
+    now: datetime | None = None,
+    seconds_reading: int = 0,
+    seconds_reviewing: int = 0,
+    drops_completed: int = 0,
+    reviews: int = 0,
+    capped_reviews: int = 0,
+    counts_for_streak: bool = False,
+    _streak: Streak | None = None,
+) -> DailyActivity:
+    """Add to the learner's activity for their current local day; a day that counts extends the streak.
+
+    Seconds are clamped to one action's caps here too, so no caller can inflate the goal.
+    """
+    from learnpath.services import profile_for
+
+    now = now or timezone.now()
+    streak = _streak or _lock_learner(user)
+    day = local_date(now, profile_for(user).zone)
+    activity, _ = DailyActivity.objects.get_or_create(user=user, date=day)
+    activity.seconds_reading += max(0, min(int(seconds_reading), READING_SECONDS_FLOOR_CAP * READING_CAP_FACTOR))
+    activity.seconds_reviewing += max(0, min(int(seconds_reviewing), REVIEW_SECONDS_CAP))
+    activity.drops_completed += drops_completed
+    activity.reviews_done += reviews
+    activity.capped_reviews_done += capped_reviews
+    if counts_for_streak and not activity.counts_for_streak:
+        activity.counts_for_streak = True
+        streak_count_day(streak, day)
+        streak.save()
+    activity.save()
+    return activity
+
+
+def streak_count_day(streak: Streak, day: date) -> None:
+    """Count ``day``: freezes cover missed days in between (one each); without enough, the streak restarts."""
+    if streak.last_day is not None and day <= streak.last_day:
+        return
+    settle_missed_days(streak, day)
+    streak.current += 1
+    if streak.current % FREEZE_EVERY_DAYS == 0 and streak.freezes < MAX_FREEZES:
+        streak.freezes += 1
+    streak.longest = max(streak.longest, streak.current)
+    streak.last_day = day
+
+
+def settle_missed_days(streak: Streak, today: date) -> None:
+    """Spend freezes on the days missed between the last counted day and ``today`` (in place, not saved)."""
+    if streak.last_day is None:
+        return
+    missed = (today - streak.last_day).days - 1
+    if missed <= 0:
+        return
+    if missed <= streak.freezes:
+        streak.freezes -= missed
+        streak.freezes_used += missed
+        streak.last_day = today - timedelta(days=1)
+    else:
+        streak.freezes_used += streak.freezes
+        streak.freezes = 0
+        streak.current = 0
+
+
+def _lock_learner(user: User) -> Streak:
+    from learnpath.services import profile_for
+
+    Streak.objects.get_or_create(user=user, defaults={"zone_name": profile_for(user).timezone})
+    return Streak.objects.select_for_update().get(user=user)
