@@ -8,12 +8,6 @@ import pytest
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "frontend: front-end tests that run JavaScript under Node (need `node` on PATH)"
-    )
-
-
 @pytest.fixture(scope="session")
 def node_binary():
     """Path of `node`; skips when it is missing, except in CI where that is a failure."""

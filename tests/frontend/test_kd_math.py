@@ -164,12 +164,11 @@ def test_matches_pytorch_float64(run_kd_math, label, cases):
             assert math.fsum(mine) == pytest.approx(1.0, abs=1e-12), f"{where}: {name} softmax sum"
             bad = [i for i, (a, b) in enumerate(zip(mine, ref)) if not _close(a, b, ATOL_PROB)]
             assert not bad, (
-                f"{where}: {name} softmax differs at {bad[:5]}: {[mine[i] for i in bad[:3]]} vs {[ref[i] for i in bad[:3]]}"
+                f"{where}: {name} softmax differs at {bad[:5]}: "
+                f"{[mine[i] for i in bad[:3]]} vs {[ref[i] for i in bad[:3]]}"
             )
         assert _close(_num(got["kl_logits"]), kl, ATOL_KL), f"{where}: KL {got['kl_logits']} vs torch {kl}"
-        assert _close(_num(got["kd"]), kd, ATOL_KL * case["T"] ** 2), (
-            f"{where}: T²·KL {got['kd']} vs torch {kd}"
-        )
+        assert _close(_num(got["kd"]), kd, ATOL_KL * case["T"] ** 2), f"{where}: T²·KL {got['kd']} vs torch {kd}"
         if math.isfinite(kl_probs):
             assert _close(_num(got["kl_probs"]), kl_probs, ATOL_KL), (
                 f"{where}: klDivergence(p, q) {got['kl_probs']} vs torch {kl_probs}"
