@@ -37,6 +37,7 @@ const baseTheme = EditorView.theme({
     lineHeight: "1.55",
     minHeight: "var(--cm-min-height, 16rem)",
   },
+  "&.lp-readonly .cm-scroller": { minHeight: "0" },
   ".cm-content": { caretColor: "var(--cm-caret, #1f2328)", padding: "0.5rem 0" },
   ".cm-cursor, .cm-dropCursor": { borderLeftColor: "var(--cm-caret, #1f2328)" },
   "&.cm-focused > .cm-scroller > .cm-selectionLayer .cm-selectionBackground, .cm-selectionBackground, ::selection":
@@ -89,6 +90,15 @@ function highlightFor(dark) {
   return syntaxHighlighting(dark ? darkHighlight : defaultHighlightStyle, { fallback: true });
 }
 
+// Editable: active-line highlights. Read-only: no caret, sized to its content.
+function readOnlyExtensions(readOnly) {
+  return readOnly
+    ? [EditorState.readOnly.of(true), EditorView.editable.of(false),
+      EditorView.editorAttributes.of({ class: "lp-readonly" })]
+    : [EditorState.readOnly.of(false), EditorView.editable.of(true),
+      highlightActiveLine(), highlightActiveLineGutter()];
+}
+
 let uid = 0;
 
 function labelFor(textarea) {
@@ -138,7 +148,6 @@ function create(textarea, options = {}) {
       doc: textarea.value,
       extensions: [
         lineNumbers(),
-        highlightActiveLineGutter(),
         highlightSpecialChars(),
         history(),
         drawSelection(),
@@ -150,12 +159,11 @@ function create(textarea, options = {}) {
         EditorState.tabSize.of(4),
         bracketMatching(),
         closeBrackets(),
-        highlightActiveLine(),
         python(),
         highlightConf.of(highlightFor(darkQuery ? darkQuery.matches : false)),
         keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, indentWithTab]),
         baseTheme,
-        readOnlyConf.of([EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)]),
+        readOnlyConf.of(readOnlyExtensions(readOnly)),
         EditorView.contentAttributes.of({
           "aria-label": labelFor(textarea),
           "aria-describedby": hint.id,
@@ -200,7 +208,7 @@ function create(textarea, options = {}) {
     },
     setReadOnly(ro) {
       view.dispatch({
-        effects: readOnlyConf.reconfigure([EditorState.readOnly.of(ro), EditorView.editable.of(!ro)]),
+        effects: readOnlyConf.reconfigure(readOnlyExtensions(ro)),
       });
       hint.textContent = ro
         ? "Read-only code."
