@@ -183,4 +183,4 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
-CONTENT_LOADERS: list[str] = []
+CONTENT_LOADERS: list[str] = ["challenges.content"]

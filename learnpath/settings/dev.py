@@ -7,7 +7,7 @@ from learnpath.settings.base import VAR_DIR, env
 
 DEBUG = env.bool("DEBUG", default=True)
 
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+(VAR_DIR / "static").mkdir(parents=True, exist_ok=True)  # whitenoise serves from here after collectstatic
 _key_file = VAR_DIR / "secret_key"
 if not _key_file.exists():
     _key_file.write_text(secrets.token_urlsafe(50))

@@ -1,7 +1,9 @@
 """Tests: fast hashing, an in-process cache, and the database named by DATABASE_URL (SQLite otherwise)."""
 
+import os
+
 from learnpath.settings.base import *
-from learnpath.settings.base import REST_FRAMEWORK
+from learnpath.settings.base import REST_FRAMEWORK, VAR_DIR
 
 SECRET_KEY = "test-only-not-secret"  # noqa: S105 - test settings only
 DEBUG = False
@@ -16,4 +18,8 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not memory, so that a real worker process can share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
+    # One file per test run, so that runs side by side do not share it; removed when the run ends.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}  # noqa: F405
+
+(VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
+WHITENOISE_AUTOREFRESH = True
