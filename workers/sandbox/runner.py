@@ -206,6 +206,9 @@ def _decode_result(raw: bytes, expected: list[dict]) -> tuple[str, list[CaseOutp
         raise _Malformed("bad safetensors") from exc
     if status == "error":
         return status, [], _error_dict(manifest.get("error")) or {"type": "", "message": "", "traceback": ""}
+    if status == "memory":
+        # The harness stopped mid-case; whatever partial records exist are of no use to a verdict.
+        return status, [], None
 
     raw_cases = manifest.get("cases")
     if not isinstance(raw_cases, list) or len(raw_cases) > len(expected):
@@ -508,12 +511,16 @@ class PrewarmedSandbox:
             except ChildProcessError:
                 self.proc.returncode = self.proc.returncode if self.proc.returncode is not None else -1
         if self.uid is not None:
-            # The PID namespace dies with its init; this sweep is the belt to that brace.
-            for pid in _uid_processes(self.uid):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            # The PID namespace dies with its init; this sweep is the belt to that brace. Wait until
+            # the kernel has really torn the tree down so the caller never sees a live straggler.
+            deadline = time.monotonic() + 5
+            while (pids := _uid_processes(self.uid)) and time.monotonic() < deadline:
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+                time.sleep(0.02)
 
     def close(self) -> None:
         self.kill()

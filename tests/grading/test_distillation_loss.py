@@ -1,0 +1,132 @@
+import json
+
+import pytest
+
+from challenges.grading import GradingInfrastructureError, grade
+from challenges.grading.distillation_loss import MISTAKES_BY_KEY, NOT_DETACHED, UNSTABLE
+from tests.grading.conftest import solution
+from workers.sandbox import runner
+
+pytestmark = pytest.mark.sandbox
+
+SLUG = "distillation-loss"
+
+
+def test_reference_passes(small_limits):
+    result = grade(SLUG, solution("reference"), limits=small_limits)
+    assert result.status == "passed", result.feedback
+    assert result.score == 1.0
+    assert all(c.passed for c in result.checks)
+    json.dumps(result.to_dict())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "swapped_kl",
+        "probs_not_log_probs",
+        "reduction_mean",
+        "reduction_sum",
+        "no_t_squared",
+        "t_not_squared",
+        "temperature_teacher_only",
+        "temperature_student_only",
+        "temperature_ignored",
+        "soft_cross_entropy",
+        "alpha_swapped",
+        "alpha_ignored",
+        "hard_term_with_temperature",
+    ],
+)
+def test_known_mistake_is_named(name, small_limits):
+    result = grade(SLUG, solution(name), limits=small_limits, seed=7)
+    assert result.status == "failed"
+    assert 0 <= result.score < 1
+    title = MISTAKES_BY_KEY[name].title
+    assert result.mistakes[:1] == [title]
+    assert title in result.feedback
+    assert "expected" in result.feedback and "got" in result.feedback
+
+
+def test_not_detached_is_named(small_limits):
+    result = grade(SLUG, solution("not_detached"), limits=small_limits)
+    assert result.status == "failed"
+    assert NOT_DETACHED[0] in result.mistakes
+    assert [c.name for c in result.checks if not c.passed] == ["teacher_no_gradient"]
+
+
+def test_unstable_softmax_is_named(small_limits):
+    result = grade(SLUG, solution("unstable_log_softmax"), limits=small_limits)
+    assert result.status == "failed"
+    assert UNSTABLE[0] in result.mistakes
+    assert "hundreds" in next(c.message for c in result.checks if c.name == "large_logits")
+
+
+def test_in_place_modification_detected(small_limits):
+    result = grade(SLUG, solution("in_place"), limits=small_limits)
+    failed = [c for c in result.checks if not c.passed]
+    assert [c.name for c in failed] == ["inputs_unchanged"]
+    assert "teacher_logits" in failed[0].message
+
+
+def test_exception_shows_learner_traceback_only(small_limits):
+    code = (
+        "import torch\n"
+        "def helper(x):\n"
+        "    return x.undefined_method()\n"
+        "def distillation_loss(student_logits, teacher_logits, labels, temperature, alpha):\n"
+        "    return helper(student_logits)\n"
+    )
+    result = grade(SLUG, code, limits=small_limits)
+    assert result.status == "failed"
+    runs = result.checks[0]
+    assert not runs.passed
+    assert 'File "solution.py", line 5, in distillation_loss' in runs.message
+    assert 'File "solution.py", line 3, in helper' in runs.message
+    assert "AttributeError" in runs.message
+    assert "harness" not in runs.message and "/opt/" not in runs.message
+
+
+def test_syntax_error_is_failed_with_message(small_limits):
+    result = grade(SLUG, "def distillation_loss(:\n    pass\n", limits=small_limits)
+    assert result.status == "failed"
+    assert "SyntaxError" in result.feedback and "solution.py" in result.feedback
+    assert "harness" not in result.feedback
+
+
+def test_missing_function(small_limits):
+    result = grade(SLUG, "def something_else():\n    pass\n", limits=small_limits)
+    assert result.status == "failed"
+    assert "distillation_loss" in result.feedback
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("return 1.0", "returned a float"),
+        ("return torch.zeros(3)", "shape (3,)"),
+        ("return torch.tensor(1)", "dtype int64"),
+        ("return [torch.tensor(1.0)]", "returned a list"),
+        ("class T(torch.Tensor):\n        pass\n    return torch.tensor(1.0).as_subclass(T)", "<locals>.T"),
+    ],
+)
+def test_wrong_return_types(body, fragment, small_limits):
+    code = f"import torch\ndef distillation_loss(student_logits, teacher_logits, labels, temperature, alpha):\n    {body}\n"
+    result = grade(SLUG, code, limits=small_limits)
+    assert result.status == "failed"
+    check = next(c for c in result.checks if c.name == "returns_scalar_tensor")
+    assert not check.passed and fragment in check.message, check.message
+
+
+def test_deterministic_with_seed(small_limits):
+    first = grade(SLUG, solution("swapped_kl"), limits=small_limits, seed=1234)
+    second = grade(SLUG, solution("swapped_kl"), limits=small_limits, seed=1234)
+    assert first.checks == second.checks
+    assert first.feedback == second.feedback
+
+
+def test_missing_bwrap_is_infrastructure_error(monkeypatch, small_limits):
+    monkeypatch.setattr(runner.shutil, "which", lambda name: None)
+    monkeypatch.setattr(runner.os.path, "exists", lambda path: False)
+    with pytest.raises(GradingInfrastructureError):
+        grade(SLUG, solution("reference"), limits=small_limits)
