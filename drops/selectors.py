@@ -305,9 +305,7 @@ def to_fsrs_now(now: datetime) -> datetime:
 
 
 def challenge_status(user: User) -> list[dict]:
-    """The learner's code challenges, from the challenges app once it publishes its selector."""
-    try:
-        from challenges.selectors import challenge_progress
-    except ImportError:  # the challenges app has not shipped its selector yet
-        return []
+    """The learner's code challenges (slug, title, drop_id, status, best_score, attempts, url)."""
+    from challenges.selectors import challenge_progress
+
     return list(challenge_progress(user=user))

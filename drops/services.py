@@ -352,7 +352,8 @@ def activity_record(
     activity.drops_completed += drops_completed
     activity.reviews_done += reviews
     activity.capped_reviews_done += capped_reviews
-    if counts_for_streak and not activity.counts_for_streak:
+    if counts_for_streak:
+        # Not only the first time: after a timezone change the same date can be a new day (see the date line).
         activity.counts_for_streak = True
         streak_count_day(streak, day)
         streak.save()
