@@ -21,6 +21,9 @@ class ChallengeStanding:
     attempts: int
 
 
+NOT_TRIED_STANDING = ChallengeStanding(status=NOT_TRIED, best_score=None, attempts=0)
+
+
 def challenge_list(*, path=None) -> QuerySet[Challenge]:
     challenges = Challenge.objects.filter(is_active=True).select_related("drop")
     if path is not None:
@@ -51,10 +54,7 @@ def challenge_standings(*, user: User, challenges=None) -> dict[int, ChallengeSt
 
 
 def challenge_standing(*, user: User, challenge: Challenge) -> ChallengeStanding:
-    return challenge_standings(user=user, challenges=[challenge]).get(challenge.pk, _NOT_TRIED)
-
-
-_NOT_TRIED = ChallengeStanding(status=NOT_TRIED, best_score=None, attempts=0)
+    return challenge_standings(user=user, challenges=[challenge]).get(challenge.pk, NOT_TRIED_STANDING)
 
 
 def challenge_progress(*, user: User, path=None) -> list[dict]:
@@ -70,7 +70,7 @@ def challenge_progress(*, user: User, path=None) -> list[dict]:
             "slug": challenge.slug,
             "title": challenge.title,
             "drop_id": challenge.drop_id,
-            "status": (standing := standings.get(challenge.pk, _NOT_TRIED)).status,
+            "status": (standing := standings.get(challenge.pk, NOT_TRIED_STANDING)).status,
             "best_score": standing.best_score,
             "attempts": standing.attempts,
             "url": challenge.get_absolute_url(),

@@ -1,0 +1,246 @@
+"""Challenge API: list, detail, submit, poll a submission, history, hints. One thin view per operation."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from challenges import selectors, services
+from challenges.models import Challenge, Submission
+from learnpath.api.errors import Conflict
+
+ERROR = OpenApiResponse(
+    inline_serializer(
+        "ChallengeError", {"detail": serializers.CharField(), "errors": serializers.DictField(required=False)}
+    ),
+    description="Error: a readable `detail`, and `errors` per field for invalid input.",
+)
+TAGS = ["challenges"]
+STATUSES = [selectors.NOT_TRIED, selectors.ATTEMPTED, selectors.PASSED]
+
+
+class SubmissionThrottle(UserRateThrottle):
+    """Per learner, at the rate of the ``submissions`` scope; read per request so settings can change it."""
+
+    scope = "submissions"
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+def _challenge_or_404(slug: str) -> Challenge:
+    challenge = selectors.challenge_get(slug=slug)
+    if challenge is None:
+        raise Http404(f"No challenge {slug!r}.")
+    return challenge
+
+
+class StandingFields(serializers.Serializer):
+    status = serializers.ChoiceField(STATUSES, help_text="The caller's best status on this challenge.")
+    best_score = serializers.FloatField(allow_null=True, help_text="Best fraction of checks passed, 0 to 1.")
+    attempts = serializers.IntegerField()
+
+
+class ChallengeSummarySerializer(StandingFields):
+    slug = serializers.SlugField()
+    title = serializers.CharField()
+    summary = serializers.CharField()
+    drop_id = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField(help_text="The challenge's page in the browser.")
+    api_url = serializers.CharField()
+
+
+def _summary(challenge: Challenge, standing: selectors.ChallengeStanding) -> dict:
+    return {
+        "slug": challenge.slug,
+        "title": challenge.title,
+        "summary": challenge.summary,
+        "drop_id": challenge.drop_id,
+        "url": challenge.get_absolute_url(),
+        "api_url": f"/api/challenges/{challenge.slug}/",
+        "status": standing.status,
+        "best_score": standing.best_score,
+        "attempts": standing.attempts,
+    }
+
+
+class ChallengeListApi(APIView):
+    @extend_schema(responses={200: ChallengeSummarySerializer(many=True)}, tags=TAGS, summary="List challenges")
+    def get(self, request):
+        challenges = list(selectors.challenge_list())
+        standings = selectors.challenge_standings(user=request.user, challenges=challenges)
+        data = [_summary(c, standings.get(c.pk, selectors.NOT_TRIED_STANDING)) for c in challenges]
+        return Response(ChallengeSummarySerializer(data, many=True).data)
+
+
+class ChallengeDetailApi(APIView):
+    class ChallengeDetailSerializer(ChallengeSummarySerializer):
+        statement_html = serializers.CharField(help_text="The statement, rendered and sanitized.")
+        statement_markdown = serializers.CharField()
+        starter_code = serializers.CharField()
+        entrypoint = serializers.CharField()
+        limits = serializers.DictField(help_text="Sandbox limits overriding the defaults.")
+        hints_total = serializers.IntegerField()
+        hints_revealed = serializers.ListField(child=serializers.CharField())
+        solution_code = serializers.CharField(allow_null=True, help_text="The reference solution, after a pass.")
+
+    @extend_schema(
+        responses={200: ChallengeDetailSerializer, 404: ERROR},
+        tags=TAGS,
+        summary="One challenge, with the caller's hints so far and, after a pass, the reference solution",
+    )
+    def get(self, request, slug: str):
+        challenge = _challenge_or_404(slug)
+        return Response(self.ChallengeDetailSerializer(challenge_detail(request.user, challenge)).data)
+
+
+def challenge_detail(user, challenge: Challenge) -> dict:
+    standing = selectors.challenge_standing(user=user, challenge=challenge)
+    return {
+        **_summary(challenge, standing),
+        "statement_html": challenge.statement_html,
+        "statement_markdown": challenge.statement_markdown,
+        "starter_code": challenge.starter_code,
+        "entrypoint": challenge.entrypoint,
+        "limits": challenge.limits,
+        "hints_total": len(challenge.hints),
+        "hints_revealed": selectors.hints_revealed(user=user, challenge=challenge),
+        "solution_code": challenge.solution_code if standing.status == selectors.PASSED else None,
+    }
+
+
+class CheckSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    passed = serializers.BooleanField()
+    message = serializers.CharField(allow_blank=True)
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    challenge = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    checks = CheckSerializer(many=True, read_only=True)
+    mistakes = serializers.ListField(child=serializers.CharField(), read_only=True)
+    timings = serializers.DictField(child=serializers.FloatField(), read_only=True)
+    is_final = serializers.BooleanField(read_only=True, help_text="True once the verdict is in: stop polling.")
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id", "url", "challenge", "attempt", "status", "is_final", "score", "feedback", "checks", "mistakes",
+            "timings", "device", "worker_host", "code", "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_url(self, submission: Submission) -> str:
+        return f"/api/submissions/{submission.pk}/"
+
+
+class SourceCodeField(serializers.CharField):
+    """Text only: DRF's CharField would quietly turn 42 or true into source code."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class SubmissionListCreateApi(APIView):
+    throttle_classes = [SubmissionThrottle]
+
+    class SubmissionInputSerializer(serializers.Serializer):
+        code = SourceCodeField(
+            trim_whitespace=False,
+            allow_blank=True,
+            help_text=f"Python source defining the entrypoint; at most {services.MAX_CODE_BYTES:,} bytes (UTF-8).",
+        )
+
+    def get_throttles(self):
+        # Only submitting is rate-limited; reading one's history is not.
+        return super().get_throttles() if self.request.method == "POST" else []
+
+    @extend_schema(
+        responses={200: SubmissionSerializer(many=True), 404: ERROR},
+        tags=TAGS,
+        summary="The caller's submissions to this challenge, newest first",
+    )
+    def get(self, request, slug: str):
+        challenge = _challenge_or_404(slug)
+        history = selectors.submission_history(user=request.user, challenge=challenge)
+        return Response(SubmissionSerializer(history, many=True).data)
+
+    @extend_schema(
+        request=SubmissionInputSerializer,
+        responses={202: SubmissionSerializer, 400: ERROR, 404: ERROR, 409: ERROR, 429: ERROR},
+        tags=TAGS,
+        summary="Submit code for grading",
+        description=(
+            "Stores the attempt and queues it for grading; answers 202 at once. Poll the submission's `url` "
+            "until `is_final`. Rate-limited per learner (429 with Retry-After); 409 while too many of the "
+            "caller's submissions are still waiting for a verdict."
+        ),
+    )
+    def post(self, request, slug: str):
+        challenge = _challenge_or_404(slug)
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": ['Send a JSON object like {"code": "..."}.']})
+        serializer = self.SubmissionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            submission = services.submission_create(
+                user=request.user, challenge=challenge, code=serializer.validated_data["code"]
+            )
+        except services.SubmissionRejected as rejected:
+            if rejected.code == "invalid":
+                raise ValidationError({"code": [rejected.message]}) from None
+            raise Conflict(rejected.message) from None
+        return Response(SubmissionSerializer(submission).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SubmissionDetailApi(APIView):
+    @extend_schema(
+        responses={200: SubmissionSerializer, 404: ERROR},
+        tags=TAGS,
+        summary="One of the caller's submissions, with its verdict once graded (others' are 404)",
+    )
+    def get(self, request, submission_id: int):
+        submission = selectors.submission_get(user=request.user, submission_id=submission_id)
+        if submission is None:
+            raise Http404("No such submission.")
+        return Response(SubmissionSerializer(submission).data)
+
+
+class HintRevealApi(APIView):
+    class HintRevealSerializer(serializers.Serializer):
+        index = serializers.IntegerField(help_text="0 for the first hint.")
+        hint = serializers.CharField()
+        hints_revealed = serializers.ListField(child=serializers.CharField())
+        hints_total = serializers.IntegerField()
+        hints_left = serializers.IntegerField()
+
+    @extend_schema(
+        request=None,
+        responses={201: HintRevealSerializer, 404: ERROR, 409: ERROR},
+        tags=TAGS,
+        summary="Reveal the caller's next hint (recorded); 409 when none is left",
+    )
+    def post(self, request, slug: str):
+        challenge = _challenge_or_404(slug)
+        try:
+            index, hint = services.hint_reveal(user=request.user, challenge=challenge)
+        except services.NoHintsLeft:
+            raise Conflict("You have seen every hint for this challenge.") from None
+        revealed = challenge.hints[: index + 1]
+        data = {
+            "index": index,
+            "hint": hint,
+            "hints_revealed": revealed,
+            "hints_total": len(challenge.hints),
+            "hints_left": len(challenge.hints) - len(revealed),
+        }
+        return Response(self.HintRevealSerializer(data).data, status=status.HTTP_201_CREATED)
