@@ -1,0 +1,184 @@
+"""The daily-loop API through HTTP: shapes, errors, idempotency, privacy and bounded query counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from rest_framework.test import APIClient
+
+from drops.models import Drop, DropProgress, RecallCard, ReviewCard, ReviewLog
+from drops.services import drop_complete, review_card_rate
+from tests.drops.conftest import build_path, enrol, utc
+
+NOW = utc(2026, 6, 1, 9)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def path(db):
+    return build_path(drops=4)
+
+
+@pytest.fixture
+def learner_api(make_user, path):
+    user = make_user("lin", timezone="Europe/Berlin")
+    enrol(user, path, NOW - timedelta(hours=1))
+    client = APIClient()
+    client.force_authenticate(user)
+    client.user = user
+    return client
+
+
+def first_drop(path, position=1):
+    return Drop.objects.get(path=path, position=position)
+
+
+def test_today_before_and_after_completing(learner_api, path):
+    body = learner_api.get("/api/today/").json()
+    assert body["new_drop"]["id"] == first_drop(path).pk
+    assert (body["reviews_due"], body["streak"]["current"], body["goal_minutes"]) == (0, 0, 5)
+    response = learner_api.post(f"/api/drops/{first_drop(path).pk}/complete/", {"seconds_spent": 400}, format="json")
+    assert response.status_code == 201
+    assert response.json()["next_unlocks_at"] == "2026-06-01T22:00:00Z"
+    body = learner_api.get("/api/today/").json()
+    assert body["new_drop"] is None
+    assert body["next_unlock_at"] == "2026-06-01T22:00:00Z"
+    assert (body["reviews_due"], body["minutes"], body["streak"]["current"]) == (3, 6, 1)
+    recall = next(c for c in body["first_reviews"] if c["kind"] == "recall")
+    choice = next(c for c in body["first_reviews"] if c["kind"] == "choice")
+    assert recall["answer"] == "An answer"
+    assert choice["answer"] is None and choice["choices"] == ["A", "B", "C"]  # checked cards keep their answer
+
+
+def test_completing_twice_counts_once(learner_api, path):
+    url = f"/api/drops/{first_drop(path).pk}/complete/"
+    assert learner_api.post(url, {"seconds_spent": 100}, format="json").status_code == 201
+    second = learner_api.post(url, {"seconds_spent": 100}, format="json")
+    assert second.status_code == 200 and second.json()["newly_completed"] is False
+    assert ReviewCard.objects.filter(user=learner_api.user).count() == 3
+    assert learner_api.get("/api/progress/").json()["activity"][-1]["drops_completed"] == 1
+
+
+def test_locked_drop_is_403_with_unlocks_at(learner_api, path):
+    drop2 = first_drop(path, 2)
+    response = learner_api.get(f"/api/drops/{drop2.pk}/")
+    assert response.status_code == 403 and response.json()["unlocks_at"] is None
+    learner_api.post(f"/api/drops/{first_drop(path).pk}/complete/", {"seconds_spent": 100}, format="json")
+    response = learner_api.get(f"/api/drops/{drop2.pk}/")
+    assert response.status_code == 403
+    assert response.json()["unlocks_at"] == "2026-06-01T22:00:00Z"
+    complete = learner_api.post(f"/api/drops/{drop2.pk}/complete/", {"seconds_spent": 1}, format="json")
+    assert complete.status_code == 403
+
+
+def test_drop_detail_has_sanitized_body_sections_and_neighbours(learner_api, path):
+    body = learner_api.get(f"/api/drops/{first_drop(path).pk}/").json()
+    assert body["sections"] == [{"id": "s1", "title": "Section 1"}]
+    assert body["state"] == "available"
+    assert body["previous_id"] is None and body["next_id"] == first_drop(path, 2).pk
+
+
+@pytest.mark.parametrize(
+    "payload", [{}, {"seconds_spent": -1}, {"seconds_spent": "x"}, {"seconds_spent": 10**12}, ["not", "an object"]]
+)
+def test_bad_completion_input_is_400_with_field_errors(learner_api, path, payload):
+    response = learner_api.post(f"/api/drops/{first_drop(path).pk}/complete/", payload, format="json")
+    assert response.status_code == 400
+    assert "errors" in response.json()
+
+
+def test_unknown_ids_are_404(learner_api):
+    assert learner_api.get("/api/drops/999999/").status_code == 404
+    assert learner_api.get(f"/api/drops/{2**70}/").status_code == 404
+    assert learner_api.post(f"/api/reviews/{2**70}/", {"rating": 3}, format="json").status_code == 404
+
+
+@pytest.mark.usefixtures("fsrs_no_fuzz")
+def test_review_flow_through_the_api(learner_api, path):
+    learner_api.post(f"/api/drops/{first_drop(path).pk}/complete/", {"seconds_spent": 100}, format="json")
+    due = learner_api.get("/api/reviews/due/?limit=5").json()
+    assert due["remaining"] == 3 and due["daily_cap"] == 50
+    ids = {c["kind"]: c["id"] for c in due["cards"]}
+    check = learner_api.post(f"/api/reviews/{ids['choice']}/check/", {"answer": "B"}, format="json").json()
+    assert check == {"correct": True, "suggested_rating": 3, "answer": "B", "explanation": "B is right."}
+    assert not ReviewLog.objects.exists()
+    rated = learner_api.post(f"/api/reviews/{ids['choice']}/", {"answer": "B", "rating": 4, "duration_ms": 9000})
+    assert rated.status_code == 200
+    assert (rated.json()["rating"], rated.json()["correct"], rated.json()["state"]) == (4, True, "review")
+    missing = learner_api.post(f"/api/reviews/{ids['numeric']}/", {"rating": 3}, format="json")
+    assert missing.status_code == 400 and "answer" in missing.json()["errors"]
+    again = learner_api.post(f"/api/reviews/{ids['choice']}/", {"answer": "B"}, format="json")
+    assert again.status_code == 409 and "due" in again.json()
+    assert learner_api.post(f"/api/reviews/{ids['recall']}/", {}, format="json").status_code == 400
+    assert learner_api.post(f"/api/reviews/{ids['recall']}/", {"rating": 5}, format="json").status_code == 400
+    assert learner_api.get("/api/reviews/due/?limit=0").status_code == 400
+
+
+def test_anonymous_requests_are_refused(anon_api, path):
+    for url in ("/api/today/", "/api/progress/", "/api/reviews/due/", f"/api/drops/{first_drop(path).pk}/"):
+        assert anon_api.get(url).status_code in (401, 403)
+
+
+def test_no_learner_reads_or_changes_another_learners_progress_or_reviews(learner_api, path, make_user):
+    owner = learner_api.user
+    drop_complete(user=owner, drop=first_drop(path), seconds_spent=100, now=NOW)
+    card = ReviewCard.objects.filter(user=owner, card__kind="recall").get()
+    intruder = make_user("mallory", timezone="UTC")
+    client = APIClient()
+    client.force_authenticate(intruder)
+    # Not enrolled: nothing is readable through the drop API, nothing in their today/progress/due lists.
+    assert client.get(f"/api/drops/{first_drop(path).pk}/").status_code == 403
+    assert client.post(f"/api/drops/{first_drop(path).pk}/complete/", {"seconds_spent": 5}).status_code == 403
+    assert client.post(f"/api/reviews/{card.pk}/", {"rating": 1}, format="json").status_code == 404
+    assert client.post(f"/api/reviews/{card.pk}/check/", {"answer": "x"}, format="json").status_code == 404
+    assert client.get("/api/reviews/due/").json()["cards"] == []
+    assert client.get("/api/today/").json()["reviews_due"] == 0
+    progress = client.get("/api/progress/").json()
+    assert progress["reviews_done"] == 0 and progress["drops_done"] == 0
+    # The owner's state is untouched.
+    assert not ReviewLog.objects.filter(review_card=card).exists()
+    assert DropProgress.objects.filter(user=intruder).count() == 0
+
+
+def build_history(user, path, days: int, cards_per_drop: int):
+    """A long history: many drops completed, a big deck, many reviews."""
+    for position in range(1, path.drops.count() + 1):
+        drop = first_drop(path, position)
+        for i in range(cards_per_drop):
+            RecallCard.objects.get_or_create(
+                drop=drop,
+                key=f"extra-{i}",
+                defaults={"kind": "recall", "prompt": "?", "answer": "!", "position": 10 + i},
+            )
+    moment = NOW - timedelta(days=days)
+    DropProgress.objects.filter(user=user).update(unlocked_at=moment - timedelta(days=1))
+    for position in range(1, path.drops.count() + 1):
+        drop_complete(user=user, drop=first_drop(path, position), seconds_spent=60, now=moment)
+        moment += timedelta(days=1)
+        for card in ReviewCard.objects.filter(user=user, due__lte=moment)[:5]:
+            review_card_rate(user=user, review_card_id=card.pk, rating=3, answer=card.card.answer, now=moment)
+
+
+@pytest.mark.parametrize("url", ["/api/today/", "/api/progress/", "/api/reviews/due/"])
+def test_query_counts_do_not_grow_with_the_deck_or_history(learner_api, path, url, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        assert learner_api.get(url).status_code == 200
+    big_path = build_path("big", drops=12)
+    enrol(learner_api.user, big_path, NOW - timedelta(days=30))
+    build_history(learner_api.user, big_path, days=20, cards_per_drop=8)
+    assert ReviewCard.objects.filter(user=learner_api.user).count() > 100
+    with django_assert_max_num_queries(14):
+        assert learner_api.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as big:
+        learner_api.get(url)
+    assert len(big) <= len(small) + 1  # the same queries, whatever the size
