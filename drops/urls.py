@@ -3,5 +3,11 @@ from django.urls import path
 from drops import views
 
 urlpatterns = [
+    path("today/", views.today, name="today"),
     path("drops/<int:drop_id>/", views.drop_page, name="drop"),
+    path("drops/<int:drop_id>/complete/", views.drop_complete, name="drop-complete"),
+    path("review/", views.review_session, name="review"),
+    path("review/<int:card_id>/", views.review_rate, name="review-rate"),
+    path("progress/", views.progress_page, name="progress"),
+    path("reminders/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]
