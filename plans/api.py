@@ -11,22 +11,19 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
-    inline_serializer,
 )
 from rest_framework import renderers, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from learnpath.api.views import ERROR  # the one error shape of the whole API
 from plans import selectors, services
 from plans.calculator import describe
 from plans.models import DistillationPlan
 
-ERROR = inline_serializer(
-    "PlanError",
-    {"detail": serializers.CharField(), "errors": serializers.DictField(required=False)},
-)
-INPUT_FIELDS = sorted(services.EDITABLE_FIELDS)
+# In the worksheet's order, as the model declares them.
+INPUT_FIELDS = [f.name for f in DistillationPlan._meta.fields if f.name in services.EDITABLE_FIELDS]
 DECIMAL_FIELDS = [
     "teacher_cost_per_request",
     "student_cost_per_request",
