@@ -22,14 +22,15 @@ UNSUBSCRIBE_SALT = "drops.reminders.unsubscribe"
 
 
 def unsubscribe_token(user: User) -> str:
-    return signing.dumps({"u": user.pk}, salt=UNSUBSCRIBE_SALT, compress=True)
+    # No timestamp: the same learner always gets the same link, and it keeps working.
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign_object({"u": user.pk}, compress=True)
 
 
 def unsubscribe_user_id(token: str) -> int | None:
     """The user id in a valid token, or None for a forged or damaged one. Tokens do not expire."""
     try:
-        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
+        data = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign_object(token)
+    except (signing.BadSignature, ValueError):
         return None
     user_id = data.get("u") if isinstance(data, dict) else None
     return user_id if isinstance(user_id, int) else None
