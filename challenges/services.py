@@ -72,7 +72,8 @@ def submission_create(*, user: User, challenge: Challenge, code: str) -> Submiss
 def _dispatch(submission_id: int) -> None:
     from workers.grading import grade_submission
 
-    grade_submission.delay(submission_id)
+    # The queue is named at send time (the same as CELERY_TASK_ROUTES), so that it follows the settings.
+    grade_submission.apply_async((submission_id,), queue=settings.CELERY_GRADING_QUEUE)
 
 
 @transaction.atomic

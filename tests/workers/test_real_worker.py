@@ -1,0 +1,89 @@
+"""A real Celery worker process grades submissions end to end; a killed worker leaves nothing stuck."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from rest_framework.test import APIClient
+
+from challenges import limits, services
+from challenges.models import Submission
+from tests.fixtures.worker import wait_for_verdict
+
+pytestmark = [pytest.mark.worker, pytest.mark.sandbox]
+
+
+@pytest.fixture
+def api_client(learner):
+    client = APIClient()
+    client.force_authenticate(learner)
+    return client
+
+
+def submit(client, code: str) -> int:
+    response = client.post("/api/challenges/distillation-loss/submissions/", {"code": code}, format="json")
+    assert response.status_code == 202, response.content
+    return response.json()["id"]
+
+
+def poll(client, submission_id: int, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        data = client.get(f"/api/submissions/{submission_id}/").json()
+        if data["is_final"]:
+            return data
+        time.sleep(0.1)
+    raise AssertionError(f"no verdict for {submission_id} after {timeout}s: {data}")
+
+
+def test_real_worker_grades_end_to_end(grading_worker, api_client, challenge, reference_code, swapped_kl_code):
+    started = time.monotonic()
+    passed = poll(api_client, submit(api_client, reference_code))
+    first_latency = time.monotonic() - started
+    assert passed["status"] == "passed", passed["feedback"]
+    assert passed["score"] == 1.0 and all(check["passed"] for check in passed["checks"])
+    assert passed["device"] in ("cpu", "cuda") and passed["worker_host"].startswith("test1-")
+    assert passed["timings"]["total_seconds"] > 0
+    assert passed["started_at"] and passed["finished_at"]
+
+    started = time.monotonic()
+    failed = poll(api_client, submit(api_client, swapped_kl_code))
+    second_latency = time.monotonic() - started
+    assert failed["status"] == "failed"
+    assert "KL direction swapped" in failed["mistakes"]
+    assert "KL direction swapped" in failed["feedback"]
+    assert 0 < failed["score"] < 1
+    print(f"\nsubmit -> verdict with a real worker: {first_latency:.2f}s (reference), {second_latency:.2f}s (mistake)")
+
+    detail = api_client.get("/api/challenges/distillation-loss/").json()
+    assert detail["status"] == "passed" and detail["attempts"] == 2
+    assert detail["solution_code"] == challenge.solution_code
+    assert grading_worker.process.poll() is None, "the worker must keep serving"
+
+
+def test_worker_killed_mid_grade_leaves_no_submission_stuck(start_worker, api_client, challenge, reference_code):
+    # A correct solution that takes a while to import, so the worker is certainly mid-grade when it dies.
+    slow = "import time\ntime.sleep(6)\n" + reference_code
+    worker = start_worker()
+    submission_id = submit(api_client, slow)
+    deadline = time.monotonic() + 60
+    while Submission.objects.get(pk=submission_id).status != Submission.Status.RUNNING:
+        assert time.monotonic() < deadline, worker.log()[-3000:]
+        time.sleep(0.05)
+    time.sleep(1.5)
+    worker.kill()
+    submission = Submission.objects.get(pk=submission_id)
+    assert submission.status == Submission.Status.RUNNING and submission.grading_runs == 1
+
+    # Nothing happens before the hard time limit has certainly passed...
+    assert services.submissions_reap() == {"requeued": [], "errored": []}
+    # ...after it, the reaper queues it again, and a fresh worker grades it.
+    later = submission.started_at + timedelta(seconds=limits.REAP_RUNNING_AFTER_SECONDS + 1)
+    assert services.submissions_reap(now=later) == {"requeued": [submission_id], "errored": []}
+    assert Submission.objects.get(pk=submission_id).status == Submission.Status.QUEUED
+    start_worker()
+    regraded = wait_for_verdict(submission_id)
+    assert regraded.status == Submission.Status.PASSED, regraded.feedback
+    assert regraded.grading_runs == 2 and regraded.worker_host.startswith("test2-")
