@@ -11,6 +11,7 @@ function setUp(form) {
   if (!aside) return;
   const inputs = form.querySelectorAll("[data-calc-input]");
   const summary = aside.querySelector("[data-calc-summary]");
+  const mini = form.querySelector("[data-calc-mini]");
   let lastSummary = summary.textContent;
 
   function values() {
@@ -34,6 +35,11 @@ function setUp(form) {
       lastSummary = sentence;
     }
     summary.dataset.calcStatus = result.status;
+    if (mini) {
+      mini.hidden = false;
+      mini.textContent = `${text.monthly_saving} a month · ${sentence}`;
+      mini.dataset.calcStatus = result.status;
+    }
   }
 
   form.addEventListener("input", (event) => {
