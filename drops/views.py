@@ -18,6 +18,7 @@ from drops import selectors, services
 from drops.extras import render_extras
 from drops.models import Drop, RecallCard, ReviewCard
 from drops.reminders import unsubscribe_user_id
+from learnpath import selectors as learnpath_selectors
 from learnpath import services as learnpath_services
 
 RATINGS = [
@@ -33,7 +34,10 @@ def today(request):
     now = timezone.now()
     plan = selectors.today_plan(user=request.user, now=now, first_cards=0)
     percent = min(100, round(100 * plan.minutes / plan.goal_minutes)) if plan.goal_minutes else 100
-    return render(request, "drops/today.html", {"plan": plan, "goal_percent": percent})
+    enrolled = {path.pk for path in plan.paths}
+    # The home page sends signed-in learners here, so the paths they can still join are listed here.
+    others = [path for path in learnpath_selectors.path_list() if path.pk not in enrolled]
+    return render(request, "drops/today.html", {"plan": plan, "goal_percent": percent, "other_paths": others})
 
 
 @login_required

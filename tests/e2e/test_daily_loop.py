@@ -1,0 +1,88 @@
+"""The daily loop in a real Chromium: sign up, enrol, read and complete drop 1, review with the keyboard, see the
+streak and progress, find drop 2 locked until the next local day, and flatten the teacher with the T slider."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from drops.models import Drop, DropProgress, ReviewLog
+from tests.fixtures.browser import sign_up
+
+pytestmark = pytest.mark.e2e
+
+
+def probabilities(page, testid: str = "teacher-prob") -> list[float]:
+    bars = page.locator(f"[data-testid^='{testid}-']")
+    return [float(bars.nth(i).get_attribute("data-value")) for i in range(bars.count())]
+
+
+def test_a_day_of_learning(page, content):
+    sign_up(page, "grace")
+    page.goto("/")
+    page.wait_for_url("**/today/")
+    page.get_by_role("button", name=f"Enroll in {content.title}").click()
+    page.wait_for_url(f"**/paths/{content.slug}/")
+
+    first = Drop.objects.get(path=content, position=1)
+    second = Drop.objects.get(path=content, position=2)
+    page.get_by_role("link", name=re.compile(rf"Day 1: {re.escape(first.title)}")).click()
+    page.wait_for_url(f"**/drops/{first.pk}/")
+    assert page.get_by_text(re.compile(r"about \d+ min read")).is_visible()
+    assert page.get_by_role("navigation", name="In this drop").is_visible()
+    page.wait_for_timeout(1200)  # a little reading time
+    page.get_by_role("button", name="Done").click()
+    page.wait_for_url("**/today/")
+    assert page.get_by_test_id("streak").inner_text().startswith("1")
+    assert "unlocks" in page.get_by_test_id("next-unlock").inner_text()
+
+    # Review one card with the keyboard only: Space reveals the answer, 3 rates it Good.
+    page.get_by_role("link", name="Start reviewing").click()
+    page.wait_for_url("**/review/")
+    left = int(page.get_by_test_id("reviews-left").locator("strong").inner_text())
+    assert left >= 1
+    answer = page.locator("[data-answer]")
+    assert answer.is_hidden()
+    page.keyboard.press("Space")
+    assert answer.is_visible()
+    page.keyboard.press("3")
+    page.wait_for_load_state()
+    page.get_by_text(re.compile("Rated Good. Next review")).wait_for()
+    user = User.objects.get(username="grace")
+    log = ReviewLog.objects.get(user=user)
+    assert log.rating == 3 and log.duration_ms > 0
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Progress").click()
+    page.wait_for_url("**/progress/")
+    assert page.get_by_test_id("calendar").locator("rect").count() == 14
+    assert "1/14" in page.get_by_test_id("progress-stats").inner_text()
+    assert page.get_by_test_id("streak").inner_text().startswith("1")
+
+    # Drop 2 is locked until the start of the learner's next local day.
+    response = page.goto(f"/drops/{second.pk}/")
+    assert response.status == 403
+    unlock = page.get_by_test_id("unlocks-at").inner_text()
+    assert "00:00" in unlock
+    progress = DropProgress.objects.get(user=user, drop=second)
+    local = timezone.localtime(progress.unlocked_at, user.profile.zone)
+    assert (local.hour, local.minute) == (0, 0) and progress.unlocked_at > timezone.now()
+
+    # Days later: the temperature drop. Raising T flattens the teacher's distribution.
+    demo_drop = next(d for d in Drop.objects.filter(path=content) if 'data-demo="temperature"' in d.body_html)
+    DropProgress.objects.update_or_create(user=user, drop=demo_drop, defaults={"unlocked_at": timezone.now()})
+    page.goto(f"/drops/{demo_drop.pk}/")
+    slider = page.get_by_test_id("temperature-slider").first
+    slider.wait_for()
+    slider.fill("1")
+    sharp = probabilities(page)
+    slider.fill("8")
+    page.wait_for_function(
+        "(old) => Number(document.querySelector('[data-testid=teacher-prob-0]').dataset.value) !== old", arg=sharp[0]
+    )
+    flat = probabilities(page)
+    assert len(sharp) == len(flat) >= 2
+    assert abs(sum(flat) - 1) < 1e-6
+    assert max(flat) < max(sharp) and min(flat) > min(sharp)
