@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class ChallengesConfig(AppConfig):
     name = "challenges"
     verbose_name = "Code challenges"
+
+    def ready(self):
+        from challenges.views import drop_challenges_panel
+        from drops import extras
+
+        extras.register(drop_challenges_panel)

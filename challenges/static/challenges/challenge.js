@@ -1,0 +1,225 @@
+// Challenge page: submit through the API, poll the submission until its verdict, reveal hints, and
+// show the history and (after a pass) the reference solution, all without a reload.
+// Learner-controlled text (code, tracebacks in messages) is only ever set with textContent.
+(function () {
+  "use strict";
+
+  const root = document.getElementById("challenge");
+  if (!root) return;
+
+  const BADGES = {
+    passed: "badge-passed", failed: "badge-failed", error: "badge-failed", timeout: "badge-failed",
+    queued: "badge-running", running: "badge-running", attempted: "badge-failed", not_tried: "badge-available",
+  };
+  const STATUS_LABELS = {
+    queued: "Queued", running: "Running", passed: "Passed", failed: "Failed", error: "Error", timeout: "Timed out",
+  };
+  const STANDING_LABELS = { not_tried: "Not tried", attempted: "Attempted", passed: "Passed" };
+
+  const form = document.getElementById("submit-form");
+  const textarea = document.getElementById("id_code");
+  const submitButton = document.getElementById("submit-button");
+  const resetButton = document.getElementById("reset-button");
+  const statusLine = document.getElementById("submit-status");
+  const errorLine = document.getElementById("submit-error");
+  const verdictBox = document.getElementById("verdict");
+  const historyBox = document.getElementById("history");
+  const hintForm = document.getElementById("hint-form");
+  const hintButton = document.getElementById("hint-button");
+  const hintsList = document.getElementById("hints-list");
+  const solutionBox = document.getElementById("solution");
+  const referenceCode = document.getElementById("reference-code");
+  const starter = JSON.parse(document.getElementById("starter-code").textContent);
+  const maxBytes = Number(root.dataset.maxBytes);
+
+  function csrfToken() {
+    const input = form.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function editor() {
+    return textarea._learnpathEditor || null;
+  }
+
+  function currentCode() {
+    const ed = editor();
+    return ed ? ed.getValue() : textarea.value;
+  }
+
+  async function api(url, options = {}) {
+    const response = await fetch(url, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      ...options,
+    });
+    let body = null;
+    try { body = await response.json(); } catch (_) { body = null; }
+    return { response, body };
+  }
+
+  function el(tag, attrs = {}, text) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function badge(status, label) {
+    return el("span", { class: `badge ${BADGES[status] || ""}` }, label || STATUS_LABELS[status] || status);
+  }
+
+  function percent(score) {
+    return `${Math.round(score * 100)}%`;
+  }
+
+  function renderVerdict(sub) {
+    const final = sub.is_final;
+    const box = el("div", {
+      class: `verdict${sub.status === "passed" ? " is-passed" : final ? " is-failed" : ""}`,
+      "data-submission": String(sub.id),
+    });
+    const head = el("p", { class: "cluster" });
+    head.append(el("strong", {}, `Attempt ${sub.attempt}`), badge(sub.status));
+    if (sub.score !== null && sub.score !== undefined) head.append(el("span", { class: "muted" }, `score ${percent(sub.score)}`));
+    box.append(head);
+    if (!final) {
+      box.append(el("p", { class: "muted" }, sub.status === "running" ? "Running your code on hidden inputs…" : "Waiting for a grading worker…"));
+    } else {
+      box.append(el("p", { class: "verdict-feedback" }, sub.feedback));
+      const list = el("ul");
+      for (const check of sub.checks || []) {
+        const item = el("li", { class: `check ${check.passed ? "pass" : "fail"}` });
+        item.append(el("span", { class: "check-name" }, check.name), el("span", { class: "check-detail" }, check.message));
+        list.append(item);
+      }
+      box.append(list);
+    }
+    verdictBox.replaceChildren(box);
+  }
+
+  function renderHistory(items) {
+    if (!items.length) {
+      historyBox.replaceChildren(el("p", { class: "muted" }, "No attempts yet."));
+      return;
+    }
+    const nodes = items.map((sub) => {
+      const details = el("details");
+      const summary = el("summary", {}, `Attempt ${sub.attempt} `);
+      summary.append(badge(sub.status));
+      if (sub.score !== null && sub.score !== undefined) summary.append(el("span", { class: "muted" }, percent(sub.score)));
+      summary.append(el("span", { class: "muted" }, new Date(sub.created_at).toLocaleString()));
+      details.append(summary);
+      if (sub.feedback) details.append(el("p", { class: "check-detail" }, sub.feedback));
+      const pre = el("pre");
+      pre.append(el("code", {}, sub.code));
+      details.append(pre);
+      return details;
+    });
+    historyBox.replaceChildren(...nodes);
+  }
+
+  async function refreshStanding() {
+    const { response, body } = await api(root.dataset.api);
+    if (!response.ok || !body) return;
+    const standing = document.getElementById("standing");
+    standing.className = `badge ${BADGES[body.status]}`;
+    standing.textContent = STANDING_LABELS[body.status];
+    if (body.solution_code) {
+      solutionBox.hidden = false;
+      const ref = referenceCode._learnpathEditor;
+      if (ref) ref.setValue(body.solution_code);
+      else referenceCode.value = body.solution_code;
+    }
+    const history = await api(root.dataset.submissionsApi);
+    if (history.response.ok && Array.isArray(history.body)) renderHistory(history.body);
+  }
+
+  function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  async function follow(url) {
+    let delay = 500;
+    for (;;) {
+      await sleep(delay);
+      let result;
+      try {
+        result = await api(url);
+      } catch (_) {
+        delay = Math.min(delay * 2, 5000);
+        continue;
+      }
+      if (result.response.ok && result.body) {
+        renderVerdict(result.body);
+        if (result.body.is_final) return result.body;
+        statusLine.textContent = result.body.status === "running" ? "Running…" : "Queued…";
+      }
+      delay = Math.min(delay * 1.3, 2000);
+    }
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    errorLine.textContent = "";
+    const code = currentCode();
+    if (new TextEncoder().encode(code).length > maxBytes) {
+      errorLine.textContent = `Your code is longer than ${maxBytes.toLocaleString()} bytes (64 KiB).`;
+      return;
+    }
+    submitButton.disabled = true;
+    statusLine.textContent = "Submitting…";
+    try {
+      const { response, body } = await api(root.dataset.submissionsApi, { method: "POST", body: JSON.stringify({ code }) });
+      if (response.status !== 202) {
+        let message = (body && body.detail) || `The submission failed (${response.status}).`;
+        if (response.status === 429) {
+          const wait = (body && body.retry_after_seconds) || Number(response.headers.get("Retry-After")) || 60;
+          message = `You are submitting too often; try again in ${wait} s.`;
+        }
+        errorLine.textContent = message;
+        statusLine.textContent = "";
+        return;
+      }
+      renderVerdict(body);
+      statusLine.textContent = "Queued…";
+      const final = await follow(body.url);
+      statusLine.textContent = final.status === "passed" ? "Passed." : `${STATUS_LABELS[final.status]}.`;
+      await refreshStanding();
+    } catch (error) {
+      errorLine.textContent = "Could not reach the server; check your connection and try again.";
+      statusLine.textContent = "";
+    } finally {
+      submitButton.disabled = false;
+    }
+  });
+
+  resetButton.hidden = false;
+  resetButton.addEventListener("click", () => {
+    const ed = editor();
+    if (ed) ed.setValue(starter);
+    else textarea.value = starter;
+  });
+
+  hintForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    hintButton.disabled = true;
+    const { response, body } = await api(root.dataset.hintsApi, { method: "POST" });
+    if (response.status === 201 && body) {
+      hintsList.append(el("li", {}, body.hint));
+      if (body.hints_left > 0) {
+        hintButton.textContent = `Show a hint (${body.hints_left} left)`;
+        hintButton.disabled = false;
+      } else {
+        hintButton.textContent = "No hints left";
+      }
+    } else {
+      hintButton.textContent = (body && body.detail) || "No hints left";
+    }
+  });
+
+  // A verdict still pending when the page loaded keeps updating.
+  const pending = verdictBox.querySelector(".verdict:not(.is-passed):not(.is-failed)");
+  if (pending && pending.dataset.submission) {
+    follow(`/api/submissions/${pending.dataset.submission}/`).then(refreshStanding);
+  }
+})();
