@@ -1,0 +1,66 @@
+"""In real Chromium, against a real Celery worker: a wrong loss is named, a right one passes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.fixtures.browser import sign_up
+
+pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.sandbox]
+
+
+def set_code(page, code: str) -> None:
+    """Replace the editor's text through its public API, as a paste would; then type a little for real."""
+    page.evaluate("code => document.getElementById('id_code')._learnpathEditor.setValue(code)", code)
+    page.locator(".cm-content").first.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n# my attempt\n")
+
+
+def test_wrong_then_right_solution(page, live_server, grading_worker, challenge, reference_code, swapped_kl_code):
+    sign_up(page)
+    page.goto("/challenges/distillation-loss/")
+    expect(page.get_by_role("heading", name=challenge.title)).to_be_visible()
+    expect(page.locator(".cm-editor").first).to_be_visible()
+    expect(page.locator(".cm-content").first).to_contain_text("def distillation_loss(")
+
+    # One hint, revealed on request.
+    page.get_by_role("button", name="Show a hint").click()
+    expect(page.locator("#hints-list li")).to_have_count(1)
+    expect(page.get_by_role("button", name="Show a hint")).to_contain_text(f"{len(challenge.hints) - 1} left")
+
+    set_code(page, swapped_kl_code)
+    started = time.monotonic()
+    page.get_by_role("button", name="Submit").click()
+    verdict = page.locator("#verdict .verdict.is-failed")
+    expect(verdict).to_be_visible(timeout=90_000)
+    wrong_latency = time.monotonic() - started
+    expect(verdict).to_contain_text("KL direction swapped")
+    expect(verdict.locator(".check.fail").first).to_be_visible()
+    expect(verdict.locator(".check.pass").first).to_be_visible()
+    expect(page.locator("#solution")).to_be_hidden()
+    expect(page.locator("#history details")).to_have_count(1)
+
+    set_code(page, reference_code)
+    started = time.monotonic()
+    page.get_by_role("button", name="Submit").click()
+    passed = page.locator("#verdict .verdict.is-passed")
+    expect(passed).to_be_visible(timeout=90_000)
+    right_latency = time.monotonic() - started
+    expect(passed).to_contain_text("All checks passed")
+    expect(passed.locator(".check.fail")).to_have_count(0)
+    expect(page.locator("#standing")).to_have_text("Passed")
+    expect(page.locator("#solution")).to_be_visible()
+    expect(page.locator("#solution .cm-content")).to_contain_text('reduction="batchmean"')
+    expect(page.locator("#history details")).to_have_count(2)
+    page.locator("#history details").nth(1).locator("summary").click()
+    expect(page.locator("#history details").nth(1)).to_contain_text("# my attempt")
+    print(f"\nbrowser submit -> verdict: {wrong_latency:.2f}s (wrong), {right_latency:.2f}s (right)")
+
+    # The verdict and the history survive a reload.
+    page.reload()
+    expect(page.locator("#verdict .verdict.is-passed")).to_be_visible()
+    expect(page.locator("#solution")).to_be_visible()

@@ -1,1 +1,0 @@
-from tests.challenges.conftest import challenge, reference_code, swapped_kl_code  # noqa: F401 - shared fixtures
