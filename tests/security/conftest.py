@@ -1,10 +1,11 @@
 import os
+import time
 
 import pytest
 import torch
 
 from workers.sandbox import Limits, SandboxResult, run_cases
-from workers.sandbox.runner import UID_RANGE
+from workers.sandbox.runner import UID_RANGE, _is_zombie
 
 # Tight limits keep the hostile suite fast; torch's import needs ~3 s of CPU.
 HOSTILE_LIMITS = Limits(cpu_seconds=6, wall_seconds=8, memory_mb=1536, processes=32, output_bytes=64 * 1024)
@@ -22,7 +23,8 @@ def sandbox_processes() -> list[int]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if UID_RANGE[0] <= os.stat(f"/proc/{entry}").st_uid < UID_RANGE[1]:
+                uid = os.stat(f"/proc/{entry}").st_uid
+                if UID_RANGE[0] <= uid < UID_RANGE[1] and not _is_zombie(entry):
                     found.append(int(entry))
             except OSError:
                 pass
@@ -32,4 +34,18 @@ def sandbox_processes() -> list[int]:
 @pytest.fixture(autouse=True)
 def no_survivors():
     yield
-    assert sandbox_processes() == [], "a sandboxed process outlived its run"
+    # The kernel tears a PID namespace down asynchronously; under a fork bomb on 2 cores that can
+    # take a few seconds, so allow it before calling anything a survivor.
+    deadline = time.monotonic() + 15
+    while sandbox_processes() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = {pid: _describe(pid) for pid in sandbox_processes()}
+    assert survivors == {}, f"sandboxed processes outlived their run: {survivors}"
+
+
+def _describe(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read()[:200]
+    except OSError:
+        return "gone"

@@ -362,13 +362,22 @@ def _preexec(limits: Limits, device: str):
     return apply
 
 
+def _is_zombie(pid: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
 def _uid_processes(uid: int) -> list[int]:
+    """Live (non-zombie) processes of a sandbox uid; a zombie runs nothing and holds no memory."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            if os.stat(f"/proc/{entry}").st_uid == uid:
+            if os.stat(f"/proc/{entry}").st_uid == uid and not _is_zombie(entry):
                 pids.append(int(entry))
         except OSError:
             continue
