@@ -1,0 +1,123 @@
+"""content/challenges: checked with file:line problems, loaded idempotently, retired when removed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from challenges import content
+from challenges.models import Challenge
+from learnpath.content.files import Problems
+from learnpath.content.loader import Report
+from learnpath.content.paths import parse_path
+from tests.conftest import DISTILLATION
+from tests.fixtures.worker import load_challenges
+
+SOURCE = settings.CONTENT_DIR / "challenges" / "distillation-loss"
+
+
+def path_specs():
+    root = settings.CONTENT_DIR
+    return [parse_path(root / "paths" / DISTILLATION, Problems(root=root))]
+
+
+@pytest.fixture
+def tree(tmp_path) -> Path:
+    """A content root holding a copy of the real challenge, to break in each test."""
+    shutil.copytree(SOURCE, tmp_path / "challenges" / "distillation-loss")
+    return tmp_path
+
+
+def problems_in(root: Path) -> list[str]:
+    problems = Problems(root=root)
+    content.parse(root, problems, path_specs())
+    return [str(p) for p in sorted(problems.items)]
+
+
+def test_real_challenge_is_valid():
+    assert problems_in(settings.CONTENT_DIR) == []
+
+
+def test_solution_file_matches_the_graders_reference():
+    grader_copy = settings.BASE_DIR / "challenges" / "grading" / "solutions" / "distillation_loss.py"
+    assert (SOURCE / "solution.py").read_text() == grader_copy.read_text()
+
+
+def edit(file: Path, old: str, new: str) -> None:
+    text = file.read_text()
+    assert old in text, old
+    file.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        (
+            "challenge.yaml",
+            "drop: kl-match-my-distribution",
+            "drop: no-such-drop",
+            "challenge.yaml:7: path 'model-distillation' has no drop",
+        ),
+        ("challenge.yaml", "path: model-distillation", "path: nowhere", "challenge.yaml:6: no path 'nowhere'"),
+        ("challenge.yaml", "slug: distillation-loss", "slug: other-loss", "must match its directory name"),
+        ("challenge.yaml", "entrypoint: distillation_loss", "entrypoint: loss fn", "is not a Python name"),
+        (
+            "challenge.yaml",
+            "entrypoint: distillation_loss",
+            "entrypoint: kd_loss",
+            "starter.py:1: does not define the entrypoint",
+        ),
+        (
+            "challenge.yaml",
+            "  wall_seconds: 40",
+            "  wall_seconds: 4000",
+            "wall_seconds must be a number above 0 and at most 90",
+        ),
+        ("challenge.yaml", "  wall_seconds: 40", "  gpus: 4", "unknown limit 'gpus'"),
+        ("challenge.yaml", "title: Write", "titel: Write", "unknown key 'titel'"),
+        ("challenge.yaml", "limits:\n", "position: 0\nlimits:\n", "position must be a whole number"),
+        ("starter.py", "def distillation_loss(", "def distillation_loss(:", "starter.py:5: invalid Python"),
+    ],
+)
+def test_problems_name_file_and_line(tree, file, old, new, expected):
+    edit(tree / "challenges" / "distillation-loss" / file, old, new)
+    found = problems_in(tree)
+    assert any(expected in problem for problem in found), found
+
+
+def test_missing_file_is_reported(tree):
+    (tree / "challenges" / "distillation-loss" / "solution.py").unlink()
+    expected = "challenges/distillation-loss/solution.py:1: challenge directory 'distillation-loss' has no solution.py"
+    [problem] = problems_in(tree)
+    assert problem.endswith(expected)
+
+
+def test_challenge_without_grader_is_reported(tree):
+    shutil.copytree(tree / "challenges" / "distillation-loss", tree / "challenges" / "no-grader")
+    edit(tree / "challenges" / "no-grader" / "challenge.yaml", "slug: distillation-loss", "slug: no-grader")
+    assert any("no grader registered for 'no-grader'" in p for p in problems_in(tree))
+
+
+@pytest.mark.django_db
+def test_load_is_idempotent_and_retires_removed(tree):
+    first = load_challenges()
+    assert first.counts["created"] == 1
+    challenge = Challenge.objects.get(slug="distillation-loss")
+    assert challenge.drop.slug == "kl-match-my-distribution"
+    assert "<h2" in challenge.statement_html and challenge.hints and challenge.limits["wall_seconds"] == 40
+    assert challenge.source_file == "content/challenges/distillation-loss/challenge.yaml"
+    assert load_challenges().counts == {"unchanged": 1}
+
+    edit(tree / "challenges" / "distillation-loss" / "challenge.yaml", "title: Write", "title: Now write")
+    problems = Problems(root=tree)
+    report = Report()
+    content.load(content.parse(tree, problems, path_specs()), report)
+    assert report.counts["updated"] == 1 and "title" in report.lines[0]
+
+    report = Report()
+    content.load([], report)
+    assert report.counts["retired"] == 1
+    assert not Challenge.objects.get(slug="distillation-loss").is_active

@@ -1,0 +1,64 @@
+"""manage.py grade: the same sandbox and checks as the workers, with exit codes 0 / 1 / 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+pytestmark = pytest.mark.sandbox
+
+SOLUTIONS = settings.BASE_DIR / "tests" / "grading" / "solutions"
+REFERENCE = settings.CONTENT_DIR / "challenges" / "distillation-loss" / "solution.py"
+
+
+def manage(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "grade", *args],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "learnpath.settings.test", "GRADING_DEVICE": "cpu"},
+    )
+
+
+def test_reference_passes_with_json():
+    done = manage("distillation-loss", str(REFERENCE), "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["status"] == "passed" and data["score"] == 1.0 and data["device"] == "cpu"
+    assert {"name", "passed", "message"} <= set(data["checks"][0])
+    assert data["timings"]["total_seconds"] > 0
+
+
+def test_known_mistake_fails_with_its_name():
+    done = manage("distillation-loss", str(SOLUTIONS / "swapped_kl.py"))
+    assert done.returncode == 1, done.stderr
+    assert "FAIL soft_term" in done.stdout and "PASS runs" in done.stdout
+    assert "KL direction swapped" in done.stdout
+
+
+def test_unloadable_code_is_not_a_pass(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("def distillation_loss(:\n")
+    done = manage("distillation-loss", str(broken), "--json")
+    data = json.loads(done.stdout)
+    assert data["status"] in ("failed", "error")
+    assert done.returncode == {"failed": 1, "error": 2}[data["status"]]
+    assert "SyntaxError" in data["checks"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("slug", "file", "message"),
+    [("nope", str(REFERENCE), "no challenge 'nope'"), ("distillation-loss", "/no/such/file.py", "cannot read")],
+)
+@pytest.mark.django_db
+def test_usage_errors_are_exit_2(slug, file, message):
+    with pytest.raises(CommandError, match=message) as raised:
+        call_command("grade", slug, file)
+    assert raised.value.returncode == 2
