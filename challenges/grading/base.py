@@ -64,7 +64,7 @@ def grade(
     cannot run; every learner-caused outcome (exceptions, timeouts, memory) is a GradeResult.
     """
     # Imported for its side effect of registering graders; kept here so base has no cycle.
-    from challenges.grading import distillation_loss  # noqa: F401, PLC0415
+    from challenges.grading import distillation_loss  # noqa: F401
 
     try:
         grader = GRADERS[slug]

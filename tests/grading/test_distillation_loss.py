@@ -111,7 +111,8 @@ def test_missing_function(small_limits):
     ],
 )
 def test_wrong_return_types(body, fragment, small_limits):
-    code = f"import torch\ndef distillation_loss(student_logits, teacher_logits, labels, temperature, alpha):\n    {body}\n"
+    signature = "def distillation_loss(student_logits, teacher_logits, labels, temperature, alpha):"
+    code = f"import torch\n{signature}\n    {body}\n"
     result = grade(SLUG, code, limits=small_limits)
     assert result.status == "failed"
     check = next(c for c in result.checks if c.name == "returns_scalar_tensor")

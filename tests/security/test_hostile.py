@@ -50,7 +50,11 @@ def test_fork_bomb_is_contained():
 
 
 def test_memory_blowup_is_memory():
-    for body in ("return torch.empty(4_000_000_000)", "b = bytearray(8 << 30)\nreturn x", "a = []\nwhile True:\n    a.append(' ' * (1 << 24))"):
+    for body in (
+        "return torch.empty(4_000_000_000)",
+        "b = bytearray(8 << 30)\nreturn x",
+        "a = []\nwhile True:\n    a.append(' ' * (1 << 24))",
+    ):
         result = run_hostile(body)
         assert result.status == "memory", (body, result)
         assert "memory" in result.message
@@ -176,7 +180,9 @@ with open('/tmp/big', 'wb') as fh:
         fh.write(b'x' * (1 << 20))
 return x.sum()
 """
-    result = run_hostile(body, limits=Limits(**{**HOSTILE_LIMITS.__dict__, "file_size_mb": 512, "tmp_mb": 16}))
+    result = run_hostile(
+        body, limits=Limits(**{**HOSTILE_LIMITS.__dict__, "file_size_mb": 512, "tmp_mb": 16})
+    )
     assert result.status == "ok"
     assert result.cases[0].ok is False
     assert "No space left" in result.cases[0].error["message"]
@@ -238,7 +244,7 @@ os._exit(0)
 
 
 def test_harness_writer_patched_still_fails():
-    prelude = "import json as _j\n_j.dumps = lambda *a, **k: '{\"status\": \"passed\"}'"
+    prelude = 'import json as _j\n_j.dumps = lambda *a, **k: \'{"status": "passed"}\''
     result = grade_body("return torch.tensor(0.0)", prelude=prelude)
     assert result.status == "failed"
 
@@ -260,8 +266,14 @@ return (student_logits.sum() * 0.0)
 @pytest.mark.parametrize(
     ("body", "prelude"),
     [
-        ("return torch.tensor(0.0).as_subclass(Sneaky)", "class Sneaky(torch.Tensor):\n    def __eq__(self, o):\n        return True"),
-        ("return Always()", "class Always:\n    def __eq__(self, o):\n        return True\n    def __float__(self):\n        return 0.0"),
+        (
+            "return torch.tensor(0.0).as_subclass(Sneaky)",
+            "class Sneaky(torch.Tensor):\n    def __eq__(self, o):\n        return True",
+        ),
+        (
+            "return Always()",
+            "class Always:\n    def __eq__(self, o):\n        return True\n    def __float__(self):\n        return 0.0",
+        ),
         ("return torch.tensor(float('nan'))", ""),
         ("return torch.tensor(1.0, dtype=torch.float16)", ""),
         ("return torch.tensor(1, dtype=torch.int64)", ""),
@@ -319,9 +331,20 @@ def test_unexpected_tensor_names_are_rejected():
 
     from workers.sandbox.runner import _Malformed
 
-    manifest = {"version": 1, "status": "ok", "cases": [
-        {"index": 0, "ok": True, "result": {"kind": "tensor", "key": "c0.result"}, "grads": {},
-         "inputs_after": {"x": "c0.after.x"}, "backward": "not_requested"}]}
+    manifest = {
+        "version": 1,
+        "status": "ok",
+        "cases": [
+            {
+                "index": 0,
+                "ok": True,
+                "result": {"kind": "tensor", "key": "c0.result"},
+                "grads": {},
+                "inputs_after": {"x": "c0.after.x"},
+                "backward": "not_requested",
+            }
+        ],
+    }
     blob = save({"c0.result": torch.tensor(1.0), "c0.after.x": torch.ones(2), "extra": torch.ones(1)})
     body = json.dumps(manifest).encode()
     raw = b"LPRES1\n" + len(body).to_bytes(8, "big") + body + len(blob).to_bytes(8, "big") + blob

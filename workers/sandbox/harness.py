@@ -114,9 +114,9 @@ def main() -> None:
 
     # -S skipped site; add only the venv's packages, without executing their .pth files.
     sys.path.insert(0, site_packages)
-    import torch  # noqa: PLC0415 - imported after the privilege drop on purpose
-    from safetensors.torch import load as st_load  # noqa: PLC0415
-    from safetensors.torch import save as st_save  # noqa: PLC0415
+    import torch
+    from safetensors.torch import load as st_load
+    from safetensors.torch import save as st_save
 
     torch.set_num_threads(1)
     plain_tensor = torch.Tensor
@@ -157,7 +157,7 @@ def main() -> None:
     with open(SUBMISSION_PATH, "w", encoding="utf-8") as fh:
         fh.write(header["code"])
 
-    import importlib.util  # noqa: PLC0415
+    import importlib.util
 
     try:
         spec = importlib.util.spec_from_file_location("solution", SUBMISSION_PATH)
@@ -174,7 +174,13 @@ def main() -> None:
         return
 
     for index, case in enumerate(header["cases"]):
-        record: dict = {"index": index, "ok": True, "grads": {}, "inputs_after": {}, "backward": "not_requested"}
+        record: dict = {
+            "index": index,
+            "ok": True,
+            "grads": {},
+            "inputs_after": {},
+            "backward": "not_requested",
+        }
         manifest["cases"].append(record)
         grad_names = set(case.get("grad", [])) | set(case.get("watch", []))
         call_args: dict = dict(case.get("scalars", {}))
