@@ -228,3 +228,18 @@ def test_schema_documents_the_challenge_api(api):
         assert path in paths
     post = paths["/api/challenges/{slug}/submissions/"]["post"]
     assert {"202", "400", "429"} <= set(post["responses"])
+
+
+def test_someone_elses_pass_does_not_reveal_the_solution(api, make_user, challenge):
+    other = make_user("bob")
+    Submission.objects.create(user=other, challenge=challenge, code="x", attempt=1, status="passed", score=1.0)
+    data = api.get("/api/challenges/distillation-loss/").json()
+    assert data["solution_code"] is None and data["status"] == "not_tried"
+    assert api.get("/api/challenges/").json()[0]["status"] == "not_tried"
+
+
+def test_retired_challenge_is_gone(api, challenge, queued):
+    challenge.is_active = False
+    challenge.save()
+    assert api.get("/api/challenges/").json() == []
+    assert submit(api).status_code == 404
