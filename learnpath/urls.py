@@ -26,3 +26,5 @@ urlpatterns = [
     path("", include("challenges.urls")),
     path("", include("plans.urls")),
 ]
+
+handler404 = "learnpath.views.not_found"

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
@@ -88,3 +88,10 @@ def enroll(request, slug: str):
     if created:
         messages.success(request, f"You are enrolled in {path.title}. Your first drop is ready.")
     return redirect("path", slug=slug)
+
+
+def not_found(request, exception=None):
+    """API clients get the API's JSON error shape for unknown URLs; people get the site's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return render(request, "404.html", status=404)

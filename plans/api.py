@@ -62,7 +62,15 @@ class CalculatorSerializer(serializers.Serializer):
     summary = serializers.CharField(help_text="The result in one sentence.")
 
 
+def _blank_choice(model_field: str) -> serializers.ChoiceField:
+    """A read-only choice that may still be empty: documented as such, so clients expect ""."""
+    field = DistillationPlan._meta.get_field(model_field)
+    return serializers.ChoiceField(choices=field.choices, allow_blank=True, read_only=True, help_text=field.help_text)
+
+
 class PlanOutputSerializer(PlanInputSerializer):
+    mode = _blank_choice("mode")
+    regime = _blank_choice("regime")
     is_complete = serializers.BooleanField(read_only=True)
     missing_fields = serializers.ListField(
         child=serializers.CharField(), read_only=True, help_text="Fields still empty before the plan is complete."
@@ -89,6 +97,7 @@ class PlanOutputSerializer(PlanInputSerializer):
 
 
 class PlanSummarySerializer(serializers.ModelSerializer):
+    mode = _blank_choice("mode")
     is_complete = serializers.BooleanField(read_only=True)
 
     class Meta:

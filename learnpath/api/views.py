@@ -29,7 +29,7 @@ class RegisterApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    class InputSerializer(serializers.Serializer):
+    class RegisterInputSerializer(serializers.Serializer):
         username = serializers.RegexField(
             r"^[\w.@+-]+\Z", max_length=150, error_messages={"invalid": "Use letters, digits and @/./+/-/_ only."}
         )
@@ -37,22 +37,22 @@ class RegisterApi(APIView):
         email = serializers.EmailField(required=False, allow_blank=True, default="")
         timezone = serializers.CharField(required=False, default="UTC", max_length=64)
 
-    class OutputSerializer(serializers.Serializer):
+    class RegisterOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         username = serializers.CharField()
-        email = serializers.EmailField(allow_blank=True)
+        email = serializers.CharField(help_text="Empty when none was given.")
         timezone = serializers.CharField()
         token = serializers.CharField()
 
     @extend_schema(
-        request=InputSerializer,
-        responses={201: OutputSerializer, 400: OpenApiResponse(ERROR), 429: OpenApiResponse(ERROR)},
+        request=RegisterInputSerializer,
+        responses={201: RegisterOutputSerializer, 400: OpenApiResponse(ERROR), 429: OpenApiResponse(ERROR)},
         tags=["auth"],
         summary="Create a learner account and return an API token",
         auth=[],
     )
     def post(self, request):
-        data = _valid(self.InputSerializer, request.data)
+        data = _valid(self.RegisterInputSerializer, request.data)
         try:
             user = services.user_register(
                 username=data["username"],
@@ -70,7 +70,7 @@ class RegisterApi(APIView):
             "timezone": user.profile.timezone,
             "token": token.key,
         }
-        return Response(self.OutputSerializer(payload).data, status=status.HTTP_201_CREATED)
+        return Response(self.RegisterOutputSerializer(payload).data, status=status.HTTP_201_CREATED)
 
 
 class TokenApi(APIView):
@@ -79,16 +79,16 @@ class TokenApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    class InputSerializer(serializers.Serializer):
+    class TokenInputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=128, style={"input_type": "password"})
 
-    class OutputSerializer(serializers.Serializer):
+    class TokenOutputSerializer(serializers.Serializer):
         token = serializers.CharField()
 
     @extend_schema(
-        request=InputSerializer,
-        responses={200: OutputSerializer, 400: OpenApiResponse(ERROR), 429: OpenApiResponse(ERROR)},
+        request=TokenInputSerializer,
+        responses={200: TokenOutputSerializer, 400: OpenApiResponse(ERROR), 429: OpenApiResponse(ERROR)},
         tags=["auth"],
         summary="Exchange a username and password for an API token",
         auth=[],
@@ -96,7 +96,7 @@ class TokenApi(APIView):
     def post(self, request):
         from django.contrib.auth import authenticate
 
-        data = _valid(self.InputSerializer, request.data)
+        data = _valid(self.TokenInputSerializer, request.data)
         address = services.client_address(request)
         if services.login_blocked(username=data["username"], address=address):
             raise Throttled(detail="Too many failed logins. Wait a few minutes and try again.")
@@ -112,7 +112,7 @@ class TokenApi(APIView):
 class ProfileApi(APIView):
     class ProfileSerializer(serializers.Serializer):
         username = serializers.CharField(read_only=True, source="user.username")
-        email = serializers.EmailField(read_only=True, source="user.email")
+        email = serializers.CharField(read_only=True, source="user.email", help_text="Empty when none was given.")
         timezone = serializers.CharField(max_length=64, required=False)
         reminder_hour = serializers.IntegerField(min_value=0, max_value=23, required=False)
         email_reminders = serializers.BooleanField(required=False)
@@ -257,7 +257,7 @@ class PathDetailApi(APIView):
 
 
 class EnrollApi(APIView):
-    class OutputSerializer(serializers.Serializer):
+    class EnrollmentSerializer(serializers.Serializer):
         path = serializers.SlugField()
         enrolled_at = serializers.DateTimeField()
         created = serializers.BooleanField()
@@ -265,8 +265,8 @@ class EnrollApi(APIView):
     @extend_schema(
         request=None,
         responses={
-            201: OutputSerializer,
-            200: OutputSerializer,
+            201: EnrollmentSerializer,
+            200: EnrollmentSerializer,
             401: OpenApiResponse(ERROR),
             404: OpenApiResponse(ERROR),
         },
@@ -278,7 +278,7 @@ class EnrollApi(APIView):
         enrollment, created = services.enrollment_create(user=request.user, path=path)
         payload = {"path": path.slug, "enrolled_at": enrollment.enrolled_at, "created": created}
         return Response(
-            self.OutputSerializer(payload).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            self.EnrollmentSerializer(payload).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
 

@@ -16,10 +16,10 @@ STORAGES = {
 }
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min", "submissions": "1000/min"}}
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a real worker process can share the test database.
     # One file per test run, so that runs side by side do not share it; removed when the run ends.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 
 (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
 WHITENOISE_AUTOREFRESH = True

@@ -49,12 +49,18 @@ def test_login_logout_and_password_change(browser_client, make_user):
     response = csrf_post(
         browser_client,
         "/accounts/password/",
-        {"old_password": PASSWORD, "new_password1": "another-long-passphrase-8", "new_password2": "another-long-passphrase-8"},
+        {
+            "old_password": PASSWORD,
+            "new_password1": "another-long-passphrase-8",
+            "new_password2": "another-long-passphrase-8",
+        },
     )
     assert response.status_code == 302
     assert User.objects.get(username="mia").check_password("another-long-passphrase-8")
     browser_client.get("/")
-    logout = browser_client.post("/accounts/logout/", {"csrfmiddlewaretoken": browser_client.cookies["csrftoken"].value})
+    logout = browser_client.post(
+        "/accounts/logout/", {"csrfmiddlewaretoken": browser_client.cookies["csrftoken"].value}
+    )
     assert logout.status_code == 302
     assert browser_client.get("/accounts/settings/").status_code == 302  # back to the login page
 

@@ -11,7 +11,8 @@ from django.core.management.base import CommandError
 
 from drops.models import Drop, DropProgress, RecallCard
 from learnpath.content.loader import check_content, load_content
-from learnpath.models import FAQEntry, Path as LearningPath, Phase
+from learnpath.models import FAQEntry, Phase
+from learnpath.models import Path as LearningPath
 
 PATH_YAML = """\
 slug: tiny

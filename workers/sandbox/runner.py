@@ -276,9 +276,7 @@ def _site_packages() -> str:
 def _bwrap_path() -> str:
     path = shutil.which("bwrap") or ("/usr/bin/bwrap" if os.path.exists("/usr/bin/bwrap") else None)
     if not path:
-        raise SandboxUnavailable(
-            "bubblewrap (bwrap) is not installed; refusing to run learner code unsandboxed"
-        )
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed; refusing to run learner code unsandboxed")
     return path
 
 
@@ -609,9 +607,7 @@ class PrewarmedSandbox:
         wall = time.monotonic() - started
         return self._verdict(verdict, expected, wall, startup)
 
-    def _verdict(
-        self, verdict: str | None, expected: list[dict], wall: float, startup: float
-    ) -> SandboxResult:
+    def _verdict(self, verdict: str | None, expected: list[dict], wall: float, startup: float) -> SandboxResult:
         limits = self.limits
 
         def result(status: Status, message: str = "", cases=None, error=None) -> SandboxResult:
@@ -628,16 +624,13 @@ class PrewarmedSandbox:
             )
 
         if verdict == "timeout":
-            return result(
-                "timeout", f"Your code ran longer than the {limits.wall_seconds:g}-second time limit."
-            )
+            return result("timeout", f"Your code ran longer than the {limits.wall_seconds:g}-second time limit.")
         if verdict == "memory":
             return result("memory", f"Your code used more than the {limits.memory_mb} MB memory limit.")
         if verdict == "output_limit":
             return result(
                 "output_limit",
-                f"Your code printed more than {limits.output_bytes // 1024} KB; "
-                "remove or shorten print calls.",
+                f"Your code printed more than {limits.output_bytes // 1024} KB; remove or shorten print calls.",
             )
         if verdict == "result_limit":
             return result("output_limit", f"Your code's results were larger than {limits.result_mb} MB.")
@@ -649,18 +642,14 @@ class PrewarmedSandbox:
             status, cases, error = _decode_result(raw, expected)
         except _Malformed as exc:
             if rc in (-signal.SIGKILL, 128 + signal.SIGKILL) and self._cpu_exhausted():
-                return result(
-                    "timeout", f"Your code used more than {limits.cpu_seconds} seconds of CPU time."
-                )
+                return result("timeout", f"Your code used more than {limits.cpu_seconds} seconds of CPU time.")
             return result(
                 "crashed",
                 "Your code stopped the grader before it could finish (the process exited or was killed "
                 f"without reporting results; {exc}).",
             )
         if status == "memory":
-            return result(
-                "memory", f"Your code used more than the {limits.memory_mb} MB memory limit.", cases
-            )
+            return result("memory", f"Your code used more than the {limits.memory_mb} MB memory limit.", cases)
         if status == "error":
             return result("error", "Your code could not be loaded.", error=error)
         if rc not in (0, None):
@@ -686,11 +675,7 @@ def run_cases(
     device; it is consumed. Raises :class:`SandboxUnavailable` when no sandbox can be started.
     """
     if prewarmed is not None:
-        if (
-            prewarmed.used
-            or prewarmed.device != device
-            or (limits is not None and prewarmed.limits != limits)
-        ):
+        if prewarmed.used or prewarmed.device != device or (limits is not None and prewarmed.limits != limits):
             prewarmed.close()
             prewarmed = None
     box = prewarmed or PrewarmedSandbox(limits or Limits(), device)
