@@ -143,7 +143,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "SubmissionStatusEnum": "challenges.models.Submission.Status",
+        "ChallengeStandingEnum": ["not_tried", "attempted", "passed"],
+        "DropStateEnum": ["locked", "available", "completed"],
+        "OpenDropStateEnum": ["available", "completed"],
+        "CardStateEnum": ["learning", "review", "relearning"],
+    },
 }
 
 # Celery: the broker is Redis when REDIS_URL is set, otherwise kombu's filesystem transport under var/,
@@ -154,6 +160,9 @@ if REDIS_URL:
 else:
     CELERY_BROKER_URL = "filesystem://"
     _queue_dir = VAR_DIR / "broker"
+    # kombu's filesystem transport expects its folders to exist before web or worker starts.
+    for _folder in ("queue", "processed", "control"):
+        (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
