@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from challenges.grading import grade
 from workers.sandbox import Limits, PrewarmedSandbox
 
-SOLUTION = Path(__file__).resolve().parents[1] / "challenges" / "grading" / "solutions" / "distillation_loss.py"
+SOLUTION = Path(__file__).resolve().parents[1] / "content" / "challenges" / "distillation-loss" / "solution.py"
 
 
 def _summary(label: str, samples: list[float]) -> None:

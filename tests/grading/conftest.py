@@ -5,6 +5,8 @@ import pytest
 from workers.sandbox import Limits
 
 SOLUTIONS = Path(__file__).with_name("solutions")
+# The reference is the one learners see after a pass: authored once, in the challenge's content files.
+REFERENCE = Path(__file__).resolve().parents[2] / "content" / "challenges" / "distillation-loss" / "solution.py"
 
 
 @pytest.fixture
@@ -13,4 +15,5 @@ def small_limits() -> Limits:
 
 
 def solution(name: str) -> str:
-    return (SOLUTIONS / f"{name}.py").read_text()
+    """A known solution: "reference", or one of the known mistakes in tests/grading/solutions/."""
+    return (REFERENCE if name == "reference" else SOLUTIONS / f"{name}.py").read_text()

@@ -121,7 +121,7 @@ return x.sum()
 def test_secrets_and_project_files_are_invisible(monkeypatch):
     monkeypatch.setenv("LEARNPATH_TEST_SECRET", "hunter2-marker-4711")
     settings_file = REPO / "learnpath" / "settings" / "base.py"
-    reference_file = REPO / "challenges" / "grading" / "solutions" / "distillation_loss.py"
+    reference_file = REPO / "content" / "challenges" / "distillation-loss" / "solution.py"
     body = f"""
 print(dict(os.environ))
 for path in ('/proc/1/environ', '/proc/self/environ', {str(settings_file)!r}, {str(reference_file)!r},
