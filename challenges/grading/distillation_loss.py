@@ -102,9 +102,7 @@ MISTAKES: tuple[Mistake, ...] = (
         "KL direction swapped",
         "F.kl_div(input, target) computes KL(target || input-distribution); the teacher's probabilities "
         "are the target and the student's log-probabilities the input. You computed KL(student || teacher).",
-        _with_soft(
-            lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(s / T, -1), F.log_softmax(t / T, -1)).mean()
-        ),
+        _with_soft(lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(s / T, -1), F.log_softmax(t / T, -1)).mean()),
     ),
     Mistake(
         "probs_not_log_probs",
@@ -113,9 +111,7 @@ MISTAKES: tuple[Mistake, ...] = (
         "probabilities; the 'KL' can even come out negative.",
         _with_soft(
             lambda s, t, y, T, a: (
-                T
-                * T
-                * (F.softmax(t / T, -1) * (F.log_softmax(t / T, -1) - F.softmax(s / T, -1))).sum(-1).mean()
+                T * T * (F.softmax(t / T, -1) * (F.log_softmax(t / T, -1) - F.softmax(s / T, -1))).sum(-1).mean()
             )
         ),
     ),
@@ -135,8 +131,7 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake(
         "no_t_squared",
         "T² factor missing",
-        "The soft term must be multiplied by T² so its gradients keep their size as T changes "
-        "(Hinton et al.).",
+        "The soft term must be multiplied by T² so its gradients keep their size as T changes (Hinton et al.).",
         _with_soft(lambda s, t, y, T, a: _soft(s, t, y, T, a) / (T * T)),
     ),
     Mistake(
@@ -149,17 +144,13 @@ MISTAKES: tuple[Mistake, ...] = (
         "temperature_teacher_only",
         "temperature applied to the teacher only",
         "Teacher and student logits must both be divided by the same temperature T.",
-        _with_soft(
-            lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(t / T, -1), F.log_softmax(s, -1)).mean()
-        ),
+        _with_soft(lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(t / T, -1), F.log_softmax(s, -1)).mean()),
     ),
     Mistake(
         "temperature_student_only",
         "temperature applied to the student only",
         "Teacher and student logits must both be divided by the same temperature T.",
-        _with_soft(
-            lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(t, -1), F.log_softmax(s / T, -1)).mean()
-        ),
+        _with_soft(lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(t, -1), F.log_softmax(s / T, -1)).mean()),
     ),
     Mistake(
         "temperature_ignored",
@@ -172,9 +163,7 @@ MISTAKES: tuple[Mistake, ...] = (
         "soft-target cross-entropy instead of KL",
         "-sum p_teacher * log q_student differs from the KL divergence by the teacher's entropy: the "
         "gradients match but the loss value asked for here is the KL.",
-        _with_soft(
-            lambda s, t, y, T, a: T * T * (-(F.softmax(t / T, -1) * F.log_softmax(s / T, -1)).sum(-1)).mean()
-        ),
+        _with_soft(lambda s, t, y, T, a: T * T * (-(F.softmax(t / T, -1) * F.log_softmax(s / T, -1)).sum(-1)).mean()),
     ),
     Mistake(
         "alpha_swapped",
@@ -318,9 +307,7 @@ def evaluate(drawn: list[ProbeInputs], result: SandboxResult) -> tuple[list[Chec
     shape_issues = [(d, p) for d, c in zip(drawn, cases, strict=True) if (p := _shape_problem(c))]
     if shape_issues:
         d, problem = shape_issues[0]
-        checks.append(
-            Check("returns_scalar_tensor", False, f"On a {d.probe.describe()} your function {problem}.")
-        )
+        checks.append(Check("returns_scalar_tensor", False, f"On a {d.probe.describe()} your function {problem}."))
     elif errors:
         checks.append(Check("returns_scalar_tensor", False, "Not checked: your function raised an error."))
     else:
@@ -357,14 +344,10 @@ def evaluate(drawn: list[ProbeInputs], result: SandboxResult) -> tuple[list[Chec
     if diagnosis is not None:
         mistakes.insert(0, diagnosis.title)
 
-    finite_bad = [
-        (d, v) for d, v in zip(drawn, values, strict=True) if v is not None and not math.isfinite(v)
-    ]
+    finite_bad = [(d, v) for d, v in zip(drawn, values, strict=True) if v is not None and not math.isfinite(v)]
     if finite_bad:
         d, v = finite_bad[0]
-        checks.append(
-            Check("finite", False, f"Returned {v} on a {d.probe.describe()}; the loss must be finite.")
-        )
+        checks.append(Check("finite", False, f"Returned {v} on a {d.probe.describe()}; the loss must be finite."))
     elif any(v is None for v in values):
         checks.append(Check("finite", False, "Not checked on every input: no scalar tensor result."))
     else:
@@ -447,12 +430,8 @@ def _inputs_check(drawn: list[ProbeInputs], cases: list[CaseOutput]) -> Check:
 # --------------------------------------------------------------------------- entry point
 
 
-def _failed(
-    checks: list[Check], timings: dict, device: str, feedback: str, status: str = "failed"
-) -> GradeResult:
-    return GradeResult(
-        status=status, score=0.0, checks=checks, timings=timings, device=device, feedback=feedback
-    )  # type: ignore[arg-type]
+def _failed(checks: list[Check], timings: dict, device: str, feedback: str, status: str = "failed") -> GradeResult:
+    return GradeResult(status=status, score=0.0, checks=checks, timings=timings, device=device, feedback=feedback)  # type: ignore[arg-type]
 
 
 @register(SLUG)
@@ -513,10 +492,7 @@ def grade_submission(
     else:
         first = next(c for c in checks if not c.passed)
         lead = f"Likely mistake: {mistakes[0]}. " if mistakes else ""
-        feedback = (
-            f"{lead}{passed} of {len(checks)} checks passed. "
-            f"First failing check, {first.name}: {first.message}"
-        )
+        feedback = f"{lead}{passed} of {len(checks)} checks passed. First failing check, {first.name}: {first.message}"
         status = "failed"
     return GradeResult(
         status=status,  # type: ignore[arg-type]

@@ -180,9 +180,7 @@ with open('/tmp/big', 'wb') as fh:
         fh.write(b'x' * (1 << 20))
 return x.sum()
 """
-    result = run_hostile(
-        body, limits=Limits(**{**HOSTILE_LIMITS.__dict__, "file_size_mb": 512, "tmp_mb": 16})
-    )
+    result = run_hostile(body, limits=Limits(**{**HOSTILE_LIMITS.__dict__, "file_size_mb": 512, "tmp_mb": 16}))
     assert result.status == "ok"
     assert result.cases[0].ok is False
     assert "No space left" in result.cases[0].error["message"]
