@@ -21,6 +21,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from challenges import limits, services
 from challenges.grading import GradingInfrastructureError, grade
 from challenges.models import Submission
+from workers.sandbox import PrewarmedSandbox, SandboxUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,31 @@ GRADING_TOO_SLOW = (
     "Grading took longer than {seconds} seconds and was stopped. Make sure your function returns "
     "promptly: no long loops or sleeps."
 )
+
+
+# One sandbox per worker process, started after each grading with torch already imported, so the next
+# submission skips the interpreter and torch start-up (see docs/benchmarks.md). Each is used once.
+_next_sandbox: PrewarmedSandbox | None = None
+
+
+def _take_prewarmed(sandbox_limits, device: str) -> PrewarmedSandbox | None:
+    global _next_sandbox
+    box, _next_sandbox = _next_sandbox, None
+    if box is not None and not box.is_usable(sandbox_limits, device):
+        box.close()
+        return None
+    return box
+
+
+def _prewarm(sandbox_limits, device: str) -> None:
+    global _next_sandbox
+    if os.environ.get("GRADING_PREWARM", "1").strip().lower() in ("0", "false", "no"):
+        return
+    try:
+        _next_sandbox = PrewarmedSandbox(sandbox_limits, device)
+    except SandboxUnavailable as exc:  # the next grading reports it, with retries
+        logger.warning("could not pre-start a sandbox: %s", exc)
+        _next_sandbox = None
 
 
 def grading_device() -> str:
@@ -67,8 +93,16 @@ def grade_submission(self, submission_id: int) -> str:
     if submission is None:
         return "skipped"
     challenge = submission.challenge
+    sandbox_limits = limits.sandbox_limits(challenge.limits)
     try:
-        result = grade(challenge.slug, submission.code, device=device, limits=limits.sandbox_limits(challenge.limits))
+        result = grade(
+            challenge.slug,
+            submission.code,
+            device=device,
+            limits=sandbox_limits,
+            prewarmed=_take_prewarmed(sandbox_limits, device),
+        )
+        _prewarm(sandbox_limits, device)
         verdict = services.Verdict.from_grade(result)
         services.submission_record_verdict(submission_id=submission_id, verdict=verdict)
     except SoftTimeLimitExceeded:

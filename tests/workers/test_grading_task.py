@@ -38,9 +38,12 @@ def submission(learner, challenge):
 def fake_grade(monkeypatch):
     calls = []
 
+    # These tests are about the task's bookkeeping; they start no sandbox, pre-warmed or not.
+    monkeypatch.setenv("GRADING_PREWARM", "0")
+
     def install(*outcomes):
-        def fake(slug, code, *, device="cpu", limits=None, seed=None):
-            calls.append({"slug": slug, "device": device, "limits": limits})
+        def fake(slug, code, *, device="cpu", limits=None, seed=None, prewarmed=None):
+            calls.append({"slug": slug, "device": device, "limits": limits, "prewarmed": prewarmed})
             outcome = outcomes[min(len(calls), len(outcomes)) - 1]
             if isinstance(outcome, BaseException):
                 raise outcome

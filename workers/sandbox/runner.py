@@ -490,6 +490,15 @@ class PrewarmedSandbox:
                     return "output_limit"
         return None
 
+    def is_usable(self, limits: Limits | None, device: str) -> bool:
+        """Unused, still running, and started for the same limits and device."""
+        return (
+            not self.used
+            and self.proc.poll() is None
+            and self.device == device
+            and (limits is None or self.limits == limits)
+        )
+
     def wait_ready(self, timeout: float = 60.0) -> float:
         """Block until torch is imported inside. Returns seconds spent starting."""
         deadline = time.monotonic() + timeout
@@ -674,9 +683,9 @@ def run_cases(
     ``prewarmed`` may carry a :class:`PrewarmedSandbox` started earlier with the same limits and
     device; it is consumed. Raises :class:`SandboxUnavailable` when no sandbox can be started.
     """
-    if prewarmed is not None:
-        if prewarmed.used or prewarmed.device != device or (limits is not None and prewarmed.limits != limits):
-            prewarmed.close()
-            prewarmed = None
+    if prewarmed is not None and not prewarmed.is_usable(limits, device):
+        # A stale or mismatched sandbox is discarded, never used: the learner gets a fresh one.
+        prewarmed.close()
+        prewarmed = None
     box = prewarmed or PrewarmedSandbox(limits or Limits(), device)
     return box.run(code, entrypoint=entrypoint, cases=cases)
