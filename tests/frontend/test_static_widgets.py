@@ -11,7 +11,6 @@ network) and drives Debian's Chromium through Playwright:
 import functools
 import http.server
 import os
-import shutil
 import threading
 
 import pytest
@@ -38,33 +37,6 @@ EDITOR_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <textarea id="code" name="code">def f(x):
     return x</textarea></div>
 <button id="after" type="button">After</button></form></body></html>"""
-
-
-def _chromium_path():
-    for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium")):
-        if candidate and os.path.exists(candidate):
-            return candidate
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    in_ci = os.environ.get("CI", "").lower() == "true"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if in_ci:
-            pytest.fail("playwright is not installed, and CI=true")
-        pytest.skip("playwright is not installed")
-    executable = _chromium_path()
-    if executable is None:
-        if in_ci:
-            pytest.fail("Chromium (/usr/bin/chromium) is missing, and CI=true")
-        pytest.skip("Chromium (/usr/bin/chromium) is not installed")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -107,7 +79,7 @@ def server():
 
 
 @pytest.fixture
-def page(browser, server):
+def page(browser, server):  # ``browser``: the suite's one Chromium, tests/fixtures/browser.py
     context = browser.new_context()
     # Nothing may be fetched from anywhere but the local server.
     outside = []
