@@ -52,7 +52,7 @@ def edit(file: Path, old: str, new: str) -> None:
     [
         (
             "challenge.yaml",
-            "drop: kl-match-my-distribution",
+            "drop: one-loss-two-terms",
             "drop: no-such-drop",
             "challenge.yaml:7: path 'model-distillation' has no drop",
         ),
@@ -101,7 +101,7 @@ def test_load_is_idempotent_and_retires_removed(tree):
     first = load_challenges()
     assert first.counts["created"] == 1
     challenge = Challenge.objects.get(slug="distillation-loss")
-    assert challenge.drop.slug == "kl-match-my-distribution"
+    assert challenge.drop.slug == "one-loss-two-terms"
     assert "<h2" in challenge.statement_html and challenge.hints and challenge.limits["wall_seconds"] == 40
     assert challenge.source_file == "content/challenges/distillation-loss/challenge.yaml"
     assert load_challenges().counts == {"unchanged": 1}
