@@ -52,6 +52,7 @@ def main(runs: int = 5) -> None:
     _summary("  of which sandbox start+torch", cold_startup)
     _summary("pre-warmed: submit -> verdict", warm)
     _summary("  (warm-up paid ahead of time)", warm_ahead)
+    print(f"ratio cold / pre-warmed (medians, same run): {statistics.median(cold) / statistics.median(warm):.1f}x")
 
 
 if __name__ == "__main__":
