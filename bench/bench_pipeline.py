@@ -38,7 +38,7 @@ def main(runs: int = RUNS) -> None:
     call_command("migrate", verbosity=0)
     call_command("loadcontent", verbosity=0)
 
-    log = open(Path(scratch) / "worker.log", "w")  # noqa: SIM115 - closed below
+    log = open(Path(scratch) / "worker.log", "w")
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "learnpath", "worker", "-Q", "default,gpu", "--concurrency", "1",
          "--loglevel", "INFO", "-n", "bench@%h"],
@@ -77,7 +77,8 @@ def _measure(runs: int) -> None:
         assert final.status == "passed", final.feedback
     broker = "Redis" if os.environ.get("REDIS_URL") else "filesystem broker (50 ms poll)"
     print(
-        f"reference solution through a real worker, SQLite, {broker}, CPU, {runs} submissions {PAUSE_SECONDS:.0f} s apart"
+        f"reference solution through a real worker, SQLite, {broker}, CPU, "
+        f"{runs} submissions {PAUSE_SECONDS:.0f} s apart"
     )
     print(f"first (cold sandbox):         {latencies[0]:6.3f} s")
     rest = latencies[1:]
