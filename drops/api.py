@@ -15,7 +15,8 @@ from rest_framework.views import APIView
 from drops import selectors, services
 from drops.models import Drop, RecallCard, ReviewCard
 from learnpath.api.errors import Conflict, error_response
-from learnpath.api.views import ERROR, _valid
+from learnpath.api.validation import validated
+from learnpath.api.views import ERROR
 
 MAX_ID = 2**63 - 1
 LOCKED = inline_serializer(
@@ -227,7 +228,7 @@ class DropCompleteApi(APIView):
     )
     def post(self, request, drop_id: int):
         drop = _get_drop(drop_id)
-        data = _valid(self.InputSerializer, request.data)
+        data = validated(self.InputSerializer, request.data)
         now = timezone.now()
         try:
             result = services.drop_complete(user=request.user, drop=drop, seconds_spent=data["seconds_spent"], now=now)
@@ -271,7 +272,7 @@ class ReviewsDueApi(APIView):
         summary="The cards due in today's review session, soonest first",
     )
     def get(self, request):
-        limit = _valid(_LimitSerializer, request.query_params.dict())["limit"]
+        limit = validated(_LimitSerializer, request.query_params.dict())["limit"]
         now = timezone.now()
         profile = request.user.profile
         counts = selectors.due_counts(user=request.user, now=now, zone=profile.zone, cap=profile.daily_review_cap)
@@ -344,7 +345,7 @@ class ReviewRateApi(APIView):
         summary="Rate a card (or answer a checked one); FSRS schedules its next review",
     )
     def post(self, request, card_id: int):
-        data = _valid(self.InputSerializer, request.data)
+        data = validated(self.InputSerializer, request.data)
         now = timezone.now()
         try:
             result = services.review_card_rate(
@@ -407,7 +408,7 @@ class ReviewCheckApi(APIView):
         summary="Check a choice or numeric answer without recording it (then rate it)",
     )
     def post(self, request, card_id: int):
-        data = _valid(self.InputSerializer, request.data)
+        data = validated(self.InputSerializer, request.data)
         try:
             review_card = selectors.review_card_for(user=request.user, review_card_id=_id(card_id))
         except ReviewCard.DoesNotExist:

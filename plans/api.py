@@ -17,6 +17,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from learnpath.api.validation import validated
 from learnpath.api.views import ERROR  # the one error shape of the whole API
 from plans import selectors, services
 from plans.calculator import describe
@@ -149,7 +150,7 @@ class PlanListApi(APIView):
         description="Saving a complete worksheet completes the path's last drop when it is available to you.",
     )
     def post(self, request):
-        data = _valid(PlanInputSerializer, request.data)
+        data = validated(PlanInputSerializer, request.data)
         plan = _apply(lambda: services.plan_create(owner=request.user, **data))
         return Response(PlanOutputSerializer(plan).data, status=status.HTTP_201_CREATED)
 
@@ -177,7 +178,7 @@ class PlanDetailApi(APIView):
     )
     def patch(self, request, plan_id: int):
         plan = _own_plan(request, plan_id)
-        data = _valid(PlanInputSerializer, request.data, partial=True)
+        data = validated(PlanInputSerializer, request.data, partial=True)
         plan = _apply(lambda: services.plan_update(plan=plan, **data))
         return Response(PlanOutputSerializer(plan).data)
 
@@ -235,14 +236,6 @@ def _own_plan(request, plan_id: int) -> DistillationPlan:
     except DistillationPlan.DoesNotExist:
         # Someone else's plan and a plan that does not exist look the same.
         raise NotFound("No such plan.") from None
-
-
-def _valid(serializer_class, data, **kwargs) -> dict:
-    if not isinstance(data, dict):
-        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _apply(action):

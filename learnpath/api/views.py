@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from drops.selectors import drop_states
 from learnpath import selectors, services
+from learnpath.api.validation import validated
 from learnpath.models import Path, available_timezones
 
 ERROR = inline_serializer(
@@ -52,7 +53,7 @@ class RegisterApi(APIView):
         auth=[],
     )
     def post(self, request):
-        data = _valid(self.RegisterInputSerializer, request.data)
+        data = validated(self.RegisterInputSerializer, request.data)
         try:
             user = services.user_register(
                 username=data["username"],
@@ -96,7 +97,7 @@ class TokenApi(APIView):
     def post(self, request):
         from django.contrib.auth import authenticate
 
-        data = _valid(self.TokenInputSerializer, request.data)
+        data = validated(self.TokenInputSerializer, request.data)
         address = services.client_address(request)
         if services.login_blocked(username=data["username"], address=address):
             raise Throttled(detail="Too many failed logins. Wait a few minutes and try again.")
@@ -137,7 +138,7 @@ class ProfileApi(APIView):
         summary="Change your timezone, reminder hour or goals",
     )
     def patch(self, request):
-        data = _valid(self.ProfileSerializer, request.data, partial=True)
+        data = validated(self.ProfileSerializer, request.data, partial=True)
         profile = services.profile_update(user=request.user, **data)
         return Response(self.ProfileSerializer(profile).data)
 
@@ -289,11 +290,3 @@ def _get_path(slug: str) -> Path:
         from rest_framework.exceptions import NotFound
 
         raise NotFound(f"No path with slug {slug!r}.") from None
-
-
-def _valid(serializer_class, data, **kwargs) -> dict:
-    if not isinstance(data, dict):
-        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
