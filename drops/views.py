@@ -165,8 +165,11 @@ def progress_page(request):
             phases.append({**phase, "path": path["title"], "percent": percent, "y": row * 36, "width": percent * 3})
             row += 1
     average = summary["average_retrievability"]
+    from plans.selectors import plans_for
+
     context = {
         "summary": summary,
+        "plans": list(plans_for(user=request.user)[:20]),
         "days": days,
         "phases": phases,
         "bars_height": max(36, row * 36),

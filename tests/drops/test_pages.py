@@ -94,3 +94,15 @@ def test_pages_need_login(client, db):
     for url in ("/today/", "/review/", "/progress/"):
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_progress_page_lists_only_my_plans(client, setup, make_user):
+    from plans.services import plan_create
+
+    user, _ = setup
+    mine = plan_create(owner=user, title="Ticket router", task="Route support tickets.")
+    plan_create(owner=make_user("mallory"), title="Someone else's secret plan", task="Hidden.")
+    page = client.get("/progress/").content.decode()
+    assert "Ticket router" in page
+    assert f"/plans/{mine.pk}/export.md" in page
+    assert "secret plan" not in page
