@@ -131,3 +131,14 @@ def test_missing_bwrap_is_infrastructure_error(monkeypatch, small_limits):
     monkeypatch.setattr(runner.os.path, "exists", lambda path: False)
     with pytest.raises(GradingInfrastructureError):
         grade(SLUG, solution("reference"), limits=small_limits)
+
+
+def test_a_function_that_always_raises_scores_zero(small_limits):
+    code = (
+        "def distillation_loss(student_logits, teacher_logits, labels, temperature, alpha):\n"
+        "    raise ValueError('todo')\n"
+    )
+    result = grade(SLUG, code, limits=small_limits, seed=3)
+    assert result.status == "failed"
+    assert result.score == 0.0
+    assert not any(check.passed for check in result.checks)
