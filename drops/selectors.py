@@ -137,10 +137,11 @@ def streak_view(streak: Streak | None, today: date) -> StreakView:
     """The streak as it stands today: days missed since the last one that counted spend freezes (read-only)."""
     if streak is None:
         return StreakView(0, 0, 0, False, None)
-    from drops.services import settle_missed_days
+    from drops.services import rest_days_before, settle_missed_days
 
+    zone = ZoneInfo(streak.zone_name or "UTC")
     settled = copy.copy(streak)
-    settle_missed_days(settled, today)
+    settle_missed_days(settled, today, rest_days_before(streak=streak, today=today, zone=zone))
     return StreakView(
         current=settled.current,
         longest=streak.longest,

@@ -15,9 +15,10 @@ import fsrs
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from drops.days import local_date, next_day_start, to_utc
+from drops.days import day_start, local_date, next_day_start, to_utc
 from drops.models import DailyActivity, Drop, DropProgress, RecallCard, ReviewCard, ReviewLog, Streak
 from learnpath.models import Path
 
@@ -355,17 +356,20 @@ def activity_record(
     if counts_for_streak:
         # Not only the first time: after a timezone change the same date can be a new day (see the date line).
         activity.counts_for_streak = True
-        streak_count_day(streak, day)
+        streak_count_day(streak, day, rest=rest_days_before(streak=streak, today=day, zone=profile_for(user).zone))
         streak.save()
     activity.save()
     return activity
 
 
-def streak_count_day(streak: Streak, day: date) -> None:
-    """Count ``day``: freezes cover missed days in between (one each); without enough, the streak restarts."""
+def streak_count_day(streak: Streak, day: date, rest: frozenset[date] = frozenset()) -> None:
+    """Count ``day``: freezes cover missed days in between (one each); without enough, the streak restarts.
+
+    ``rest`` holds days on which nothing was waiting: skipping them is no lapse.
+    """
     if streak.last_day is not None and day <= streak.last_day:
         return
-    settle_missed_days(streak, day)
+    settle_missed_days(streak, day, rest)
     streak.current += 1
     if streak.current % FREEZE_EVERY_DAYS == 0 and streak.freezes < MAX_FREEZES:
         streak.freezes += 1
@@ -373,11 +377,15 @@ def streak_count_day(streak: Streak, day: date) -> None:
     streak.last_day = day
 
 
-def settle_missed_days(streak: Streak, today: date) -> None:
-    """Spend freezes on the days missed between the last counted day and ``today`` (in place, not saved)."""
+def settle_missed_days(streak: Streak, today: date, rest: frozenset[date] = frozenset()) -> None:
+    """Spend freezes on the days missed between the last counted day and ``today`` (in place, not saved).
+
+    Days in ``rest`` (nothing was waiting) are not missed: they neither grow nor break the streak.
+    """
     if streak.last_day is None:
         return
-    missed = (today - streak.last_day).days - 1
+    gap = (today - streak.last_day).days - 1
+    missed = sum(1 for n in range(1, gap + 1) if streak.last_day + timedelta(days=n) not in rest)
     if missed <= 0:
         return
     if missed <= streak.freezes:
@@ -388,6 +396,62 @@ def settle_missed_days(streak: Streak, today: date) -> None:
         streak.freezes_used += streak.freezes
         streak.freezes = 0
         streak.current = 0
+
+
+# Rest days are looked for in at most this many days before today; older gaps count as missed.
+REST_DAY_WINDOW = 366
+
+
+def rest_days_before(*, streak: Streak, today: date, zone: ZoneInfo) -> frozenset[date]:
+    """The days between the streak's last counted day and ``today`` on which nothing was waiting."""
+    if streak.last_day is None or streak.user_id is None or (today - streak.last_day).days <= 1:
+        return frozenset()
+    first = max(streak.last_day + timedelta(days=1), today - timedelta(days=REST_DAY_WINDOW))
+    return rest_days(user_id=streak.user_id, zone=zone, first=first, last=today - timedelta(days=1))
+
+
+def rest_days(*, user_id: int, zone: ZoneInfo, first: date, last: date) -> frozenset[date]:
+    """Local days in [first, last] with no drop available and no review due: nothing to do, nothing missed.
+
+    Reconstructed from history (three queries): a drop was waiting if it had unlocked and was not yet
+    completed; a card was due if the due date in force at the start of the day (its ``due_after`` from the
+    last review before then, or the moment it was added) fell before the day's end.
+    """
+    if last < first:
+        return frozenset()
+    start, end = day_start(first, zone), day_start(last + timedelta(days=1), zone)
+    drops = list(
+        DropProgress.objects.filter(user_id=user_id, unlocked_at__lt=end)
+        .filter(Q(completed_at__isnull=True) | Q(completed_at__gte=start))
+        .values_list("unlocked_at", "completed_at")
+    )
+    timelines: dict[int, list[tuple[datetime, datetime]]] = {
+        pk: [(added, added)]
+        for pk, added in ReviewCard.objects.filter(user_id=user_id, added_at__lt=end).values_list("pk", "added_at")
+    }
+    logs = ReviewLog.objects.filter(user_id=user_id, reviewed_at__lt=end).order_by("reviewed_at", "pk")
+    for card_id, reviewed_at, due_after in logs.values_list("review_card_id", "reviewed_at", "due_after"):
+        if card_id in timelines:
+            timelines[card_id].append((reviewed_at, due_after))
+
+    def due_at(timeline: list[tuple[datetime, datetime]], moment: datetime) -> datetime:
+        due = timeline[0][1]
+        for since, value in timeline:
+            if since > moment:
+                break
+            due = value
+        return due
+
+    rest = set()
+    day = first
+    while day <= last:
+        s, e = day_start(day, zone), day_start(day + timedelta(days=1), zone)
+        drop_waiting = any(unlocked < e and (done is None or done >= s) for unlocked, done in drops)
+        card_due = any(line[0][0] < e and due_at(line, s) < e for line in timelines.values())
+        if not drop_waiting and not card_due:
+            rest.add(day)
+        day += timedelta(days=1)
+    return frozenset(rest)
 
 
 def _lock_learner(user: User) -> Streak:

@@ -181,4 +181,6 @@ def test_query_counts_do_not_grow_with_the_deck_or_history(learner_api, path, ur
         assert learner_api.get(url).status_code == 200
     with CaptureQueriesContext(connection) as big:
         learner_api.get(url)
-    assert len(big) <= len(small) + 1  # the same queries, whatever the size
+    # The same queries whatever the size; the history adds only the streak's rest-day lookup (3 queries,
+    # run when days were skipped) and one more for the deck.
+    assert len(big) <= len(small) + 4

@@ -185,3 +185,54 @@ def test_today_plan_shows_goal_minutes_and_streak(make_user, tiny):
     assert (plan.minutes, plan.goal_minutes, plan.streak.current, plan.streak.today_counts) == (5, 5, 1, True)
     assert plan.new_drop is None and plan.next_unlock_at == utc(2026, 6, 1, 22)
     assert plan.counts.in_session == 3
+
+
+def test_days_with_nothing_waiting_are_rest_days_not_missed(make_user, db):
+    """After the path is done and before the next review falls due, skipping days breaks nothing."""
+    from drops.services import rest_days, rest_days_before
+
+    user = make_user("rosa", timezone="Europe/Berlin")
+    path = build_path("rest", drops=1)
+    start = utc(2026, 6, 1, 8)
+    enrol(user, path, start - timedelta(hours=1))
+    drop_complete(user=user, drop=Drop.objects.get(path=path, position=1), seconds_spent=60, now=start)
+    # Review every card well so that none is due for days.
+    for day_offset in range(0, 3):
+        moment = start + timedelta(days=day_offset, hours=1)
+        for card in ReviewCard.objects.filter(user=user, due__lte=moment):
+            review_card_rate(user=user, review_card_id=card.pk, rating=4, answer=card.card.answer, now=moment)
+    soonest = ReviewCard.objects.filter(user=user).order_by("due").first().due
+    due_day = soonest.astimezone(BERLIN).date()
+    streak = Streak.objects.get(user=user)
+    last_day = streak.last_day
+    assert (due_day - last_day).days >= 3, "the test needs a gap with nothing due"
+    rest = rest_days_before(streak=streak, today=due_day, zone=BERLIN)
+    assert rest == {last_day + timedelta(days=n) for n in range(1, (due_day - last_day).days)}
+    assert rest_days(user_id=user.pk, zone=BERLIN, first=due_day, last=due_day) == frozenset()  # a card is due
+
+    before = streak.current
+    assert streak_view(streak, due_day).current == before  # alive: the days in between had nothing to do
+    streak_count_day(streak, due_day, rest=rest)
+    assert streak.current == before + 1 and streak.freezes_used == 0
+    without_rest = Streak(current=before, longest=before, freezes=0, last_day=last_day)
+    streak_count_day(without_rest, due_day)
+    assert without_rest.current == 1  # the same gap, were there work waiting, would break it
+
+    # Through the real service: finishing the reviews due that day counts it, and the streak goes on.
+    moment = max(soonest, utc(due_day.year, due_day.month, due_day.day, 12))
+    for card in ReviewCard.objects.filter(user=user, due__lte=moment):
+        review_card_rate(user=user, review_card_id=card.pk, rating=3, answer=card.card.answer, now=moment)
+    assert Streak.objects.get(user=user).current == before + 1
+
+
+def test_a_day_with_a_drop_waiting_is_not_a_rest_day(make_user, db):
+    from drops.services import rest_days
+
+    user = make_user("otto", timezone="Europe/Berlin")
+    path = build_path("busy", drops=2)
+    start = utc(2026, 6, 1, 8)
+    enrol(user, path, start - timedelta(hours=1))
+    drop_complete(user=user, drop=Drop.objects.get(path=path, position=1), seconds_spent=60, now=start)
+    # Drop 2 unlocks on 2 June and is never read: every later day has work waiting.
+    rest = rest_days(user_id=user.pk, zone=BERLIN, first=date(2026, 6, 2), last=date(2026, 6, 6))
+    assert rest == frozenset()
