@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -515,8 +513,3 @@ def _get_drop(drop_id: int) -> Drop:
 def _locked(unlocks_at) -> Response:
     message = "This drop is locked." + (" It unlocks at the time given." if unlocks_at else "")
     return error_response(message, status.HTTP_403_FORBIDDEN, unlocks_at=unlocks_at)
-
-
-@csrf_exempt  # it changes nothing; without this a POST would get the CSRF failure page, in HTML
-def not_found(request, *args, **kwargs):
-    return JsonResponse({"detail": "Not found."}, status=404)

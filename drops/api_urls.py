@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from drops import api
 
@@ -10,6 +10,4 @@ urlpatterns = [
     path("reviews/<int:card_id>/", api.ReviewRateApi.as_view(), name="api-review-rate"),
     path("reviews/<int:card_id>/check/", api.ReviewCheckApi.as_view(), name="api-review-check"),
     path("progress/", api.ProgressApi.as_view(), name="api-progress"),
-    # Anything else under these prefixes (a negative or non-numeric id) is a JSON 404, not Django's HTML page.
-    re_path(r"^(?:drops|reviews)/", api.not_found),
 ]

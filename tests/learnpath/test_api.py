@@ -200,3 +200,11 @@ def test_openapi_schema_is_valid_and_complete(anon_api):
 
 def test_docs_page_served(anon_api):
     assert anon_api.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/api/drops/-1/", "/api/reviews/abc/", "/api/paths/a b/", "/api/nothing-here/"])
+def test_unknown_api_urls_are_json_404(client, learner, url):
+    client.force_login(learner)
+    for response in (client.get(url), client.post(url, {})):
+        assert response.status_code == 404
+        assert response.json() == {"detail": "Not found."}
