@@ -16,9 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from learnpath.content.files import LineDict, Problems, load_yaml
+from learnpath.content.files import LineDict, Problems, check_keys, read_yaml_file, text_of
 from learnpath.content.render import render_markdown
 
 CHALLENGE_KEYS = {
@@ -78,37 +76,21 @@ def _parse_one(directory: Path, problems: Problems, drops_by_path: dict[str, set
     if missing:
         return None
     meta_file = directory / "challenge.yaml"
-    try:
-        meta = load_yaml(meta_file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problems.add(meta_file, (mark.line + 1) if mark else 1, f"invalid YAML: {getattr(error, 'problem', error)}")
-        return None
-    if not isinstance(meta, LineDict):
-        problems.add(meta_file, 1, "challenge.yaml must be a mapping of keys to values")
-        return None
-    before = len(problems.items)
-    for key in meta:
-        if key not in CHALLENGE_KEYS:
-            problems.add(meta_file, meta.line_of(key), f"unknown key {key!r} (allowed: {', '.join(CHALLENGE_KEYS)})")
-    for key, required in CHALLENGE_KEYS.items():
-        value = meta.get(key)
-        if required and (value is None or (isinstance(value, str) and not value.strip()) or value == []):
-            problems.add(meta_file, meta.line_of(key), f"challenge.yaml is missing {key!r}")
-    if len(problems.items) > before:
+    meta = read_yaml_file(meta_file, problems)
+    if meta is None or not check_keys(meta, CHALLENGE_KEYS, meta_file, "challenge.yaml", problems):
         return None
 
-    slug = _text(meta["slug"])
+    slug = text_of(meta["slug"])
     if not SLUG.match(slug):
         problems.add(meta_file, meta.line_of("slug"), f"slug {slug!r} must be lowercase words joined by '-'")
     elif slug != directory.name:
         problems.add(meta_file, meta.line_of("slug"), f"slug {slug!r} must match its directory name {directory.name!r}")
-    path_slug, drop_slug = _text(meta["path"]), _text(meta["drop"])
+    path_slug, drop_slug = text_of(meta["path"]), text_of(meta["drop"])
     if path_slug not in drops_by_path:
         problems.add(meta_file, meta.line_of("path"), f"no path {path_slug!r} in content/paths")
     elif drop_slug not in drops_by_path[path_slug]:
         problems.add(meta_file, meta.line_of("drop"), f"path {path_slug!r} has no drop {drop_slug!r}")
-    entrypoint = _text(meta["entrypoint"])
+    entrypoint = text_of(meta["entrypoint"])
     if not entrypoint.isidentifier():
         problems.add(meta_file, meta.line_of("entrypoint"), f"entrypoint {entrypoint!r} is not a Python name")
     position = meta.get("position", 1)
@@ -132,8 +114,8 @@ def _parse_one(directory: Path, problems: Problems, drops_by_path: dict[str, set
         _check_python(directory / name, code, entrypoint, problems)
     return ChallengeSpec(
         slug=slug,
-        title=_text(meta["title"]),
-        summary=_text(meta.get("summary") or ""),
+        title=text_of(meta["title"]),
+        summary=text_of(meta.get("summary") or ""),
         path_slug=path_slug,
         drop_slug=drop_slug,
         position=position,
@@ -188,10 +170,6 @@ def _check_python(file: Path, code: str, entrypoint: str, problems: Problems) ->
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
     if entrypoint not in defined:
         problems.add(file, 1, f"does not define the entrypoint function {entrypoint!r}")
-
-
-def _text(value) -> str:
-    return value.strip() if isinstance(value, str) else str(value).strip()
 
 
 def load(parsed: list[ChallengeSpec], report) -> None:

@@ -122,3 +122,39 @@ def read_front_matter(path: Path, problems: Problems) -> FrontMatterDocument | N
         problems.add(path, (mark.line + 2) if mark else 1, f"invalid YAML: {getattr(error, 'problem', error)}")
         return None
     return FrontMatterDocument(meta=meta, body="\n".join(lines[end + 1 :]), body_line=end + 2)
+
+
+def text_of(value) -> str:
+    """A scalar from YAML as stripped text (numbers and booleans as YAML wrote them)."""
+    return value.strip() if isinstance(value, str) else str(value).strip()
+
+
+def read_yaml_file(file: Path, problems: Problems):
+    """Parse ``file``; a syntax error becomes a ``file:line`` problem and None."""
+    try:
+        return load_yaml(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problems.add(file, (mark.line + 1) if mark else 1, f"invalid YAML: {getattr(error, 'problem', error)}")
+        return None
+
+
+def check_keys(mapping, spec: dict[str, bool], file: Path, what: str, problems: Problems) -> bool:
+    """Report unknown keys and missing (or empty) required ones of ``mapping``; True when there are none.
+
+    ``spec`` maps each allowed key to whether it is required.
+    """
+    if not isinstance(mapping, LineDict):
+        problems.add(file, getattr(mapping, "line", 1), f"{what} must be a mapping of keys to values")
+        return False
+    ok = True
+    for key in mapping:
+        if key not in spec:
+            problems.add(file, mapping.line_of(key), f"unknown key {key!r} in {what} (allowed: {', '.join(spec)})")
+            ok = False
+    for key, required in spec.items():
+        value = mapping.get(key)
+        if required and (value is None or (isinstance(value, str) and not value.strip()) or value == []):
+            problems.add(file, mapping.line_of(key), f"{what} is missing {key!r}")
+            ok = False
+    return ok

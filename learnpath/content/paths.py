@@ -10,10 +10,16 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from learnpath.content import numbers
-from learnpath.content.files import FrontMatterDocument, LineDict, Problems, load_yaml, read_front_matter
+from learnpath.content.files import (
+    FrontMatterDocument,
+    LineDict,
+    Problems,
+    check_keys,
+    read_front_matter,
+    read_yaml_file,
+    text_of,
+)
 from learnpath.content.render import KNOWN_DEMOS, demos_in, drop_links_in
 
 PATH_KEYS = {"slug": True, "title": True, "summary": False, "phases": True, "faq": False}
@@ -67,46 +73,19 @@ class PathSpec:
     source_file: str
 
 
-def _keys(mapping, spec: dict[str, bool], file: Path, what: str, problems: Problems) -> bool:
-    if not isinstance(mapping, LineDict):
-        line = getattr(mapping, "line", 1)
-        problems.add(file, line, f"{what} must be a mapping of keys to values")
-        return False
-    ok = True
-    for key in mapping:
-        if key not in spec:
-            problems.add(file, mapping.line_of(key), f"unknown key {key!r} in {what} (allowed: {', '.join(spec)})")
-            ok = False
-    for key, required in spec.items():
-        if not required:
-            continue
-        value = mapping.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()) or value == []:
-            problems.add(file, mapping.line_of(key), f"{what} is missing {key!r}")
-            ok = False
-    return ok
-
-
-def _text(value) -> str:
-    return value.strip() if isinstance(value, str) else str(value).strip()
-
-
 def parse_path(directory: Path, problems: Problems) -> PathSpec | None:
     path_file = directory / "path.yaml"
-    try:
-        data = load_yaml(path_file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problems.add(path_file, (mark.line + 1) if mark else 1, f"invalid YAML: {getattr(error, 'problem', error)}")
+    data = read_yaml_file(path_file, problems)
+    if data is None:
         return None
-    if not _keys(data, PATH_KEYS, path_file, "the path", problems):
+    if not check_keys(data, PATH_KEYS, path_file, "the path", problems):
         if not isinstance(data, LineDict) or not isinstance(data.get("phases"), list):
             return None
 
     spec = PathSpec(
-        slug=_text(data.get("slug", "")),
-        title=_text(data.get("title", "")),
-        summary=_text(data.get("summary") or ""),
+        slug=text_of(data.get("slug", "")),
+        title=text_of(data.get("title", "")),
+        summary=text_of(data.get("summary") or ""),
         phases=[],
         drops=[],
         faq=[],
@@ -115,17 +94,17 @@ def parse_path(directory: Path, problems: Problems) -> PathSpec | None:
     seen_phase: set[str] = set()
     seen_drop: dict[str, int] = {}
     for phase in data.get("phases") or []:
-        if not _keys(phase, PHASE_KEYS, path_file, "a phase", problems):
+        if not check_keys(phase, PHASE_KEYS, path_file, "a phase", problems):
             continue
-        slug = _text(phase["slug"])
+        slug = text_of(phase["slug"])
         if slug in seen_phase:
             problems.add(path_file, phase.line_of("slug"), f"duplicate phase slug {slug!r}")
         seen_phase.add(slug)
-        spec.phases.append((slug, _text(phase["title"])))
+        spec.phases.append((slug, text_of(phase["title"])))
         for entry in phase.get("drops") or []:
-            if not _keys(entry, DROP_ENTRY_KEYS, path_file, "a drop entry", problems):
+            if not check_keys(entry, DROP_ENTRY_KEYS, path_file, "a drop entry", problems):
                 continue
-            drop_slug = _text(entry["slug"])
+            drop_slug = text_of(entry["slug"])
             if drop_slug in seen_drop:
                 problems.add(
                     path_file,
@@ -137,8 +116,8 @@ def parse_path(directory: Path, problems: Problems) -> PathSpec | None:
             spec.drops.append(
                 DropSpec(
                     slug=drop_slug,
-                    title=_text(entry["title"]),
-                    summary=_text(entry["summary"]),
+                    title=text_of(entry["title"]),
+                    summary=text_of(entry["summary"]),
                     phase_slug=slug,
                     position=len(spec.drops) + 1,
                 )
@@ -146,13 +125,13 @@ def parse_path(directory: Path, problems: Problems) -> PathSpec | None:
 
     seen_faq: set[str] = set()
     for entry in data.get("faq") or []:
-        if not _keys(entry, FAQ_KEYS, path_file, "an FAQ entry", problems):
+        if not check_keys(entry, FAQ_KEYS, path_file, "an FAQ entry", problems):
             continue
-        slug = _text(entry["slug"])
+        slug = text_of(entry["slug"])
         if slug in seen_faq:
             problems.add(path_file, entry.line_of("slug"), f"duplicate FAQ slug {slug!r}")
         seen_faq.add(slug)
-        spec.faq.append((slug, _text(entry["question"]), _text(entry["answer"])))
+        spec.faq.append((slug, text_of(entry["question"]), text_of(entry["answer"])))
 
     _parse_drop_files(directory, spec, seen_drop, problems)
     return spec
@@ -166,10 +145,10 @@ def _parse_drop_files(directory: Path, spec: PathSpec, listed: dict[str, int], p
         if document is None:
             continue
         meta = document.meta
-        if not _keys(meta, DROP_FILE_KEYS, file, "the drop's front matter", problems):
+        if not check_keys(meta, DROP_FILE_KEYS, file, "the drop's front matter", problems):
             if not isinstance(meta, LineDict) or not meta.get("slug"):
                 continue
-        slug = _text(meta.get("slug", ""))
+        slug = text_of(meta.get("slug", ""))
         if slug in found:
             problems.add(file, meta.line_of("slug"), f"duplicate drop slug {slug!r}, also in {found[slug].name}")
             continue
@@ -220,7 +199,7 @@ def _parse_drop_document(
         drop.cards.append(parsed)
 
     for entry in meta.get("numbers") or []:
-        if not _keys(entry, NUMBER_KEYS, file, "a number", problems):
+        if not check_keys(entry, NUMBER_KEYS, file, "a number", problems):
             continue
         _check_number(file, entry, document.body, problems)
 
@@ -233,7 +212,7 @@ def _parse_card(file: Path, card, problems: Problems) -> CardSpec | None:
     if kind not in CARD_KEYS:
         problems.add(file, card.line_of("kind"), f"card kind must be one of {', '.join(CARD_KEYS)}, not {kind!r}")
         return None
-    if not _keys(card, CARD_KEYS[kind], file, f"a {kind} card", problems):
+    if not check_keys(card, CARD_KEYS[kind], file, f"a {kind} card", problems):
         return None
     answer = card["answer"]
     choices: list[str] = []
@@ -243,12 +222,12 @@ def _parse_card(file: Path, card, problems: Problems) -> CardSpec | None:
         if not isinstance(raw, list) or len(raw) < 2:
             problems.add(file, card.line_of("choices"), "a choice card needs a list of at least two choices")
             return None
-        choices = [_text(choice) for choice in raw]
+        choices = [text_of(choice) for choice in raw]
         if len(set(choices)) != len(choices):
             problems.add(file, card.line_of("choices"), "a choice card lists the same choice twice")
             return None
-        if _text(answer) not in choices:
-            problems.add(file, card.line_of("answer"), f"the answer {_text(answer)!r} is not among the choices")
+        if text_of(answer) not in choices:
+            problems.add(file, card.line_of("answer"), f"the answer {text_of(answer)!r} is not among the choices")
             return None
     elif kind == "numeric":
         tolerance_value = card["tolerance"]
@@ -260,14 +239,14 @@ def _parse_card(file: Path, card, problems: Problems) -> CardSpec | None:
             return None
         numeric_answer, tolerance = float(answer), float(tolerance_value)
     return CardSpec(
-        key=_text(card["key"]),
+        key=text_of(card["key"]),
         kind=kind,
-        prompt=_text(card["prompt"]),
-        answer=_text(answer),
+        prompt=text_of(card["prompt"]),
+        answer=text_of(answer),
         choices=choices,
         numeric_answer=numeric_answer,
         tolerance=tolerance,
-        explanation=_text(card.get("explanation") or ""),
+        explanation=text_of(card.get("explanation") or ""),
     )
 
 
@@ -276,7 +255,7 @@ def _is_number(value) -> bool:
 
 
 def _check_number(file: Path, entry: LineDict, body: str, problems: Problems) -> None:
-    quote, expr = _text(entry["quote"]), _text(entry["expr"])
+    quote, expr = text_of(entry["quote"]), text_of(entry["expr"])
     if quote not in body:
         problems.add(file, entry.line_of("quote"), f"quoted number {quote!r} does not appear in the body")
     try:
