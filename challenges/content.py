@@ -175,15 +175,12 @@ def _check_python(file: Path, code: str, entrypoint: str, problems: Problems) ->
 def load(parsed: list[ChallengeSpec], report) -> None:
     from challenges.models import Challenge
     from drops.models import Drop
+    from drops.selectors import drop_link_resolver
 
     loaded = set()
     for spec in parsed:
         drop = Drop.objects.filter(path__slug=spec.path_slug, slug=spec.drop_slug).first()
-
-        def resolve(slug: str, path_slug: str = spec.path_slug) -> str | None:
-            target = Drop.objects.filter(path__slug=path_slug, slug=slug).first()
-            return f"/drops/{target.pk}/" if target else None
-
+        resolve = drop_link_resolver(path_id=drop.path_id)
         values = {
             "drop": drop,
             "title": spec.title,

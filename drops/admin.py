@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from drops.models import Drop, DropProgress, RecallCard
+from drops.selectors import drop_link_resolver
 from learnpath.content.render import render_markdown, sections_of
 
 
@@ -34,9 +35,7 @@ class DropAdmin(admin.ModelAdmin):
     inlines = [RecallCardInline]
 
     def save_model(self, request, obj, form, change):
-        # Links to other drops are resolved by id, as the loader does.
-        slugs = dict(Drop.objects.filter(path=obj.path).values_list("slug", "pk"))
-        obj.body_html = render_markdown(obj.body_markdown, lambda s: f"/drops/{slugs[s]}/" if s in slugs else None)
+        obj.body_html = render_markdown(obj.body_markdown, drop_link_resolver(path_id=obj.path_id))
         obj.sections = sections_of(obj.body_html)
         super().save_model(request, obj, form, change)
 

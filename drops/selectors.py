@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db.models import Count, Q
+from django.urls import reverse
 
 from drops.days import local_date, next_day_start
 from drops.models import DailyActivity, Drop, DropProgress, ReviewCard, ReviewLog, Streak
@@ -122,6 +124,16 @@ def review_card_for(*, user: User, review_card_id: int) -> ReviewCard:
 
 
 # ---------- streak ----------
+
+
+def drop_link_resolver(*, path_id: int) -> Callable[[str], str | None]:
+    """Turns the ``drop:<slug>`` links of lessons in a path into reader URLs (one query, then a lookup)."""
+    ids = dict(Drop.objects.filter(path_id=path_id).values_list("slug", "pk"))
+
+    def resolve(slug: str) -> str | None:
+        return reverse("drop", args=[ids[slug]]) if slug in ids else None
+
+    return resolve
 
 
 @dataclass(frozen=True)

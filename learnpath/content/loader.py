@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from drops.selectors import drop_link_resolver
 from learnpath.content.files import Problem, Problems
 from learnpath.content.paths import PathSpec, find_path_directories, parse_path
 from learnpath.content.render import render_markdown, sections_of
@@ -150,10 +151,7 @@ def _load_path(spec: PathSpec, report: Report) -> None:
         next_position += 1
         report.lines.append(f"     kept drop {drop.slug}: no longer in {spec.source_file}, learner history kept")
 
-    def resolve(slug: str) -> str | None:
-        drop = drops.get(slug)
-        return f"/drops/{drop.pk}/" if drop else None
-
+    resolve = drop_link_resolver(path_id=path.pk)
     for drop_spec in spec.drops:
         drop = drops[drop_spec.slug]
         html = render_markdown(drop_spec.body, resolve)
