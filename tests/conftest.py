@@ -100,13 +100,18 @@ def learner(make_user):
     return make_user("ada")
 
 
-@pytest.fixture
-def api(learner):
+def api_client_for(user):
+    """An API client authenticated as ``user``."""
     from rest_framework.test import APIClient
 
     client = APIClient()
-    client.force_authenticate(learner)
+    client.force_authenticate(user)
     return client
+
+
+@pytest.fixture
+def api(learner):
+    return api_client_for(learner)
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
-from rest_framework.test import APIClient
 
 from challenges import services
 from challenges.models import HintReveal, Submission
+from tests.conftest import api_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -25,12 +25,6 @@ def queued(monkeypatch):
     sent: list[int] = []
     monkeypatch.setattr(services, "_dispatch", sent.append)
     return sent
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def submit(api, code="def distillation_loss(*a):\n    return 0\n", slug="distillation-loss"):
@@ -90,7 +84,7 @@ def test_submit_answers_202_and_queues_on_commit(api, learner, challenge, queued
 
 def test_submission_is_owner_only(api, make_user, challenge, queued):
     mine = submit(api).json()
-    other = client_for(make_user("mallory"))
+    other = api_client_for(make_user("mallory"))
     assert other.get(f"/api/submissions/{mine['id']}/").status_code == 404
     assert other.get("/api/submissions/999999/").status_code == 404
     assert api.get(f"/api/submissions/{mine['id']}/").status_code == 200
@@ -98,7 +92,7 @@ def test_submission_is_owner_only(api, make_user, challenge, queued):
 
 def test_history_shows_only_your_own(api, make_user, challenge, queued):
     mine = submit(api, code="def distillation_loss(*a):\n    return 'mine'\n").json()
-    other = client_for(make_user("mallory"))
+    other = api_client_for(make_user("mallory"))
     submit(other, code="def distillation_loss(*a):\n    return 'theirs'\n")
     history = api.get("/api/challenges/distillation-loss/submissions/").json()
     assert [s["id"] for s in history] == [mine["id"]]
@@ -179,7 +173,7 @@ def test_submissions_are_rate_limited_per_learner(api, make_user, challenge, que
     assert response.json()["retry_after_seconds"] > 0
     # Reading is not throttled, and another learner has their own budget.
     assert api.get("/api/challenges/distillation-loss/submissions/").status_code == 200
-    assert submit(client_for(make_user("bob"))).status_code == 202
+    assert submit(api_client_for(make_user("bob"))).status_code == 202
 
 
 def test_too_many_in_flight_is_409(api, challenge, queued, settings):
@@ -211,7 +205,7 @@ def test_hints_one_at_a_time_then_409(api, learner, challenge):
 
 def test_hints_are_per_learner(api, make_user, challenge):
     api.post("/api/challenges/distillation-loss/hints/")
-    other = client_for(make_user("bob"))
+    other = api_client_for(make_user("bob"))
     assert other.get("/api/challenges/distillation-loss/").json()["hints_revealed"] == []
 
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from rest_framework.test import APIClient
 
 from drops.models import Drop, DropProgress, RecallCard, ReviewCard, ReviewLog
 from drops.services import drop_complete, review_card_rate
+from tests.conftest import api_client_for
 from tests.drops.conftest import build_path, enrol, utc
 
 NOW = utc(2026, 6, 1, 9)
@@ -30,8 +30,7 @@ def path(db):
 def learner_api(make_user, path):
     user = make_user("lin", timezone="Europe/Berlin")
     enrol(user, path, NOW - timedelta(hours=1))
-    client = APIClient()
-    client.force_authenticate(user)
+    client = api_client_for(user)
     client.user = user
     return client
 
@@ -131,8 +130,7 @@ def test_no_learner_reads_or_changes_another_learners_progress_or_reviews(learne
     drop_complete(user=owner, drop=first_drop(path), seconds_spent=100, now=NOW)
     card = ReviewCard.objects.filter(user=owner, card__kind="recall").get()
     intruder = make_user("mallory", timezone="UTC")
-    client = APIClient()
-    client.force_authenticate(intruder)
+    client = api_client_for(intruder)
     # Not enrolled: nothing is readable through the drop API, nothing in their today/progress/due lists.
     assert client.get(f"/api/drops/{first_drop(path).pk}/").status_code == 403
     assert client.post(f"/api/drops/{first_drop(path).pk}/complete/", {"seconds_spent": 5}).status_code == 403

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import pytest
 
+from tests.conftest import api_client_for
+
 # The worked plan of drop 14, as a complete worksheet: every number is the lesson's.
 COMPLETE_PLAN = {
     "title": "SQL assistant, v1",
@@ -51,11 +53,7 @@ def other_learner(make_user):
 
 @pytest.fixture
 def other_api(other_learner):
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.force_authenticate(other_learner)
-    return client
+    return api_client_for(other_learner)
 
 
 @pytest.fixture

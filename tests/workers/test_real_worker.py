@@ -6,20 +6,12 @@ import time
 from datetime import timedelta
 
 import pytest
-from rest_framework.test import APIClient
 
 from challenges import limits, services
 from challenges.models import Submission
 from tests.fixtures.worker import wait_for_verdict
 
 pytestmark = [pytest.mark.worker, pytest.mark.sandbox]
-
-
-@pytest.fixture
-def api_client(learner):
-    client = APIClient()
-    client.force_authenticate(learner)
-    return client
 
 
 def submit(client, code: str) -> int:
@@ -38,9 +30,9 @@ def poll(client, submission_id: int, timeout: float = 120) -> dict:
     raise AssertionError(f"no verdict for {submission_id} after {timeout}s: {data}")
 
 
-def test_real_worker_grades_end_to_end(grading_worker, api_client, challenge, reference_code, swapped_kl_code):
+def test_real_worker_grades_end_to_end(grading_worker, api, challenge, reference_code, swapped_kl_code):
     started = time.monotonic()
-    passed = poll(api_client, submit(api_client, reference_code))
+    passed = poll(api, submit(api, reference_code))
     first_latency = time.monotonic() - started
     assert passed["status"] == "passed", passed["feedback"]
     assert passed["score"] == 1.0 and all(check["passed"] for check in passed["checks"])
@@ -49,7 +41,7 @@ def test_real_worker_grades_end_to_end(grading_worker, api_client, challenge, re
     assert passed["started_at"] and passed["finished_at"]
 
     started = time.monotonic()
-    failed = poll(api_client, submit(api_client, swapped_kl_code))
+    failed = poll(api, submit(api, swapped_kl_code))
     second_latency = time.monotonic() - started
     assert failed["status"] == "failed"
     assert "KL direction swapped" in failed["mistakes"]
@@ -57,17 +49,17 @@ def test_real_worker_grades_end_to_end(grading_worker, api_client, challenge, re
     assert 0 < failed["score"] < 1
     print(f"\nsubmit -> verdict with a real worker: {first_latency:.2f}s (reference), {second_latency:.2f}s (mistake)")
 
-    detail = api_client.get("/api/challenges/distillation-loss/").json()
+    detail = api.get("/api/challenges/distillation-loss/").json()
     assert detail["status"] == "passed" and detail["attempts"] == 2
     assert detail["solution_code"] == challenge.solution_code
     assert grading_worker.process.poll() is None, "the worker must keep serving"
 
 
-def test_worker_killed_mid_grade_leaves_no_submission_stuck(start_worker, api_client, challenge, reference_code):
+def test_worker_killed_mid_grade_leaves_no_submission_stuck(start_worker, api, challenge, reference_code):
     # A correct solution that takes a while to import, so the worker is certainly mid-grade when it dies.
     slow = "import time\ntime.sleep(6)\n" + reference_code
     worker = start_worker()
-    submission_id = submit(api_client, slow)
+    submission_id = submit(api, slow)
     deadline = time.monotonic() + 60
     while Submission.objects.get(pk=submission_id).status != Submission.Status.RUNNING:
         assert time.monotonic() < deadline, worker.log()[-3000:]
