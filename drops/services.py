@@ -346,7 +346,8 @@ def activity_record(
 
     now = now or timezone.now()
     streak = _streak or _lock_learner(user)
-    day = local_date(now, profile_for(user).zone)
+    zone = profile_for(user).zone
+    day = local_date(now, zone)
     activity, _ = DailyActivity.objects.get_or_create(user=user, date=day)
     activity.seconds_reading += max(0, min(int(seconds_reading), READING_SECONDS_FLOOR_CAP * READING_CAP_FACTOR))
     activity.seconds_reviewing += max(0, min(int(seconds_reviewing), REVIEW_SECONDS_CAP))
@@ -356,7 +357,7 @@ def activity_record(
     if counts_for_streak:
         # Not only the first time: after a timezone change the same date can be a new day (see the date line).
         activity.counts_for_streak = True
-        streak_count_day(streak, day, rest=rest_days_before(streak=streak, today=day, zone=profile_for(user).zone))
+        streak_count_day(streak, day, rest=rest_days_before(streak=streak, today=day, zone=zone))
         streak.save()
     activity.save()
     return activity
