@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.exceptions import NotFound, Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
@@ -95,8 +96,6 @@ class TokenApi(APIView):
         auth=[],
     )
     def post(self, request):
-        from django.contrib.auth import authenticate
-
         data = validated(self.TokenInputSerializer, request.data)
         address = services.client_address(request)
         if services.login_blocked(username=data["username"], address=address):
@@ -287,6 +286,4 @@ def _get_path(slug: str) -> Path:
     try:
         return selectors.path_detail(slug)
     except Path.DoesNotExist:
-        from rest_framework.exceptions import NotFound
-
         raise NotFound(f"No path with slug {slug!r}.") from None
