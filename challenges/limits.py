@@ -1,15 +1,20 @@
-"""Time and resource budgets for grading, in one place: the sandbox, the Celery task and the reaper agree.
+"""Time and resource budgets for grading, per challenge: the sandbox, the Celery task and the reaper agree.
 
-A challenge's ``limits`` (from its challenge.yaml) override the sandbox defaults field by field; the
-wall clock is capped so that one sandbox run, its start-up and the trusted checks always fit inside the
-task's soft time limit, and the hard limit leaves room for the soft one to be handled.
+A challenge's limits are its kind's defaults overridden field by field by its challenge.yaml. From them
+follows the task's budget: the sandbox's wall clock, plus a cold sandbox start (a fresh interpreter
+importing torch) and the kind's trusted work, is the soft time limit; the hard limit leaves room for the
+soft one to be handled; the deadline stored on a running submission, past the hard limit, is when the
+reaper may call its worker lost.
+
+Torch-free: the web process reads these when it queues a submission.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 
-from workers.sandbox import Limits
+from challenges.kinds import KINDS, kind_info
+from workers.sandbox.limits import Limits
 
 # Upper bounds an author may ask for; above these the content check reports a problem.
 MAX_LIMITS: dict[str, float] = {
@@ -25,23 +30,46 @@ MAX_LIMITS: dict[str, float] = {
 }
 LIMIT_FIELDS = {f.name: f.type for f in fields(Limits)}
 
-# The task's budget: the longest sandbox run (90 s) plus the sandbox start-up and checks, with margin.
-SOFT_TIME_LIMIT_SECONDS = 150
-HARD_TIME_LIMIT_SECONDS = 180
-# The reaper treats a submission as abandoned once it has been running this long: past the hard limit,
-# so a live worker has always finished (or been killed by Celery) before it is reaped.
-REAP_RUNNING_AFTER_SECONDS = HARD_TIME_LIMIT_SECONDS + 60
+# A cold sandbox: bwrap, a fresh interpreter and `import torch` (~1-3 s here; far more on a loaded host).
+SANDBOX_START_SECONDS = 45
+# Between the soft limit (the task records a timeout verdict) and the hard one (Celery kills the process).
+SOFT_TO_HARD_SECONDS = 30
+# Past the hard limit, before the reaper treats a running submission as abandoned.
+REAP_GRACE_SECONDS = 60
 # A submission still queued after this long has no worker coming for it (queue lost, no GPU worker).
 REAP_QUEUED_AFTER_SECONDS = 60 * 60
 # A submission whose worker was lost is graded again this many times in all before it ends in error.
 MAX_GRADING_RUNS = 2
 
 
-def sandbox_limits(overrides: dict | None) -> Limits:
-    """The sandbox limits for a challenge: defaults, with the challenge's known, positive overrides."""
+@dataclass(frozen=True)
+class TaskBudget:
+    soft_seconds: int
+    hard_seconds: int
+
+    @property
+    def reap_after_seconds(self) -> int:
+        return self.hard_seconds + REAP_GRACE_SECONDS
+
+
+def sandbox_limits(kind: str, overrides: dict | None) -> Limits:
+    """The sandbox limits for a challenge: its kind's defaults, then its own known, positive overrides."""
+    values = {**kind_info(kind).limits, **(overrides or {})}
     values = {
         name: value
-        for name, value in (overrides or {}).items()
+        for name, value in values.items()
         if name in LIMIT_FIELDS and isinstance(value, int | float) and not isinstance(value, bool) and value > 0
     }
     return replace(Limits(), **values)
+
+
+def task_budget(kind: str, limits: Limits) -> TaskBudget:
+    """The Celery soft/hard time limits for grading one submission of a challenge with these limits."""
+    soft = int(limits.wall_seconds + SANDBOX_START_SECONDS + kind_info(kind).checks_seconds)
+    return TaskBudget(soft_seconds=soft, hard_seconds=soft + SOFT_TO_HARD_SECONDS)
+
+
+def longest_hard_limit_seconds() -> int:
+    """The largest hard limit any challenge can have: the broker's visibility timeout must exceed it."""
+    most = replace(Limits(), wall_seconds=MAX_LIMITS["wall_seconds"])
+    return max(task_budget(name, most).hard_seconds for name in KINDS)

@@ -10,7 +10,7 @@ from drops.models import Drop
 
 
 class Challenge(models.Model):
-    """One challenge, loaded from ``content/challenges/<slug>/``; its trusted grader lives in challenges.grading."""
+    """One challenge, loaded from ``content/challenges/<slug>/``; its ``kind`` (challenges.kinds) grades it."""
 
     drop = models.ForeignKey(
         Drop,
@@ -27,6 +27,8 @@ class Challenge(models.Model):
     statement_html = models.TextField(blank=True, help_text="Sanitized HTML rendered from the Markdown on load.")
     starter_code = models.TextField()
     solution_code = models.TextField(help_text="Reference solution, shown to a learner only after they pass.")
+    kind = models.CharField(max_length=80, help_text="The challenge kind (challenges.kinds) that grades it.")
+    options = models.JSONField(default=dict, blank=True, help_text="The kind's options from challenge.yaml.")
     entrypoint = models.CharField(max_length=80, help_text="The function the learner defines and the grader calls.")
     hints = models.JSONField(default=list, blank=True, help_text="Ordered hints, revealed one at a time.")
     limits = models.JSONField(
@@ -35,6 +37,9 @@ class Challenge(models.Model):
     position = models.PositiveIntegerField(default=1, help_text="Order among the challenges of its drop.")
     is_active = models.BooleanField(default=True, help_text="Challenges removed from the content files are retired.")
     source_file = models.CharField(max_length=300, blank=True)
+    file_digest = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of challenge.yaml; part of the grader version."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -45,6 +50,21 @@ class Challenge(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("challenge", kwargs={"slug": self.slug})
+
+    def grading_target(self):
+        """What the grader needs (kind, entry point, limits, options, grader version); imports no torch."""
+        from challenges.kinds import grader_version
+        from challenges.kinds.grader import GradingTarget
+        from challenges.limits import sandbox_limits
+
+        return GradingTarget(
+            slug=self.slug,
+            kind=self.kind,
+            entrypoint=self.entrypoint,
+            limits=sandbox_limits(self.kind, self.limits),
+            options=dict(self.options or {}),
+            grader_version=grader_version(self.kind, self.file_digest),
+        )
 
 
 class Submission(models.Model):
@@ -67,6 +87,14 @@ class Submission(models.Model):
     checks = models.JSONField(default=list, blank=True, help_text="[{'name', 'passed', 'message'}] per check.")
     feedback = models.TextField(blank=True)
     mistakes = models.JSONField(default=list, blank=True, help_text="Known mistakes the grader recognised.")
+    details = models.JSONField(default=dict, blank=True, help_text="The kind's own verdict details (with 'kind').")
+    grader_version = models.CharField(
+        max_length=32, blank=True, help_text="Hash of the kind's code and the challenge file that graded it."
+    )
+    previous_verdicts = models.JSONField(
+        default=list, blank=True, help_text="Verdicts replaced by a regrade, oldest first; never dropped."
+    )
+    regraded_at = models.DateTimeField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
     worker_host = models.CharField(max_length=200, blank=True)
     device = models.CharField(max_length=20, blank=True)
@@ -76,6 +104,9 @@ class Submission(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(
+        null=True, blank=True, help_text="While running: past this the worker is presumed lost (the reaper acts)."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -86,6 +117,7 @@ class Submission(models.Model):
         indexes = [
             models.Index(fields=["user", "challenge", "-created_at"], name="submission_history"),
             models.Index(fields=["status", "started_at"], name="submission_status_started"),
+            models.Index(fields=["status", "deadline_at"], name="submission_status_deadline"),
         ]
 
     def __str__(self) -> str:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from challenges import limits
+from challenges.kinds.grader import Verdict
 from challenges.models import Challenge, HintReveal, Submission
 
 MAX_CODE_BYTES = 64 * 1024
@@ -65,15 +64,26 @@ def submission_create(*, user: User, challenge: Challenge, code: str) -> Submiss
         )
     last = Submission.objects.filter(user=user, challenge=challenge).aggregate(n=Max("attempt"))["n"] or 0
     submission = Submission.objects.create(user=user, challenge=challenge, code=code, attempt=last + 1)
-    transaction.on_commit(lambda: _dispatch(submission.pk))
+    budget = _budget(challenge)
+    transaction.on_commit(lambda: _dispatch(submission.pk, budget))
     return submission
 
 
-def _dispatch(submission_id: int) -> None:
-    from workers.grading import grade_submission
+def _budget(challenge: Challenge) -> limits.TaskBudget:
+    return limits.task_budget(challenge.kind, limits.sandbox_limits(challenge.kind, challenge.limits))
 
-    # The queue is named at send time (the same as CELERY_TASK_ROUTES), so that it follows the settings.
-    grade_submission.apply_async((submission_id,), queue=settings.CELERY_GRADING_QUEUE)
+
+def _dispatch(submission_id: int, budget: limits.TaskBudget) -> None:
+    from challenges.tasks import grade_submission
+
+    # The queue is named at send time (the same as CELERY_TASK_ROUTES), so that it follows the settings;
+    # the time limits are the challenge's own.
+    grade_submission.apply_async(
+        (submission_id,),
+        queue=settings.CELERY_GRADING_QUEUE,
+        soft_time_limit=budget.soft_seconds,
+        time_limit=budget.hard_seconds,
+    )
 
 
 @transaction.atomic
@@ -91,46 +101,51 @@ def submission_start(*, submission_id: int, task_id: str, worker_host: str, devi
         pass
     elif submission.status != Submission.Status.QUEUED:
         return None
+    now = timezone.now()
     submission.status = Submission.Status.RUNNING
     submission.task_id = task_id
     submission.worker_host = worker_host
     submission.device = device
-    submission.started_at = timezone.now()
+    submission.started_at = now
+    submission.deadline_at = now + timedelta(seconds=_budget(submission.challenge).reap_after_seconds)
     submission.grading_runs += 1
-    submission.save(update_fields=["status", "task_id", "worker_host", "device", "started_at", "grading_runs"])
+    submission.save(
+        update_fields=["status", "task_id", "worker_host", "device", "started_at", "deadline_at", "grading_runs"]
+    )
     return submission
 
 
-@dataclass(frozen=True)
-class Verdict:
-    status: str
-    score: float
-    checks: list[dict[str, Any]]
-    feedback: str
-    timings: dict[str, float]
-    device: str
-    mistakes: list[str]
+def submission_grade(*, submission_id: int, task_id: str, worker_host: str, device: str, prewarm=None) -> str:
+    """Claim a queued submission, grade it through its challenge's kind and record the verdict.
 
-    @classmethod
-    def from_grade(cls, result) -> Verdict:
-        data = result.to_dict()
-        return cls(
-            status=data["status"],
-            score=float(data["score"]),
-            checks=[
-                {"name": _clean(c["name"]), "passed": bool(c["passed"]), "message": _clean(c["message"])}
-                for c in data["checks"]
-            ],
-            feedback=_clean(data["feedback"]),
-            timings={str(k): float(v) for k, v in (data.get("timings") or {}).items()},
-            device=_clean(data["device"]),
-            mistakes=[_clean(m) for m in data.get("mistakes") or []],
-        )
+    Returns the verdict's status, or "skipped" when there was nothing to grade. ``prewarm`` is the worker's
+    :class:`workers.sandbox.PrewarmSlot`, if it keeps one. Infrastructure errors propagate to the caller,
+    which retries; nothing a learner's code does raises here.
+    """
+    from challenges.kinds.grader import grade
+
+    submission = submission_start(submission_id=submission_id, task_id=task_id, worker_host=worker_host, device=device)
+    if submission is None:
+        return "skipped"
+    target = submission.challenge.grading_target()
+    prewarmed = prewarm.take(target.limits, device) if prewarm is not None else None
+    verdict = grade(target, submission.code, device=device, prewarmed=prewarmed)
+    if prewarm is not None:
+        prewarm.refill(target.limits, device)
+    submission_record_verdict(submission_id=submission_id, verdict=verdict)
+    return verdict.status
 
 
-def _clean(text: object) -> str:
-    """Messages can quote learner output; PostgreSQL text and jsonb refuse NUL characters."""
-    return str(text).replace("\x00", "\ufffd")
+VERDICT_FIELDS = ("status", "score", "checks", "feedback", "mistakes", "details", "timings", "grader_version")
+
+
+def _apply_verdict(submission: Submission, verdict: Verdict) -> list[str]:
+    data = verdict.to_dict()
+    for name in VERDICT_FIELDS:
+        setattr(submission, name, data[name])
+    submission.device = verdict.device or submission.device
+    submission.finished_at = timezone.now()
+    return [*VERDICT_FIELDS, "device", "finished_at"]
 
 
 @transaction.atomic
@@ -139,18 +154,28 @@ def submission_record_verdict(*, submission_id: int, verdict: Verdict) -> Submis
     submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
     if submission is None or submission.is_final:
         return submission
-    submission.status = verdict.status
-    submission.score = verdict.score
-    submission.checks = verdict.checks
-    submission.feedback = verdict.feedback
-    submission.timings = verdict.timings
-    submission.device = verdict.device or submission.device
-    submission.mistakes = verdict.mistakes
-    submission.finished_at = timezone.now()
-    submission.save(
-        update_fields=["status", "score", "checks", "feedback", "timings", "device", "mistakes", "finished_at"]
-    )
+    submission.save(update_fields=_apply_verdict(submission, verdict))
     return submission
+
+
+@transaction.atomic
+def submission_regrade(*, submission_id: int, verdict: Verdict) -> tuple[Submission, bool] | None:
+    """Replace a final submission's verdict with a regrade's, keeping the old one in ``previous_verdicts``.
+
+    Returns (submission, outcome_changed), or None when the submission is gone or not final. Nothing is
+    dropped: the learner's page shows the earlier outcome when the regrade changed it.
+    """
+    submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
+    if submission is None or not submission.is_final:
+        return None
+    old = {name: getattr(submission, name) for name in VERDICT_FIELDS}
+    old["finished_at"] = submission.finished_at.isoformat() if submission.finished_at else None
+    changed = old["status"] != verdict.status
+    submission.previous_verdicts = [*submission.previous_verdicts, old]
+    submission.regraded_at = timezone.now()
+    fields = _apply_verdict(submission, verdict)
+    submission.save(update_fields=[*fields, "previous_verdicts", "regraded_at"])
+    return submission, changed
 
 
 @transaction.atomic
@@ -176,7 +201,8 @@ def submission_requeue(*, submission_id: int) -> Submission | None:
         return submission
     submission.status = Submission.Status.QUEUED
     submission.started_at = None
-    submission.save(update_fields=["status", "started_at"])
+    submission.deadline_at = None
+    submission.save(update_fields=["status", "started_at", "deadline_at"])
     return submission
 
 
@@ -193,20 +219,21 @@ NEVER_PICKED_UP = (
 def submissions_reap(*, now: datetime | None = None) -> dict[str, list[int]]:
     """Finish or requeue submissions nobody is grading any more; none may stay queued or running forever.
 
-    Running past the task's hard time limit means the worker was killed or lost: the submission is queued
+    Running past its deadline (the challenge's hard time limit, plus a grace) means the worker was killed or lost: the submission is queued
     again (a fresh task) until it has been started ``MAX_GRADING_RUNS`` times, then it ends in error. Queued
     for far too long means no worker will come: it ends in error.
     """
     now = now or timezone.now()
     outcome: dict[str, list[int]] = {"requeued": [], "errored": []}
-    stale_running = now - timedelta(seconds=limits.REAP_RUNNING_AFTER_SECONDS)
     stale_queued = now - timedelta(seconds=limits.REAP_QUEUED_AFTER_SECONDS)
-    running = Submission.objects.filter(status=Submission.Status.RUNNING, started_at__lt=stale_running)
+    stale_running = Q(status=Submission.Status.RUNNING, deadline_at__lt=now)
+    running = Submission.objects.filter(stale_running)
     for submission_id in running.values_list("pk", flat=True):
         with transaction.atomic():
             submission = (
                 Submission.objects.select_for_update()
-                .filter(pk=submission_id, status=Submission.Status.RUNNING, started_at__lt=stale_running)
+                .select_related("challenge")
+                .filter(stale_running, pk=submission_id)
                 .first()
             )
             if submission is None:
@@ -214,8 +241,10 @@ def submissions_reap(*, now: datetime | None = None) -> dict[str, list[int]]:
             if submission.grading_runs < limits.MAX_GRADING_RUNS:
                 submission.status = Submission.Status.QUEUED
                 submission.started_at = None
-                submission.save(update_fields=["status", "started_at"])
-                transaction.on_commit(lambda pk=submission_id: _dispatch(pk))
+                submission.deadline_at = None
+                submission.save(update_fields=["status", "started_at", "deadline_at"])
+                budget = _budget(submission.challenge)
+                transaction.on_commit(lambda pk=submission_id, budget=budget: _dispatch(pk, budget))
                 outcome["requeued"].append(submission_id)
             else:
                 submission_finish(submission_id=submission_id, status=Submission.Status.ERROR, message=LOST_WORKER)

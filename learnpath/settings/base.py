@@ -174,8 +174,8 @@ else:
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_GRADING_QUEUE = env.str("GRADING_QUEUE", default="gpu")
-CELERY_TASK_ROUTES = {"workers.grade_submission": {"queue": CELERY_GRADING_QUEUE}}
-CELERY_IMPORTS = ["workers.grading", "workers.reminders"]
+CELERY_TASK_ROUTES = {"challenges.grade_submission": {"queue": CELERY_GRADING_QUEUE}}
+CELERY_IMPORTS = ["challenges.tasks", "workers.reminders"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -183,7 +183,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "send-reminders": {"task": "workers.send_reminders", "schedule": crontab(minute=0)},
-    "reap-stuck-submissions": {"task": "workers.reap_submissions", "schedule": 60.0},
+    "reap-stuck-submissions": {"task": "challenges.reap_submissions", "schedule": 60.0},
 }
 
 LOGGING = {

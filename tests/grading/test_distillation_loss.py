@@ -2,14 +2,21 @@ import json
 
 import pytest
 
-from challenges.grading import GradingInfrastructureError, grade
-from challenges.grading.distillation_loss import MISTAKES_BY_KEY, NOT_DETACHED, UNSTABLE
-from tests.grading.conftest import solution
+from challenges.kinds import load_kind
+from challenges.kinds.grader import GradingInfrastructureError
+from tests.grading.conftest import grade_code, solution
 from workers.sandbox import runner
 
 pytestmark = pytest.mark.sandbox
 
 SLUG = "distillation-loss"
+KIND = load_kind(SLUG)
+MISTAKES_BY_KEY = {m.key: m for m in KIND.mistakes}
+NOT_DETACHED, UNSTABLE = KIND.not_detached.title, KIND.unstable.title
+
+
+def grade(slug, code, **kw):
+    return grade_code(slug, code, **kw)
 
 
 def test_reference_passes(small_limits):
@@ -51,14 +58,14 @@ def test_known_mistake_is_named(name, small_limits):
 def test_not_detached_is_named(small_limits):
     result = grade(SLUG, solution("not_detached"), limits=small_limits)
     assert result.status == "failed"
-    assert NOT_DETACHED[0] in result.mistakes
+    assert NOT_DETACHED in result.mistakes
     assert [c.name for c in result.checks if not c.passed] == ["teacher_no_gradient"]
 
 
 def test_unstable_softmax_is_named(small_limits):
     result = grade(SLUG, solution("unstable_log_softmax"), limits=small_limits)
     assert result.status == "failed"
-    assert UNSTABLE[0] in result.mistakes
+    assert UNSTABLE in result.mistakes
     assert "hundreds" in next(c.message for c in result.checks if c.name == "large_logits")
 
 

@@ -105,6 +105,96 @@ def _is_memory_error(exc: BaseException) -> bool:
     return "can't allocate memory" in text or "out of memory" in text
 
 
+def _build_module(torch, spec: dict, inputs: dict, prefix: str, device):
+    """An MLP of named Linear layers with ReLU between, weights from the request (nothing random inside)."""
+    nn = torch.nn
+    layers = [(name, int(fan_in), int(fan_out)) for name, fan_in, fan_out in spec["layers"]]
+
+    class MLP(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            for name, fan_in, fan_out in layers:
+                self.add_module(name, nn.Linear(fan_in, fan_out))
+
+        def forward(self, x):
+            children = list(self.children())
+            for position, layer in enumerate(children):
+                x = layer(x)
+                if position < _len(children) - 1:
+                    x = torch.relu(x)
+            return x
+
+    module = MLP()
+    with torch.no_grad():
+        for name, param in module.named_parameters():
+            param.copy_(inputs[prefix + name])
+    module.to(device)
+    if not spec.get("trainable", True):
+        module.requires_grad_(False)
+        module.eval()
+    return module
+
+
+def _record_tensor(torch, plain_tensor, record: dict, tensors_out: dict, index: int, result, wants_grad: bool) -> None:
+    if _type(result) is not plain_tensor:
+        record["result"] = {"kind": "other", "type": _type_name(result)}
+        return
+    if wants_grad and result.requires_grad:
+        if result.dim() == 0:
+            record["backward"] = "done"
+            torch.autograd.backward(result)
+        else:
+            record["backward"] = "skipped_not_scalar"
+    elif wants_grad:
+        record["backward"] = "no_grad_fn"
+    key = f"c{index}.result"
+    tensors_out[key] = result.detach().to("cpu").contiguous().clone()
+    record["result"] = {"kind": "tensor", "key": key}
+
+
+def _record_series(torch, plain_tensor, record: dict, tensors_out: dict, index: int, result, series_max: int) -> None:
+    """A returned list of numbers (or 1-D tensor) travels as float64; anything else only by its type name."""
+    series = None
+    kind = _type(result)
+    if (kind is list or kind is tuple) and _len(result) <= series_max:
+        # Numbers, or 0-dim tensors (``losses.append(loss)`` is common); exact types only.
+        if all(_type(v) is float or _type(v) is int for v in result):
+            series = torch.tensor([float(v) for v in result], dtype=torch.float64)
+        elif all(_type(v) is plain_tensor and v.dim() == 0 for v in result):
+            series = torch.tensor([v.detach().double().item() for v in result], dtype=torch.float64)
+    elif kind is plain_tensor and result.dim() == 1 and result.numel() <= series_max:
+        series = result.detach().to("cpu", torch.float64).contiguous().clone()
+    if series is None:
+        record["result"] = {"kind": "other", "type": _type_name(result), "length": _sized(result)}
+        return
+    key = f"c{index}.series"
+    tensors_out[key] = series
+    record["result"] = {"kind": "series", "key": key}
+
+
+def _sized(value) -> int | None:
+    kind = _type(value)
+    return _len(value) if kind is list or kind is tuple else None
+
+
+def _record_state(torch, plain_tensor, record: dict, tensors_out: dict, index: int, module) -> None:
+    """The trained module's parameters and buffers, read with the base class's own method."""
+    try:
+        state = torch.nn.Module.state_dict(module)
+        items = [(k, v) for k, v in state.items()][:256]
+    except BaseException as exc:  # noqa: BLE001 - learner code may have broken the module
+        record["state_error"] = _learner_traceback(exc)
+        return
+    names = {}
+    for position, (name, value) in enumerate(items):
+        if _type(name) is not _str or _type(value) is not plain_tensor:
+            continue
+        key = f"c{index}.state.{position}"
+        tensors_out[key] = value.detach().to("cpu").contiguous().clone()
+        names[name[:200]] = key
+    record["state"] = names
+
+
 def main() -> None:
     args = sys.argv[1:]
     result_fd = int(args[0])
@@ -173,16 +263,11 @@ def main() -> None:
         finish()
         return
 
+    mode = header["result"]["mode"]
     for index, case in enumerate(header["cases"]):
-        record: dict = {
-            "index": index,
-            "ok": True,
-            "grads": {},
-            "inputs_after": {},
-            "backward": "not_requested",
-        }
+        record: dict = {"index": index, "ok": True, "grads": {}, "inputs_after": {}, "backward": "not_requested"}
         manifest["cases"].append(record)
-        grad_names = set(case.get("grad", [])) | set(case.get("watch", []))
+        grad_names = set(case.get("grad", []))
         call_args: dict = dict(case.get("scalars", {}))
         tensor_args: dict[str, torch.Tensor] = {}
         for name in case.get("tensors", []):
@@ -190,30 +275,27 @@ def main() -> None:
             if name in grad_names:
                 t = t.detach().requires_grad_(True)
             tensor_args[name] = t
+        modules = {
+            name: _build_module(torch, spec, inputs, f"c{index}.{name}.", device)
+            for name, spec in case.get("modules", {}).items()
+        }
         call_args.update(tensor_args)
+        call_args.update(modules)
         try:
             result = entry(**call_args)
-            if _type(result) is plain_tensor:
-                wants_grad = bool(case.get("grad")) or bool(case.get("watch"))
-                if wants_grad and result.requires_grad:
-                    if result.dim() == 0:
-                        record["backward"] = "done"
-                        torch.autograd.backward(result)
-                    else:
-                        record["backward"] = "skipped_not_scalar"
-                elif wants_grad:
-                    record["backward"] = "no_grad_fn"
-                key = f"c{index}.result"
-                tensors_out[key] = result.detach().to("cpu").contiguous().clone()
-                record["result"] = {"kind": "tensor", "key": key}
+            if mode == "tensor":
+                _record_tensor(torch, plain_tensor, record, tensors_out, index, result, bool(grad_names))
             else:
-                record["result"] = {"kind": "other", "type": _type_name(result)}
+                _record_series(torch, plain_tensor, record, tensors_out, index, result, header["result"]["series_max"])
         except BaseException as exc:  # noqa: BLE001
             record["ok"] = False
             record["error"] = _learner_traceback(exc)
             if _is_memory_error(exc):
                 manifest["status"] = "memory"
                 break
+        if mode == "state_dict":
+            _record_state(torch, plain_tensor, record, tensors_out, index, modules[header["result"]["module"]])
+            continue
         for name, t in tensor_args.items():
             if name in grad_names:
                 grad = t.grad

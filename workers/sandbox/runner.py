@@ -47,7 +47,7 @@ import sys
 import sysconfig
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,6 +55,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
+
+from workers.sandbox.cases import Case, CaseOutput, ModuleSpec, ResultMode, StateDictResult, TensorResult
+from workers.sandbox.limits import Limits
 
 HARNESS_PATH = Path(__file__).with_name("harness.py")
 READY_MAGIC = b"LPREADY\n"
@@ -64,38 +67,14 @@ RESULT_MAGIC = b"LPRES1\n"
 UID_RANGE = (0x30000, 0x30000 + 0xFFFF)
 TAIL_BYTES = 8 * 1024
 MAX_TEXT = 4000
+# Data sets that ship inside installed packages and that a challenge's hidden evaluation is built from.
+HIDDEN_PACKAGE_DATA = ("sklearn/datasets/data", "sklearn/datasets/images", "sklearn/datasets/descr")
 
 Status = Literal["ok", "error", "timeout", "memory", "output_limit", "crashed"]
 
 
 class SandboxUnavailable(RuntimeError):
     """bwrap is missing or could not start: an infrastructure failure, never the learner's fault."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    cpu_seconds: int = 20
-    wall_seconds: float = 40
-    memory_mb: int = 1536
-    processes: int = 32
-    file_size_mb: int = 16
-    open_files: int = 64
-    output_bytes: int = 64 * 1024
-    tmp_mb: int = 64
-    # Bound on the result stream (manifest + safetensors) the parent is willing to read.
-    result_mb: int = 64
-
-
-@dataclass
-class CaseOutput:
-    index: int
-    ok: bool
-    result: torch.Tensor | None = None
-    result_type: str | None = None  # "Tensor" for a plain tensor, else the (untrusted) type name
-    grads: dict[str, torch.Tensor | None] = field(default_factory=dict)
-    inputs_after: dict[str, torch.Tensor] = field(default_factory=dict)
-    backward: str = "not_requested"
-    error: dict[str, str] | None = None
 
 
 @dataclass
@@ -114,37 +93,55 @@ class SandboxResult:
 # --------------------------------------------------------------------------- request encoding
 
 
-def _encode_request(code: str, entrypoint: str, cases: list[dict], device: str, limits: Limits) -> tuple:
+def _encode_request(
+    code: str, entrypoint: str, cases: list[Case], device: str, limits: Limits, result: ResultMode
+) -> tuple[bytes, list[dict]]:
     header_cases = []
     tensors: dict[str, torch.Tensor] = {}
     expected: list[dict] = []
     for index, case in enumerate(cases):
         scalars: dict[str, Any] = {}
         names: list[str] = []
-        for name, value in case.items():
-            if name in ("__grad__", "__watch_grad__"):
-                continue
-            if not name.isidentifier() or "." in name:
+        modules: dict[str, dict] = {}
+        for name, value in case.args.items():
+            if not name.isidentifier():
                 raise ValueError(f"bad argument name {name!r}")
             if isinstance(value, torch.Tensor):
                 tensors[f"c{index}.{name}"] = value.detach().to("cpu").contiguous()
                 names.append(name)
+            elif isinstance(value, ModuleSpec):
+                shapes = value.parameter_shapes()
+                if set(value.state) != set(shapes):
+                    raise ValueError(f"module {name!r}: state does not match its layers")
+                for param, tensor in value.state.items():
+                    tensors[f"c{index}.{name}.{param}"] = tensor.detach().to("cpu", torch.float32).contiguous()
+                modules[name] = {"layers": [list(layer) for layer in value.layers], "trainable": value.trainable}
             elif value is None or isinstance(value, (bool, int, float, str)):
                 scalars[name] = value
             else:
-                raise TypeError(f"case argument {name!r} must be a tensor or a JSON scalar")
-        grad = [str(n) for n in case.get("__grad__", [])]
-        watch = [str(n) for n in case.get("__watch_grad__", [])]
-        for n in grad + watch:
+                raise TypeError(f"case argument {name!r} must be a tensor, a ModuleSpec or a JSON scalar")
+        for n in case.grad:
             if n not in names:
                 raise ValueError(f"gradient requested for non-tensor argument {n!r}")
-        header_cases.append({"scalars": scalars, "tensors": names, "grad": grad, "watch": watch})
-        expected.append({"tensors": names, "grad": grad + [n for n in watch if n not in grad]})
+        if isinstance(result, StateDictResult):
+            spec = case.args.get(result.module)
+            if not isinstance(spec, ModuleSpec):
+                raise ValueError(f"result module {result.module!r} is not a module argument")
+            shapes = spec.parameter_shapes()
+        else:
+            shapes = {}
+        header_cases.append({"scalars": scalars, "tensors": names, "modules": modules, "grad": list(case.grad)})
+        expected.append({"tensors": names, "grad": list(case.grad), "state": shapes})
+    if isinstance(result, StateDictResult):
+        result_header = {"mode": "state_dict", "module": result.module, "series_max": result.series_max}
+    else:
+        result_header = {"mode": "tensor"}
     header = {
         "code": code,
         "entrypoint": entrypoint,
         "device": device,
         "cases": header_cases,
+        "result": result_header,
         "gpu_memory_bytes": limits.memory_mb << 20,
     }
     body = json.dumps(header).encode()
@@ -238,13 +235,21 @@ def _decode_result(raw: bytes, expected: list[dict]) -> tuple[str, list[CaseOutp
         out.backward = backward
         res = rc.get("result")
         if res is not None:
-            if not isinstance(res, dict) or res.get("kind") not in ("tensor", "other"):
+            if not isinstance(res, dict) or res.get("kind") not in ("tensor", "series", "other"):
                 raise _Malformed("bad result")
-            if res["kind"] == "tensor":
+            if res["kind"] == "tensor" and not exp["state"]:
                 out.result = take(res.get("key"), f"c{index}.result")
                 out.result_type = "Tensor"
-            else:
+            elif res["kind"] == "series" and exp["state"]:
+                series = take(res.get("key"), f"c{index}.series")
+                if series.dtype != torch.float64 or series.dim() != 1:
+                    raise _Malformed("bad series")
+                out.result = series
+                out.result_type = "series"
+            elif res["kind"] == "other":
                 out.result_type = _text(res.get("type"), 200) or "<unknown>"
+            else:
+                raise _Malformed("result of the wrong mode")
         elif out.ok:
             raise _Malformed("ok case without result")
         grads = rc.get("grads")
@@ -253,17 +258,66 @@ def _decode_result(raw: bytes, expected: list[dict]) -> tuple[str, list[CaseOutp
             raise _Malformed("bad grads/inputs")
         if set(grads) - set(exp["grad"]) or set(after) - set(exp["tensors"]):
             raise _Malformed("unexpected names")
-        for name in exp["grad"]:
-            key = grads.get(name)
-            out.grads[name] = None if key is None else take(key, f"c{index}.grad.{name}")
-        for name in exp["tensors"]:
-            if name not in after:
-                raise _Malformed("missing input-after tensor")
-            out.inputs_after[name] = take(after[name], f"c{index}.after.{name}")
+        if exp["state"]:
+            _decode_state(rc, exp["state"], out, take)
+        else:
+            for name in exp["grad"]:
+                key = grads.get(name)
+                out.grads[name] = None if key is None else take(key, f"c{index}.grad.{name}")
+            for name in exp["tensors"]:
+                if name not in after:
+                    raise _Malformed("missing input-after tensor")
+                out.inputs_after[name] = take(after[name], f"c{index}.after.{name}")
         cases.append(out)
     if set(tensors) - used:
         raise _Malformed("unexpected extra tensors")
     return status, cases, None
+
+
+def _decode_state(rc: dict, shapes: dict[str, tuple[int, ...]], out: CaseOutput, take) -> None:
+    """A trained module's parameters: exactly the expected names, shapes, float32, all finite.
+
+    A mismatch is the learner's doing (a swapped layer, an extra parameter), so it becomes
+    ``state_problem``, reported as a failed check; a record that breaks the protocol is _Malformed.
+    """
+    if "state_error" in rc:
+        out.state_problem = "Reading your student's parameters raised an error:\n" + (
+            (_error_dict(rc["state_error"]) or {}).get("traceback", "")
+        )
+        return
+    names = rc.get("state")
+    if not isinstance(names, dict) or len(names) > 256:
+        raise _Malformed("bad state record")
+    state = {}
+    for name, key in names.items():
+        if not isinstance(name, str) or not isinstance(key, str) or not key.startswith(f"c{out.index}.state."):
+            raise _Malformed("bad state key")
+        state[name] = take(key, key)
+    out.state = state
+    extra = sorted(set(state) - set(shapes))
+    missing = sorted(set(shapes) - set(state))
+    if extra or missing:
+        parts = []
+        if extra:
+            parts.append("unexpected " + ", ".join(repr(n[:60]) for n in extra[:5]))
+        if missing:
+            parts.append("missing " + ", ".join(repr(n) for n in missing[:5]))
+        out.state_problem = "The student's parameters are not the ones it was given: " + "; ".join(parts) + "."
+        return
+    for name, shape in shapes.items():
+        tensor = state[name]
+        if tuple(tensor.shape) != tuple(shape):
+            out.state_problem = (
+                f"The student's {name} has shape {tuple(tensor.shape)}, expected {tuple(shape)}: "
+                "train the student you were given, with its own layers."
+            )
+            return
+        if tensor.dtype != torch.float32:
+            out.state_problem = f"The student's {name} is {str(tensor.dtype).removeprefix('torch.')}, expected float32."
+            return
+        if not bool(torch.isfinite(tensor).all()):
+            out.state_problem = f"The student's {name} holds NaN or infinite values."
+            return
 
 
 # --------------------------------------------------------------------------- process plumbing
@@ -330,6 +384,11 @@ def _build_command(limits: Limits, device: str, result_fd: int, uid: int | None)
     args += ["--perms", "0755", "--dir", "/opt"]
     args += ["--ro-bind", sys.base_prefix, "/opt/python"]
     args += ["--ro-bind", _site_packages(), "/opt/site-packages"]
+    for relative in HIDDEN_PACKAGE_DATA:
+        if os.path.isdir(os.path.join(_site_packages(), relative)):
+            # An empty, read-only directory over it: the training challenge's data must stay outside.
+            hidden = f"/opt/site-packages/{relative}"
+            args += ["--perms", "0555", "--size", "4096", "--tmpfs", hidden, "--remount-ro", hidden]
     args += ["--ro-bind", str(HARNESS_PATH), "/opt/harness.py"]
     args += ["--proc", "/proc", "--dev", "/dev"]
     if device.startswith("cuda"):
@@ -559,18 +618,18 @@ class PrewarmedSandbox:
 
     # -- the one run ---------------------------------------------------------------------------
 
-    def run(self, code: str, *, entrypoint: str, cases: list[dict]) -> SandboxResult:
+    def run(self, code: str, *, entrypoint: str, cases: list[Case], result: ResultMode) -> SandboxResult:
         if self.used:
             raise RuntimeError("a sandbox is used for one run only")
         self.used = True
         try:
-            return self._run(code, entrypoint, cases)
+            return self._run(code, entrypoint, cases, result)
         finally:
             self.close()
 
-    def _run(self, code: str, entrypoint: str, cases: list[dict]) -> SandboxResult:
+    def _run(self, code: str, entrypoint: str, cases: list[Case], result: ResultMode) -> SandboxResult:
         limits = self.limits
-        payload, expected = _encode_request(code, entrypoint, cases, self.device, limits)
+        payload, expected = _encode_request(code, entrypoint, cases, self.device, limits, result)
         startup = self.wait_ready()
         started = time.monotonic()
         deadline = started + limits.wall_seconds
@@ -673,12 +732,13 @@ def run_cases(
     code: str,
     *,
     entrypoint: str,
-    cases: list[dict],
+    cases: list[Case],
+    result: ResultMode | None = None,
     limits: Limits | None = None,
     device: str = "cpu",
     prewarmed: PrewarmedSandbox | None = None,
 ) -> SandboxResult:
-    """Run ``entrypoint(**case)`` for every case in one fresh sandbox process.
+    """Run ``entrypoint(**case.args)`` for every case in one fresh sandbox process.
 
     ``prewarmed`` may carry a :class:`PrewarmedSandbox` started earlier with the same limits and
     device; it is consumed. Raises :class:`SandboxUnavailable` when no sandbox can be started.
@@ -688,4 +748,4 @@ def run_cases(
         prewarmed.close()
         prewarmed = None
     box = prewarmed or PrewarmedSandbox(limits or Limits(), device)
-    return box.run(code, entrypoint=entrypoint, cases=cases)
+    return box.run(code, entrypoint=entrypoint, cases=cases, result=result or TensorResult())

@@ -1,7 +1,8 @@
 """``manage.py grade <challenge-slug> <file.py> [--json]``: grade a local file like a worker would.
 
-Same sandbox, same hidden-input checks, synchronously. Exit status: 0 passed, 1 failed (or timed out),
-2 error (the code could not be loaded, or the grader could not run).
+The challenge is read from its content files (``content/challenges/<slug>/``), so this works for every
+kind without a database. Same sandbox, same hidden-case checks, synchronously. Exit status: 0 passed,
+1 failed (or timed out), 2 error (no such challenge, unreadable file, or the grader could not run).
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import json as jsonlib
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
 
-from challenges.grading import GradingInfrastructureError, grade
-from challenges.limits import sandbox_limits
+from challenges.content import read_target
+from challenges.kinds.grader import GradingInfrastructureError, grade, grading_device
 from challenges.services import code_problem
 
 EXIT_CODES = {"passed": 0, "failed": 1, "timeout": 1, "error": 2}
@@ -29,10 +30,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (auto: CUDA if present)"
         )
-        parser.add_argument("--seed", type=int, default=None, help="draw the hidden inputs from this seed")
+        parser.add_argument("--seed", type=int, default=None, help="draw the hidden cases from this seed")
 
     def handle(self, *args, slug: str, file: str, json: bool, device: str, seed: int | None, **options):
-        as_json = json
         try:
             code = Path(file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
@@ -40,45 +40,32 @@ class Command(BaseCommand):
         problem = code_problem(code)
         if problem:
             raise CommandError(problem, returncode=2)
-        if device == "auto":
-            from workers.grading import grading_device
-
-            device = grading_device()
         try:
-            result = grade(slug, code, device=device, limits=sandbox_limits(_challenge_limits(slug)), seed=seed)
-        except KeyError:
-            raise CommandError(f"no challenge {slug!r}", returncode=2) from None
+            target = read_target(settings.CONTENT_DIR, slug)
+        except ValueError as error:
+            raise CommandError(f"challenge {slug!r} has problems: {error}", returncode=2) from None
+        if target is None:
+            raise CommandError(f"no challenge {slug!r} in {settings.CONTENT_DIR / 'challenges'}", returncode=2)
+        device = grading_device() if device == "auto" else device
+        try:
+            verdict = grade(target, code, device=device, seed=seed)
         except GradingInfrastructureError as error:
             raise CommandError(f"the grader could not run: {error}", returncode=2) from None
-        if as_json:
-            data = result.to_dict()
-            keep = ("status", "score", "checks", "timings", "device", "feedback", "mistakes")
-            self.stdout.write(_dumps({key: data[key] for key in keep}))
+        if json:
+            self.stdout.write(jsonlib.dumps(verdict.to_dict(), indent=2))
         else:
-            self._print(result)
-        if EXIT_CODES[result.status]:
-            raise SystemExit(EXIT_CODES[result.status])
+            self.print_verdict(verdict)
+        if EXIT_CODES[verdict.status]:
+            raise SystemExit(EXIT_CODES[verdict.status])
 
-    def _print(self, result) -> None:
-        for check in result.checks:
+    def print_verdict(self, verdict) -> None:
+        for check in verdict.checks:
             mark = self.style.SUCCESS("PASS") if check.passed else self.style.ERROR("FAIL")
             self.stdout.write(f"{mark} {check.name}: {check.message}")
         self.stdout.write("")
-        self.stdout.write(result.feedback)
-        timing = ", ".join(f"{key} {value:.2f}s" for key, value in result.timings.items())
-        self.stdout.write(f"{result.status} · score {result.score:.0%} · device {result.device} · {timing}")
-
-
-def _challenge_limits(slug: str) -> dict:
-    """The limits from the loaded challenge, when the database has it; the defaults otherwise."""
-    from challenges.models import Challenge
-
-    try:
-        challenge = Challenge.objects.filter(slug=slug).first()
-    except DatabaseError:
-        return {}
-    return challenge.limits if challenge else {}
-
-
-def _dumps(data) -> str:
-    return jsonlib.dumps(data, indent=2)
+        self.stdout.write(verdict.feedback)
+        timing = ", ".join(f"{key} {value:.2f}s" for key, value in verdict.timings.items())
+        self.stdout.write(
+            f"{verdict.status} · score {verdict.score:.0%} · device {verdict.device} · grader "
+            f"{verdict.grader_version} · {timing}"
+        )

@@ -1,0 +1,113 @@
+"""Challenge kinds: the registry every process reads (web, content check, workers), importable without torch.
+
+A challenge file names its ``kind``. The kind is the one piece of trusted code that knows how to draw
+hidden cases, what the learner's function returns, how to check it and which mistakes to name; everything
+generic (the sandbox run, the mapping of timeouts and crashes to verdicts, feedback, limits) lives once in
+:mod:`challenges.kinds.grader`. Each :class:`KindInfo` here is the torch-free half of a kind: its name, the
+entry point's parameters, what it returns, its default limits and the options an author may set. The other
+half, the module that draws and checks, is imported only where grading happens.
+
+A new challenge of an existing kind is content only (``content/challenges/<slug>/``); a new kind is one
+module, one entry below and its tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from challenges.kinds.grader import ChallengeKind
+
+# Shared by every kind: their code is part of every grader's version.
+SHARED_SOURCES = ("challenges.kinds.grader", "workers.sandbox.harness", "workers.sandbox.cases")
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    name: str
+    module: str  # the trusted implementation, imported lazily
+    parameters: tuple[str, ...]  # the entry point's parameters, in order
+    returns: str  # "tensor" | "state_dict": the harness's result mode
+    summary: str
+    limits: dict = field(default_factory=dict)  # defaults for this kind; a challenge's own limits override
+    options: dict[str, type | tuple[type, ...]] = field(default_factory=dict)  # what challenge.yaml may set
+    # Seconds of trusted work around the sandbox run (drawing cases, references, evaluation): part of the
+    # task's time budget.
+    checks_seconds: float = 15.0
+    sources: tuple[str, ...] = ()  # further modules whose code makes up this kind's grader
+
+    def source_modules(self) -> tuple[str, ...]:
+        return (*SHARED_SOURCES, *self.sources, self.module)
+
+
+KINDS: dict[str, KindInfo] = {
+    info.name: info
+    for info in (
+        KindInfo(
+            name="distillation-loss",
+            module="challenges.kinds.distillation_loss",
+            parameters=("student_logits", "teacher_logits", "labels", "temperature", "alpha"),
+            returns="tensor",
+            summary="alpha·T²·KL(teacher ‖ student) + (1 − alpha)·CE for (batch, classes) logits",
+            limits={"cpu_seconds": 20, "wall_seconds": 40, "memory_mb": 1536},
+            sources=("challenges.kinds.loss",),
+        ),
+        KindInfo(
+            name="sequence-distillation-loss",
+            module="challenges.kinds.sequence_distillation_loss",
+            parameters=("student_logits", "teacher_logits", "attention_mask", "temperature"),
+            returns="tensor",
+            summary="token-level T²·KL(teacher ‖ student) averaged over the real (mask = 1) tokens",
+            limits={"cpu_seconds": 20, "wall_seconds": 40, "memory_mb": 2048},
+            sources=("challenges.kinds.loss",),
+        ),
+        KindInfo(
+            name="train-student",
+            module="challenges.kinds.train_student",
+            parameters=("student", "teacher", "transfer_x", "labeled_x", "labeled_y", "device"),
+            returns="state_dict",
+            summary="train the fixed 64→32→10 student on the digits; scored on a hidden test set",
+            limits={"cpu_seconds": 30, "wall_seconds": 60, "memory_mb": 2048},
+            options={"min_accuracy": float, "min_agreement": float},
+            checks_seconds=30.0,
+            sources=("challenges.digits",),
+        ),
+    )
+}
+
+
+def kind_info(name: str) -> KindInfo:
+    """The registered kind ``name``; KeyError for an unknown one."""
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise KeyError(f"unknown challenge kind {name!r} (known: {', '.join(sorted(KINDS))})") from None
+
+
+def load_kind(name: str) -> ChallengeKind:
+    """The trusted implementation of kind ``name`` (imports torch)."""
+    info = kind_info(name)
+    return importlib.import_module(info.module).KIND
+
+
+@cache
+def _source_digest(module: str) -> str:
+    spec = find_spec(module)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"no source for {module}")
+    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
+
+
+def grader_version(kind: str, challenge_file_digest: str) -> str:
+    """A content hash of the kind's code and of the challenge's file: equal versions grade alike."""
+    digest = hashlib.sha256()
+    for module in kind_info(kind).source_modules():
+        digest.update(f"{module}:{_source_digest(module)}\n".encode())
+    digest.update(f"challenge:{challenge_file_digest}\n".encode())
+    return digest.hexdigest()[:16]

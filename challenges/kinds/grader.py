@@ -1,0 +1,262 @@
+"""The generic grader: one sandbox run of the learner's code on a kind's hidden cases, and the verdict.
+
+Everything that is the same for every kind lives here once: drawing a fresh seed the sandbox never sees,
+the sandbox run, the mapping of its outcome (timeout, memory, output flood, crash, code that does not load,
+a missing entry point) to a verdict, the "runs" and "returns the right type" checks, and the feedback that
+names the first failing check and the likely mistake. A kind (:class:`ChallengeKind`) says only what is
+specific to it: its cases, its checks, its mistakes, its details.
+
+No Django imports: workers, ``manage.py grade`` and ``regrade`` call :func:`grade` directly.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from challenges.kinds import KindInfo
+from workers.sandbox import Case, CaseOutput, Limits, ResultMode, TensorResult
+
+GradeStatus = Literal["passed", "failed", "error", "timeout"]
+
+
+class GradingInfrastructureError(RuntimeError):
+    """The grader could not run at all (no sandbox, broken worker). Retry; never blame the learner."""
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A mistake learners make, named in feedback when the submission's results match it."""
+
+    key: str
+    title: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class GradingTarget:
+    """What grading needs to know about one challenge; built from its row or from its content files."""
+
+    slug: str
+    kind: str
+    entrypoint: str
+    limits: Limits
+    options: dict = field(default_factory=dict)
+    grader_version: str = ""
+
+
+@dataclass
+class Verdict:
+    """The one shape of a verdict, from the grader to the database and the API."""
+
+    status: GradeStatus
+    score: float
+    checks: list[Check]
+    feedback: str
+    mistakes: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"
+    grader_version: str = ""
+
+    def __post_init__(self) -> None:
+        # Messages quote learner output: PostgreSQL refuses NUL, and JSON refuses lone surrogates.
+        self.checks = [Check(clean_text(c.name), bool(c.passed), clean_text(c.message)) for c in self.checks]
+        self.feedback = clean_text(self.feedback)
+        self.mistakes = [clean_text(m) for m in self.mistakes]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def clean_text(text: object) -> str:
+    return str(text).replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
+@dataclass
+class Evaluation:
+    """What a kind found: its checks in order, the mistakes it recognised (most likely first), details."""
+
+    checks: list[Check]
+    mistakes: list[Mistake] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Drawn:
+    """One hidden case as the kind drew it: the sandbox's :class:`Case` and how to describe it to a learner."""
+
+    case: Case
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+class ChallengeKind:
+    """The trusted side of one kind of challenge. Subclasses set ``info`` and implement draw/evaluate."""
+
+    info: KindInfo
+    result: ResultMode = TensorResult()
+
+    def draw(self, seed: int, target: GradingTarget, device: str) -> list[Drawn]:
+        raise NotImplementedError
+
+    def evaluate(self, drawn: list[Drawn], outputs: list[CaseOutput], target: GradingTarget) -> Evaluation:
+        raise NotImplementedError
+
+    def passed_feedback(self, evaluation: Evaluation, target: GradingTarget) -> str:
+        return "All checks passed."
+
+    def details(self, target: GradingTarget) -> dict[str, Any]:
+        """Details for a verdict that never reached :meth:`evaluate` (the code did not run)."""
+        return {"kind": self.info.name}
+
+
+# --------------------------------------------------------------------------- checks every kind shares
+
+
+def runs_check(drawn: list[Drawn], outputs: list[CaseOutput]) -> Check:
+    for d, out in zip(drawn, outputs, strict=True):
+        if not out.ok:
+            tb = (out.error or {}).get("traceback", "").strip()
+            return Check("runs", False, f"Your function raised an error on {d.describe()}:\n{tb}")
+    return Check("runs", True, f"Ran on all {len(drawn)} hidden inputs without an error.")
+
+
+def first_problem(
+    name: str,
+    drawn: list[Drawn],
+    outputs: list[CaseOutput],
+    problem: Callable[[CaseOutput], str | None],
+    ok_message: str,
+) -> Check:
+    """Pass unless ``problem`` finds something in an output that ran; the first one found is the message."""
+    ran = False
+    for d, out in zip(drawn, outputs, strict=True):
+        if not out.ok:
+            continue
+        ran = True
+        if found := problem(out):
+            return Check(name, False, f"On {d.describe()} your function {found}.")
+    if not ran:
+        return Check(name, False, "Not checked: your function raised an error on every input.")
+    return Check(name, True, ok_message)
+
+
+def not_checked_if_no_result(name: str, outputs: Iterable[CaseOutput]) -> Check | None:
+    if all(not out.ok for out in outputs):
+        # A function that never returns earns nothing for what it did not do wrong.
+        return Check(name, False, "Not checked: your function did not return a result.")
+    return None
+
+
+def fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+# --------------------------------------------------------------------------- the one grading path
+
+
+def grade(
+    target: GradingTarget,
+    code: str,
+    *,
+    device: str = "cpu",
+    seed: int | None = None,
+    prewarmed=None,
+) -> Verdict:
+    """Grade ``code`` for ``target``.
+
+    Raises :class:`GradingInfrastructureError` when the sandbox cannot run; every learner-caused outcome
+    (exceptions, timeouts, memory, malformed results) is a Verdict.
+    """
+    from challenges.kinds import load_kind
+    from workers.sandbox import SandboxUnavailable, run_cases
+
+    kind = load_kind(target.kind)
+    started = time.monotonic()
+    seed = secrets.randbits(63) if seed is None else seed
+    drawn = kind.draw(seed, target, device)
+    try:
+        result = run_cases(
+            code,
+            entrypoint=target.entrypoint,
+            cases=[d.case for d in drawn],
+            result=kind.result,
+            limits=target.limits,
+            device=device,
+            prewarmed=prewarmed,
+        )
+    except SandboxUnavailable as exc:
+        raise GradingInfrastructureError(str(exc)) from exc
+    sandbox_done = time.monotonic()
+
+    def verdict(status: GradeStatus, score: float, evaluation: Evaluation, feedback: str) -> Verdict:
+        now = time.monotonic()
+        return Verdict(
+            status=status,
+            score=round(score, 4),
+            checks=evaluation.checks,
+            feedback=feedback,
+            mistakes=[m.title for m in evaluation.mistakes],
+            details=evaluation.details or kind.details(target),
+            timings={
+                "sandbox_startup_seconds": result.startup_seconds,
+                "sandbox_run_seconds": result.wall_seconds,
+                "checks_seconds": round(now - sandbox_done, 3),
+                "total_seconds": round(now - started, 3),
+            },
+            device=device,
+            grader_version=target.grader_version,
+        )
+
+    if result.status != "ok":
+        status, message = _outcome_message(result, target, kind.info)
+        return verdict(status, 0.0, Evaluation([Check("runs", False, message)]), message)
+
+    evaluation = kind.evaluate(drawn, result.cases, target)
+    checks = evaluation.checks
+    passed = sum(c.passed for c in checks)
+    if passed == len(checks):
+        return verdict("passed", 1.0, evaluation, kind.passed_feedback(evaluation, target))
+    first = next(c for c in checks if not c.passed)
+    lead = ""
+    if evaluation.mistakes:
+        mistake = evaluation.mistakes[0]
+        lead = f"Likely mistake: {mistake.title}. {mistake.explanation} "
+    feedback = f"{lead}{passed} of {len(checks)} checks passed. First failing check, {first.name}: {first.message}"
+    return verdict("failed", passed / len(checks), evaluation, feedback)
+
+
+def _outcome_message(result, target: GradingTarget, info: KindInfo) -> tuple[GradeStatus, str]:
+    """A sandbox run that did not finish normally, in the learner's terms."""
+    if result.status == "timeout":
+        return "timeout", result.message or "Your code took too long."
+    if result.status == "error":
+        tb = ((result.error or {}).get("traceback") or "").strip()
+        message = f"Your code could not be loaded:\n{tb}" if tb else "Your code could not be loaded."
+        if f"has no attribute '{target.entrypoint}'" in message or "is not a function" in message:
+            message += f"\nDefine a function named {target.entrypoint}({', '.join(info.parameters)})."
+        return "failed", message
+    return "failed", result.message or "Your code did not finish."
+
+
+def grading_device() -> str:
+    """``GRADING_DEVICE``: "cuda", "cpu" or "auto" (the default: CUDA when this machine has a GPU)."""
+    import os
+
+    wanted = os.environ.get("GRADING_DEVICE", "auto").strip().lower() or "auto"
+    if wanted in ("cpu", "cuda"):
+        return wanted
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

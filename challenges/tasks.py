@@ -1,0 +1,98 @@
+"""Celery tasks for challenges: grade one submission, and reap the ones whose worker disappeared.
+
+``grade_submission`` is routed to the grading queue (``CELERY_GRADING_QUEUE``, "gpu" by default) and sent
+with its challenge's own soft and hard time limits (``challenges.limits.task_budget``). It is idempotent
+(the service claims only a queued submission, or its own after a redelivery), so it is safe with
+``acks_late``: a message redelivered after its worker died grades the submission again instead of losing it.
+Infrastructure failures (no sandbox, database or broker down) are retried with backoff; a learner's failing,
+crashing or looping code is a verdict, never a retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import DatabaseError, InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerError
+
+from challenges import services
+from challenges.kinds.grader import GradingInfrastructureError, grading_device
+from challenges.models import Submission
+from workers.sandbox import PrewarmSlot
+
+logger = logging.getLogger(__name__)
+
+RETRIED = (GradingInfrastructureError, OperationalError, InterfaceError, BrokerError)
+MAX_RETRIES = 5
+GRADER_UNAVAILABLE = (
+    "The grader is unavailable right now, so your code was not run. "
+    "This attempt is not counted against you; please submit again in a few minutes."
+)
+GRADING_TOO_SLOW = (
+    "Grading took longer than {seconds} seconds and was stopped. Make sure your function returns "
+    "promptly: no long loops or sleeps."
+)
+
+# One pre-started sandbox per worker process (see workers.sandbox.prewarm and docs/benchmarks.md).
+PREWARM = PrewarmSlot()
+
+
+@shared_task(
+    name="challenges.grade_submission",
+    bind=True,
+    acks_late=True,
+    max_retries=MAX_RETRIES,
+    ignore_result=True,
+)
+def grade_submission(self, submission_id: int) -> str:
+    try:
+        status = services.submission_grade(
+            submission_id=submission_id,
+            task_id=self.request.id or "",
+            worker_host=self.request.hostname or socket.gethostname(),
+            device=grading_device(),
+            prewarm=PREWARM,
+        )
+    except SoftTimeLimitExceeded:
+        PREWARM.clear()
+        soft = (self.request.timelimit or (None, None))[1]
+        message = GRADING_TOO_SLOW.format(seconds=soft or "its time limit in")
+        services.submission_finish(submission_id=submission_id, status=Submission.Status.TIMEOUT, message=message)
+        return Submission.Status.TIMEOUT
+    except (*RETRIED, DatabaseError) as exc:
+        return _retry_or_give_up(self, submission_id, exc)
+    logger.info("graded submission %s: %s", submission_id, status)
+    return status
+
+
+def _retry_or_give_up(task, submission_id: int, exc: Exception) -> str:
+    logger.warning("grading submission %s failed for an infrastructure reason: %r", submission_id, exc)
+    if task.request.retries >= task.max_retries:
+        try:
+            services.submission_finish(
+                submission_id=submission_id, status=Submission.Status.ERROR, message=GRADER_UNAVAILABLE
+            )
+        except DatabaseError:
+            logger.exception("could not record the failure of submission %s; the reaper will", submission_id)
+        return Submission.Status.ERROR
+    try:
+        services.submission_requeue(submission_id=submission_id)
+    except DatabaseError:
+        # The row stays running under this task id; the retry (same id) may claim it again.
+        logger.warning("could not requeue submission %s before retrying", submission_id)
+    raise task.retry(exc=exc, countdown=_backoff(task.request.retries))
+
+
+def _backoff(retries: int) -> int:
+    return min(5 * 2**retries, 300)
+
+
+@shared_task(name="challenges.reap_submissions", ignore_result=True)
+def reap_submissions() -> dict[str, list[int]]:
+    outcome = services.submissions_reap()
+    if outcome["requeued"] or outcome["errored"]:
+        logger.warning("reaped submissions: %s", outcome)
+    return outcome
