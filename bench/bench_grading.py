@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from challenges.grading import grade
+
 from workers.sandbox import Limits, PrewarmedSandbox
 
 SOLUTION = Path(__file__).resolve().parents[1] / "content" / "challenges" / "distillation-loss" / "solution.py"

@@ -12,6 +12,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from challenges import selectors, services
+from challenges.kinds import KINDS
 from challenges.models import Challenge, Submission
 from learnpath.api.errors import Conflict
 
@@ -49,6 +50,7 @@ class StandingFields(serializers.Serializer):
 
 class ChallengeSummarySerializer(StandingFields):
     slug = serializers.SlugField()
+    kind = serializers.ChoiceField(sorted(KINDS), help_text="The challenge kind that grades it.")
     title = serializers.CharField()
     summary = serializers.CharField()
     drop_id = serializers.IntegerField(allow_null=True)
@@ -59,6 +61,7 @@ class ChallengeSummarySerializer(StandingFields):
 def _summary(challenge: Challenge, standing: selectors.ChallengeStanding) -> dict:
     return {
         "slug": challenge.slug,
+        "kind": challenge.kind,
         "title": challenge.title,
         "summary": challenge.summary,
         "drop_id": challenge.drop_id,

@@ -60,7 +60,7 @@ def challenge_standing(*, user: User, challenge: Challenge) -> ChallengeStanding
 def challenge_progress(*, user: User, path=None) -> list[dict]:
     """Every active challenge (of ``path``, or of all paths) with the user's status, in two queries.
 
-    Each item: slug, title, drop_id, status ("not_tried" | "attempted" | "passed"), best_score (0..1 or
+    Each item: slug, kind, title, drop_id, status ("not_tried" | "attempted" | "passed"), best_score (0..1 or
     None), attempts, url (the challenge page).
     """
     challenges = list(challenge_list(path=path))
@@ -68,6 +68,7 @@ def challenge_progress(*, user: User, path=None) -> list[dict]:
     return [
         {
             "slug": challenge.slug,
+            "kind": challenge.kind,
             "title": challenge.title,
             "drop_id": challenge.drop_id,
             "status": (standing := standings.get(challenge.pk, NOT_TRIED_STANDING)).status,

@@ -219,9 +219,9 @@ NEVER_PICKED_UP = (
 def submissions_reap(*, now: datetime | None = None) -> dict[str, list[int]]:
     """Finish or requeue submissions nobody is grading any more; none may stay queued or running forever.
 
-    Running past its deadline (the challenge's hard time limit, plus a grace) means the worker was killed or lost: the submission is queued
-    again (a fresh task) until it has been started ``MAX_GRADING_RUNS`` times, then it ends in error. Queued
-    for far too long means no worker will come: it ends in error.
+    Running past its deadline (the challenge's hard time limit plus a grace) means the worker was killed or
+    lost: the submission is queued again (a fresh task) until it has been started ``MAX_GRADING_RUNS`` times,
+    then it ends in error. Queued for far too long means no worker will come: it ends in error.
     """
     now = now or timezone.now()
     outcome: dict[str, list[int]] = {"requeued": [], "errored": []}

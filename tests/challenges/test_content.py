@@ -54,9 +54,9 @@ def edit(file: Path, old: str, new: str) -> None:
             "challenge.yaml",
             "drop: one-loss-two-terms",
             "drop: no-such-drop",
-            "challenge.yaml:7: path 'model-distillation' has no drop",
+            "challenge.yaml:8: path 'model-distillation' has no drop",
         ),
-        ("challenge.yaml", "path: model-distillation", "path: nowhere", "challenge.yaml:6: no path 'nowhere'"),
+        ("challenge.yaml", "path: model-distillation", "path: nowhere", "challenge.yaml:7: no path 'nowhere'"),
         ("challenge.yaml", "slug: distillation-loss", "slug: other-loss", "must match its directory name"),
         ("challenge.yaml", "entrypoint: distillation_loss", "entrypoint: loss fn", "is not a Python name"),
         (
@@ -75,6 +75,20 @@ def edit(file: Path, old: str, new: str) -> None:
         ("challenge.yaml", "title: Write", "titel: Write", "unknown key 'titel'"),
         ("challenge.yaml", "limits:\n", "position: 0\nlimits:\n", "position must be a whole number"),
         ("starter.py", "def distillation_loss(", "def distillation_loss(:", "starter.py:5: invalid Python"),
+        (
+            "challenge.yaml",
+            "kind: distillation-loss",
+            "kind: mystery",
+            "challenge.yaml:2: unknown challenge kind 'mystery'",
+        ),
+        ("challenge.yaml", "kind: distillation-loss\n", "", "challenge.yaml is missing 'kind'"),
+        (
+            "solution.py",
+            "    alpha: float,\n",
+            "    alpha: float,\n    beta: float,\n",
+            "must take the kind's parameters (student_logits, teacher_logits, labels, temperature, alpha)",
+        ),
+        ("challenge.yaml", "limits:\n", "options:\n  min_accuracy: 0.9\nlimits:\n", "has no option 'min_accuracy'"),
     ],
 )
 def test_problems_name_file_and_line(tree, file, old, new, expected):
@@ -90,21 +104,33 @@ def test_missing_file_is_reported(tree):
     assert problem.endswith(expected)
 
 
-def test_challenge_without_grader_is_reported(tree):
-    shutil.copytree(tree / "challenges" / "distillation-loss", tree / "challenges" / "no-grader")
-    edit(tree / "challenges" / "no-grader" / "challenge.yaml", "slug: distillation-loss", "slug: no-grader")
-    assert any("no grader registered for 'no-grader'" in p for p in problems_in(tree))
+def test_a_new_challenge_of_an_existing_kind_is_content_only(tree):
+    """A fourth challenge: files only, no code. It checks, loads and grades like the others."""
+    shutil.copytree(tree / "challenges" / "distillation-loss", tree / "challenges" / "kd-loss-again")
+    yaml_file = tree / "challenges" / "kd-loss-again" / "challenge.yaml"
+    edit(yaml_file, "slug: distillation-loss", "slug: kd-loss-again")
+    edit(yaml_file, "title: Write the distillation loss", "title: The distillation loss, once more")
+    edit(yaml_file, "  wall_seconds: 40", "  wall_seconds: 30")
+    assert problems_in(tree) == []
+    target = content.read_target(tree, "kd-loss-again")
+    assert (target.kind, target.entrypoint, target.limits.wall_seconds) == (
+        "distillation-loss",
+        "distillation_loss",
+        30,
+    )
+    assert target.grader_version != content.read_target(tree, "distillation-loss").grader_version
 
 
 @pytest.mark.django_db
 def test_load_is_idempotent_and_retires_removed(tree):
     first = load_challenges()
-    assert first.counts["created"] == 1
+    assert first.counts["created"] == 3
     challenge = Challenge.objects.get(slug="distillation-loss")
+    assert challenge.kind == "distillation-loss" and len(challenge.file_digest) == 64
     assert challenge.drop.slug == "one-loss-two-terms"
     assert "<h2" in challenge.statement_html and challenge.hints and challenge.limits["wall_seconds"] == 40
     assert challenge.source_file == "content/challenges/distillation-loss/challenge.yaml"
-    assert load_challenges().counts == {"unchanged": 1}
+    assert load_challenges().counts == {"unchanged": 3}
 
     edit(tree / "challenges" / "distillation-loss" / "challenge.yaml", "title: Write", "title: Now write")
     problems = Problems(root=tree)

@@ -37,7 +37,7 @@ def test_reference_passes_with_json():
 
 
 def test_known_mistake_fails_with_its_name():
-    done = manage("distillation-loss", str(SOLUTIONS / "swapped_kl.py"))
+    done = manage("distillation-loss", str(SOLUTIONS / "distillation-loss" / "swapped_kl.py"))
     assert done.returncode == 1, done.stderr
     assert "FAIL soft_term" in done.stdout and "PASS runs" in done.stdout
     assert "KL direction swapped" in done.stdout

@@ -22,7 +22,7 @@ def browser_client(learner) -> Client:
 @pytest.fixture
 def queued(monkeypatch):
     sent: list[int] = []
-    monkeypatch.setattr(services, "_dispatch", sent.append)
+    monkeypatch.setattr(services, "_dispatch", lambda pk, budget: sent.append(pk))
     return sent
 
 

@@ -4,7 +4,7 @@ import time
 import pytest
 import torch
 
-from workers.sandbox import Limits, SandboxResult, run_cases
+from workers.sandbox import Case, Limits, SandboxResult, run_cases
 from workers.sandbox.runner import UID_RANGE, _is_zombie
 
 # Tight limits keep the hostile suite fast; torch's import needs ~3 s of CPU.
@@ -15,7 +15,7 @@ def run_hostile(body: str, *, limits: Limits = HOSTILE_LIMITS, prelude: str = ""
     """Run ``def f(x): <body>`` once in the sandbox."""
     indented = "\n".join("    " + line for line in body.strip("\n").splitlines())
     code = f"import os, sys, time, torch\n{prelude}\ndef f(x):\n{indented}\n"
-    return run_cases(code, entrypoint="f", cases=[{"x": torch.ones(2)}], limits=limits)
+    return run_cases(code, entrypoint="f", cases=[Case({"x": torch.ones(2)})], limits=limits)
 
 
 def sandbox_processes() -> list[int]:

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from challenges.grading import grade
-from tests.grading.conftest import solution
+from tests.grading.conftest import grade_code, solution
 from tests.security.conftest import HOSTILE_LIMITS, run_hostile
 from workers.sandbox import Limits, run_cases
 from workers.sandbox.runner import _decode_result
@@ -26,7 +25,7 @@ SIGNATURE = "def distillation_loss(student_logits, teacher_logits, labels, tempe
 def grade_body(body: str, prelude: str = ""):
     indented = "\n".join("    " + line for line in body.strip("\n").splitlines())
     code = f"import os, sys, json, torch\nimport torch.nn.functional as F\n{prelude}\n{SIGNATURE}{indented}\n"
-    return grade(SLUG, code, limits=HOSTILE_LIMITS)
+    return grade_code(SLUG, code, limits=HOSTILE_LIMITS)
 
 
 def test_infinite_loop_times_out():
@@ -321,7 +320,7 @@ def test_malformed_results_raise_only_internally(raw):
     from workers.sandbox.runner import _Malformed
 
     with pytest.raises(_Malformed):
-        _decode_result(raw, [{"tensors": ["x"], "grad": []}])
+        _decode_result(raw, [{"tensors": ["x"], "grad": [], "state": {}}])
 
 
 def test_unexpected_tensor_names_are_rejected():
@@ -347,10 +346,10 @@ def test_unexpected_tensor_names_are_rejected():
     body = json.dumps(manifest).encode()
     raw = b"LPRES1\n" + len(body).to_bytes(8, "big") + body + len(blob).to_bytes(8, "big") + blob
     with pytest.raises(_Malformed):
-        _decode_result(raw, [{"tensors": ["x"], "grad": []}])
+        _decode_result(raw, [{"tensors": ["x"], "grad": [], "state": {}}])
 
 
 def test_grader_still_works_after_hostile_submissions():
-    result = grade(SLUG, solution("reference"), limits=HOSTILE_LIMITS)
+    result = grade_code(SLUG, solution("reference"), limits=HOSTILE_LIMITS)
     assert result.status == "passed", result.feedback
     assert os.getpid() > 0

@@ -9,16 +9,16 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
 from django.utils import timezone
 
-from challenges import limits, services
-from challenges.grading import Check, GradeResult, GradingInfrastructureError
+from challenges import limits, services, tasks
+from challenges.kinds import grader
+from challenges.kinds.grader import Check, GradingInfrastructureError, Verdict, grading_device
 from challenges.models import Submission
-from workers import grading
 
 pytestmark = pytest.mark.django_db
 
 
-def result(status="failed", score=0.5, message="expected 1, got 2") -> GradeResult:
-    return GradeResult(
+def result(status="failed", score=0.5, message="expected 1, got 2") -> Verdict:
+    return Verdict(
         status=status,
         score=score,
         checks=[Check("runs", True, "ok"), Check("combined", status == "passed", message)],
@@ -26,6 +26,8 @@ def result(status="failed", score=0.5, message="expected 1, got 2") -> GradeResu
         device="cpu",
         feedback=f"feedback: {message}",
         mistakes=["KL direction swapped"] if status == "failed" else [],
+        details={"kind": "distillation-loss", "cases": 2},
+        grader_version="abc123",
     )
 
 
@@ -42,21 +44,21 @@ def fake_grade(monkeypatch):
     monkeypatch.setenv("GRADING_PREWARM", "0")
 
     def install(*outcomes):
-        def fake(slug, code, *, device="cpu", limits=None, seed=None, prewarmed=None):
-            calls.append({"slug": slug, "device": device, "limits": limits, "prewarmed": prewarmed})
+        def fake(target, code, *, device="cpu", seed=None, prewarmed=None):
+            calls.append({"target": target, "device": device, "prewarmed": prewarmed})
             outcome = outcomes[min(len(calls), len(outcomes)) - 1]
             if isinstance(outcome, BaseException):
                 raise outcome
             return outcome
 
-        monkeypatch.setattr(grading, "grade", fake)
+        monkeypatch.setattr(grader, "grade", fake)
         return calls
 
     return install
 
 
 def run(submission_id: int, task_id: str = "task-1"):
-    return grading.grade_submission.apply(args=(submission_id,), task_id=task_id)
+    return tasks.grade_submission.apply(args=(submission_id,), task_id=task_id)
 
 
 def test_records_the_verdict(submission, fake_grade, monkeypatch):
@@ -69,7 +71,12 @@ def test_records_the_verdict(submission, fake_grade, monkeypatch):
     assert submission.mistakes == ["KL direction swapped"] and submission.feedback.startswith("feedback")
     assert submission.device == "cpu" and submission.worker_host and submission.task_id == "task-1"
     assert submission.started_at <= submission.finished_at and submission.grading_runs == 1
-    assert calls[0]["limits"].wall_seconds == 40 and calls[0]["slug"] == "distillation-loss"
+    target = calls[0]["target"]
+    assert (
+        target.limits.wall_seconds == 40 and target.slug == "distillation-loss" and target.kind == "distillation-loss"
+    )
+    assert submission.details == {"kind": "distillation-loss", "cases": 2} and submission.grader_version == "abc123"
+    assert submission.deadline_at > submission.started_at
 
 
 def test_is_idempotent(submission, fake_grade):
@@ -115,10 +122,10 @@ def test_infrastructure_error_is_retried_then_graded(submission, fake_grade):
 def test_infrastructure_error_gives_up_with_a_clear_message(submission, fake_grade):
     calls = fake_grade(GradingInfrastructureError("bwrap missing"))
     assert run(submission.pk).get() == "error"
-    assert len(calls) == grading.MAX_RETRIES + 1
+    assert len(calls) == tasks.MAX_RETRIES + 1
     submission.refresh_from_db()
-    assert submission.status == "error" and submission.feedback == grading.GRADER_UNAVAILABLE
-    assert submission.checks == [{"name": "graded", "passed": False, "message": grading.GRADER_UNAVAILABLE}]
+    assert submission.status == "error" and submission.feedback == tasks.GRADER_UNAVAILABLE
+    assert submission.checks == [{"name": "graded", "passed": False, "message": tasks.GRADER_UNAVAILABLE}]
 
 
 def test_soft_time_limit_ends_in_timeout(submission, fake_grade):
@@ -135,19 +142,45 @@ def test_nul_characters_in_feedback_are_stored(submission, fake_grade):
     assert "\x00" not in submission.checks[1]["message"] and "here" in submission.feedback
 
 
-def test_task_options():
-    task = grading.grade_submission
-    assert task.acks_late is True
-    assert task.soft_time_limit == limits.SOFT_TIME_LIMIT_SECONDS < task.time_limit == limits.HARD_TIME_LIMIT_SECONDS
-    # The longest sandbox run an author may configure fits inside the soft limit, with room for start-up.
-    assert limits.MAX_LIMITS["wall_seconds"] + 30 <= limits.SOFT_TIME_LIMIT_SECONDS
-    assert limits.REAP_RUNNING_AFTER_SECONDS > limits.HARD_TIME_LIMIT_SECONDS
+def test_task_options(settings):
+    assert tasks.grade_submission.acks_late is True
+    # The broker redelivers an unacknowledged task only after the longest hard limit of any challenge.
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+    assert visibility > limits.longest_hard_limit_seconds()
+
+
+@pytest.mark.parametrize("kind", ["distillation-loss", "sequence-distillation-loss", "train-student"])
+def test_time_budget_follows_the_challenge(kind):
+    short = limits.task_budget(kind, limits.sandbox_limits(kind, {"wall_seconds": 10}))
+    long = limits.task_budget(kind, limits.sandbox_limits(kind, {"wall_seconds": 90}))
+    # The sandbox's own wall clock, a cold start and the kind's checks fit inside the soft limit.
+    assert short.soft_seconds >= 10 + limits.SANDBOX_START_SECONDS
+    assert long.soft_seconds - short.soft_seconds == 80
+    assert short.soft_seconds < short.hard_seconds < short.reap_after_seconds
+
+
+def test_submit_dispatches_with_the_challenges_time_limits(
+    learner, challenge, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr(tasks.grade_submission, "apply_async", lambda args, **options: sent.append((args, options)))
+    challenge.limits = {"wall_seconds": 12}
+    challenge.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = services.submission_create(user=learner, challenge=challenge, code="def distillation_loss(): ...")
+    budget = limits.task_budget(challenge.kind, limits.sandbox_limits(challenge.kind, {"wall_seconds": 12}))
+    assert sent == [
+        (
+            (submission.pk,),
+            {"queue": "gpu", "soft_time_limit": budget.soft_seconds, "time_limit": budget.hard_seconds},
+        )
+    ]
 
 
 @pytest.mark.parametrize(("value", "expected"), [("cpu", "cpu"), ("cuda", "cuda"), ("CPU ", "cpu")])
 def test_grading_device_from_environment(monkeypatch, value, expected):
     monkeypatch.setenv("GRADING_DEVICE", value)
-    assert grading.grading_device() == expected
+    assert grading_device() == expected
 
 
 def test_grading_device_auto_follows_torch(monkeypatch):
@@ -155,34 +188,39 @@ def test_grading_device_auto_follows_torch(monkeypatch):
 
     monkeypatch.delenv("GRADING_DEVICE", raising=False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert grading.grading_device() == "cuda"
+    assert grading_device() == "cuda"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert grading.grading_device() == "cpu"
+    assert grading_device() == "cpu"
 
 
 class TestReaper:
     @pytest.fixture
     def dispatched(self, monkeypatch):
         sent: list[int] = []
-        monkeypatch.setattr(services, "_dispatch", sent.append)
+        monkeypatch.setattr(services, "_dispatch", lambda pk, budget: sent.append(pk))
         return sent
 
     def test_leaves_live_work_alone(self, submission, dispatched):
-        Submission.objects.filter(pk=submission.pk).update(status="running", started_at=timezone.now())
-        assert grading.reap_submissions.apply().get() == {"requeued": [], "errored": []}
+        now = timezone.now()
+        Submission.objects.filter(pk=submission.pk).update(
+            status="running", started_at=now, deadline_at=now + timedelta(seconds=60)
+        )
+        assert tasks.reap_submissions.apply().get() == {"requeued": [], "errored": []}
 
     def test_requeues_then_errors_abandoned_submissions(
         self, submission, dispatched, django_capture_on_commit_callbacks
     ):
-        long_ago = timezone.now() - timedelta(seconds=limits.REAP_RUNNING_AFTER_SECONDS + 5)
-        Submission.objects.filter(pk=submission.pk).update(status="running", started_at=long_ago, grading_runs=1)
+        long_ago = timezone.now() - timedelta(seconds=5)
+        Submission.objects.filter(pk=submission.pk).update(
+            status="running", started_at=long_ago, deadline_at=long_ago, grading_runs=1
+        )
         with django_capture_on_commit_callbacks(execute=True):
             assert services.submissions_reap() == {"requeued": [submission.pk], "errored": []}
         assert dispatched == [submission.pk]
         assert Submission.objects.get(pk=submission.pk).status == "queued"
 
         Submission.objects.filter(pk=submission.pk).update(
-            status="running", started_at=long_ago, grading_runs=limits.MAX_GRADING_RUNS
+            status="running", started_at=long_ago, deadline_at=long_ago, grading_runs=limits.MAX_GRADING_RUNS
         )
         assert services.submissions_reap() == {"requeued": [], "errored": [submission.pk]}
         submission.refresh_from_db()
@@ -205,5 +243,5 @@ class TestReaper:
 
 def test_beat_schedules_the_reaper(settings):
     schedule = settings.CELERY_BEAT_SCHEDULE["reap-stuck-submissions"]
-    assert schedule["task"] == grading.reap_submissions.name == "workers.reap_submissions"
-    assert settings.CELERY_TASK_ROUTES[grading.grade_submission.name]["queue"] == settings.CELERY_GRADING_QUEUE
+    assert schedule["task"] == tasks.reap_submissions.name == "challenges.reap_submissions"
+    assert settings.CELERY_TASK_ROUTES[tasks.grade_submission.name]["queue"] == settings.CELERY_GRADING_QUEUE

@@ -69,10 +69,12 @@ def test_worker_killed_mid_grade_leaves_no_submission_stuck(start_worker, api, c
     submission = Submission.objects.get(pk=submission_id)
     assert submission.status == Submission.Status.RUNNING and submission.grading_runs == 1
 
-    # Nothing happens before the hard time limit has certainly passed...
+    # Nothing happens before the challenge's hard time limit has certainly passed...
+    budget = limits.task_budget(submission.challenge.kind, submission.challenge.grading_target().limits)
+    assert submission.deadline_at == submission.started_at + timedelta(seconds=budget.reap_after_seconds)
     assert services.submissions_reap() == {"requeued": [], "errored": []}
     # ...after it, the reaper queues it again, and a fresh worker grades it.
-    later = submission.started_at + timedelta(seconds=limits.REAP_RUNNING_AFTER_SECONDS + 1)
+    later = submission.deadline_at + timedelta(seconds=1)
     assert services.submissions_reap(now=later) == {"requeued": [submission_id], "errored": []}
     assert Submission.objects.get(pk=submission_id).status == Submission.Status.QUEUED
     start_worker()

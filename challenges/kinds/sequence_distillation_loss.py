@@ -1,0 +1,261 @@
+"""Kind ``sequence-distillation-loss``: token-level distillation over padded batches of sequences.
+
+The learner writes ``sequence_distillation_loss(student_logits, teacher_logits, attention_mask, temperature)``
+for logits of shape (batch, length, vocab) and a 0/1 mask of shape (batch, length): T² · KL(softmax(t/T) ‖
+softmax(s/T)) per token, averaged over the real (mask = 1) tokens only.
+
+Masks are contiguous spans anywhere in a row (a masked prompt before, padding after), as int64, bool or
+float. Probes cover ragged rows, rows with a single real token, rows with no padding, a vocabulary of
+32,000, and logits in the hundreds. Every ragged probe comes with two variants whose real tokens are the
+same: one with fresh, larger logits at the padded positions, one padded to a longer length. The reference
+gives all three the same value, so the kind checks that the learner's does too, and that no gradient reaches
+a padded position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from challenges.kinds import kind_info
+from challenges.kinds.grader import Check, Mistake, fmt
+from challenges.kinds.loss import FormulaMistake, LossDrawn, LossKind, Probe, ValueGroup, close
+from workers.sandbox import CaseOutput
+
+LONGER_BY = 5
+
+
+@dataclass(frozen=True)
+class Shape:
+    group: str  # ragged | single | vocab | large
+    spans: tuple[tuple[int, int], ...]  # (first real token, number of real tokens) per row
+    length: int
+    vocab: int
+    temperature: float
+    scale: float
+    mask_dtype: torch.dtype
+
+    def describe(self, length: int, variant: str = "") -> str:
+        real = ", ".join(str(n) for _, n in self.spans)
+        dtype = str(self.mask_dtype).removeprefix("torch.")
+        rows = "1 sequence" if len(self.spans) == 1 else f"{len(self.spans)} sequences"
+        size = " with logits in the hundreds" if self.group == "large" else ""
+        return (
+            f"a batch of {rows} of length {length} (real tokens per row: {real}), vocabulary {self.vocab:,}, "
+            f"T={self.temperature:g}, {dtype} mask{size}{variant}"
+        )
+
+
+SHAPES: tuple[Shape, ...] = (
+    Shape("ragged", ((0, 7), (0, 4), (0, 1)), 7, 50, 1.0, 3.0, torch.int64),
+    Shape("ragged", ((2, 5), (0, 3), (1, 6), (4, 2)), 8, 20, 2.0, 3.0, torch.bool),
+    Shape("ragged", ((0, 6), (3, 3)), 6, 11, 0.5, 2.0, torch.float32),
+    Shape("ragged", ((0, 5), (0, 5)), 5, 30, 4.0, 2.5, torch.int64),  # no padding at all
+    Shape("single", ((0, 1), (3, 1), (5, 1)), 6, 40, 1.5, 3.0, torch.int64),  # one real token per row
+    Shape("single", ((2, 1),), 4, 25, 1.0, 3.0, torch.bool),
+    Shape("vocab", ((0, 6), (1, 3)), 6, 32_000, 2.0, 2.0, torch.int64),
+    Shape("large", ((0, 4), (0, 2)), 4, 30, 1.0, 150.0, torch.int64),
+    Shape("large", ((1, 3),), 5, 50, 0.5, 100.0, torch.float32),
+)
+
+
+@dataclass(frozen=True)
+class SequenceProbe(Probe):
+    base: int | None = None  # the probe this one re-pads
+    variant: str = ""  # "" | "new_padding" | "longer"
+
+
+# --------------------------------------------------------------------------- float64 formulas
+
+
+def _per_token(s: torch.Tensor, t: torch.Tensor, T: float) -> torch.Tensor:
+    """KL(softmax(t/T) || softmax(s/T)) at every position, shape (batch, length)."""
+    log_p, log_q = F.log_softmax(t / T, -1), F.log_softmax(s / T, -1)
+    return (log_p.exp() * (log_p - log_q)).sum(-1)
+
+
+def _real_mean(per_token: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    m = mask.double()
+    return (per_token * m).sum() / m.sum()
+
+
+def reference(s, t, mask, T) -> torch.Tensor:
+    return T * T * _real_mean(_per_token(s, t, T), mask)
+
+
+def _masked_logits(s, t, mask, T) -> torch.Tensor:
+    m = mask.double()[..., None]
+    return T * T * _per_token(s * m, t * m, T).mean()
+
+
+MISTAKES: tuple[FormulaMistake, ...] = (
+    FormulaMistake(
+        "mean_over_padding",
+        "averaged over padding tokens too",
+        "The mean ran over every position, padded ones included, so the loss changes with the padding. Multiply "
+        "the per-token KL by the mask and divide by the number of real tokens, mask.sum().",
+        lambda s, t, m, T: T * T * _per_token(s, t, T).mean(),
+    ),
+    FormulaMistake(
+        "batch_size_only",
+        "divided by the batch size only",
+        "Summing the masked per-token KL and dividing by the batch size makes the loss grow with the length of "
+        "the sequences; divide by the number of real tokens, mask.sum(), instead.",
+        lambda s, t, m, T: T * T * (_per_token(s, t, T) * m.double()).sum() / s.shape[0],
+    ),
+    FormulaMistake(
+        "masked_logits",
+        "logits masked instead of the per-token loss",
+        "Multiplying the logits by the mask does not remove a padded position: it turns its logits into zeros, "
+        "which still have a distribution and still count in the average. Mask the per-token loss instead.",
+        _masked_logits,
+    ),
+    FormulaMistake(
+        "no_t_squared",
+        "T² factor missing",
+        "Multiply the averaged KL by T² so its gradients keep their size as T changes, as in the classification loss.",
+        lambda s, t, m, T: _real_mean(_per_token(s, t, T), m),
+    ),
+    FormulaMistake(
+        "swapped_kl",
+        "KL direction swapped",
+        "F.kl_div(input, target) computes KL(target ‖ input): the teacher's distribution is the target and the "
+        "student's log-probabilities the input. You computed KL(student ‖ teacher).",
+        lambda s, t, m, T: T * T * _real_mean(_per_token(t, s, T), m),
+    ),
+    FormulaMistake(
+        "mean_over_vocabulary",
+        "KL averaged over the vocabulary",
+        "The KL of one token sums over the vocabulary; reduction='mean' (or .mean(-1)) also divides it by the "
+        "vocabulary size.",
+        lambda s, t, m, T: reference(s, t, m, T) / s.shape[-1],
+    ),
+    FormulaMistake(
+        "temperature_ignored",
+        "temperature not applied to the logits",
+        "Divide both the student's and the teacher's logits by T before the softmax.",
+        lambda s, t, m, T: T * T * _real_mean(_per_token(s, t, 1.0), m),
+    ),
+)
+NOT_DETACHED = Mistake(
+    "not_detached",
+    "teacher not detached",
+    "Gradient flowed into the teacher's logits. The teacher is fixed: use teacher_logits.detach().",
+)
+UNSTABLE = Mistake(
+    "unstable_log_softmax",
+    "numerically unstable softmax",
+    "With large logits or a large vocabulary, torch.log(torch.softmax(x)) underflows to log(0) = -inf and the "
+    "loss turns into NaN or inf. Use F.log_softmax, which subtracts the maximum first.",
+)
+
+
+class SequenceDistillationLoss(LossKind):
+    info = kind_info("sequence-distillation-loss")
+    groups = (
+        ValueGroup("ragged", "ragged_batches", "loss on ragged batches"),
+        ValueGroup("single", "single_token_rows", "loss with single-token rows"),
+        ValueGroup("vocab", "large_vocabulary", "loss with a 32,000-token vocabulary"),
+        ValueGroup("large", "large_logits", "loss with large logits"),
+    )
+    mistakes = MISTAKES
+    unstable = UNSTABLE
+    not_detached = NOT_DETACHED
+    passed_text = (
+        "All checks passed: your sequence loss matches the reference on every hidden batch, and padding has no "
+        "effect on it."
+    )
+
+    def reference(self, *args) -> torch.Tensor:
+        return reference(*args)
+
+    def draw_inputs(self, seed: int) -> list[tuple[SequenceProbe, dict]]:
+        gen = torch.Generator().manual_seed(seed)
+        drawn: list[tuple[SequenceProbe, dict]] = []
+        for shape in SHAPES:
+            batch, length, vocab = len(shape.spans), shape.length, shape.vocab
+            teacher = torch.randn((batch, length, vocab), generator=gen, dtype=torch.float64) * shape.scale
+            noise = torch.randn((batch, length, vocab), generator=gen, dtype=torch.float64)
+            student = 0.6 * teacher + noise * shape.scale * 0.8
+            mask = torch.zeros((batch, length), dtype=torch.bool)
+            for row, (first, count) in enumerate(shape.spans):
+                mask[row, first : first + count] = True
+            base = len(drawn)
+            drawn.append((self._probe(shape, length), self._inputs(student, teacher, mask, shape)))
+            if shape.group != "ragged" or bool(mask.all()):
+                continue
+            # The same real tokens with fresh, wilder logits where the mask is 0...
+            pad = ~mask[..., None]
+            wild_t = torch.randn(teacher.shape, generator=gen, dtype=torch.float64) * shape.scale * 3
+            wild_s = torch.randn(student.shape, generator=gen, dtype=torch.float64) * shape.scale * 3
+            inputs = self._inputs(torch.where(pad, wild_s, student), torch.where(pad, wild_t, teacher), mask, shape)
+            drawn.append((self._probe(shape, length, base, "new_padding"), inputs))
+            # ...and padded to a longer length.
+            extra = (batch, LONGER_BY, vocab)
+            longer_t = torch.cat([teacher, torch.randn(extra, generator=gen, dtype=torch.float64) * shape.scale], 1)
+            longer_s = torch.cat([student, torch.randn(extra, generator=gen, dtype=torch.float64) * shape.scale], 1)
+            longer_mask = torch.cat([mask, torch.zeros((batch, LONGER_BY), dtype=torch.bool)], 1)
+            inputs = self._inputs(longer_s, longer_t, longer_mask, shape)
+            drawn.append((self._probe(shape, length + LONGER_BY, base, "longer"), inputs))
+        return drawn
+
+    @staticmethod
+    def _probe(shape: Shape, length: int, base: int | None = None, variant: str = "") -> SequenceProbe:
+        suffix = {"": "", "new_padding": ", new padded logits", "longer": f", padded {LONGER_BY} longer"}[variant]
+        return SequenceProbe(
+            shape.group, shape.describe(length, suffix), diagnose=shape.group != "large", base=base, variant=variant
+        )
+
+    @staticmethod
+    def _inputs(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor, shape: Shape) -> dict:
+        return {
+            "student_logits": student.float(),
+            "teacher_logits": teacher.float(),
+            "attention_mask": mask.to(shape.mask_dtype),
+            "temperature": shape.temperature,
+        }
+
+    def extra_checks(self, drawn: list[LossDrawn], outputs: list[CaseOutput], values: list[float | None]) -> list:
+        return [
+            self._invariance(drawn, values, "new_padding", "padding_ignored", "changing the padded logits"),
+            self._invariance(drawn, values, "longer", "length_invariant", f"padding {LONGER_BY} positions longer"),
+            self._padded_gradients(drawn, outputs),
+        ]
+
+    def _invariance(self, drawn, values, variant: str, name: str, what: str) -> Check:
+        for d, v in zip(drawn, values, strict=True):
+            if d.probe.variant != variant:
+                continue
+            base = drawn[d.probe.base]
+            before = values[d.probe.base]
+            if before is None or v is None:
+                return Check(name, False, f"Not checked on {base.describe()}: no scalar tensor result.")
+            if not close(v, before):
+                return Check(
+                    name,
+                    False,
+                    f"On {base.describe()}, {what} changed your loss from {fmt(before)} to {fmt(v)}; padded "
+                    "positions must have no effect.",
+                )
+        return Check(name, True, f"The loss is the same after {what}.")
+
+    def _padded_gradients(self, drawn: list[LossDrawn], outputs: list[CaseOutput]) -> Check:
+        for d, out in zip(drawn, outputs, strict=True):
+            grad = out.grads.get(self.student)
+            if not out.ok or grad is None or grad.shape != d.inputs[self.student].shape:
+                return Check("padded_gradients_zero", False, f"Not checked on {d.describe()}: no gradient came back.")
+            padded = d.inputs["attention_mask"] == 0
+            leak = grad.double()[padded].abs()
+            if leak.numel() and not (torch.isfinite(leak).all() and leak.max().item() <= 1e-12):
+                return Check(
+                    "padded_gradients_zero",
+                    False,
+                    f"On {d.describe()}, gradient reached padded positions of student_logits (up to "
+                    f"{fmt(leak.max().item())}); mask the per-token loss so they get exactly zero.",
+                )
+        return Check("padded_gradients_zero", True, "Padded positions receive exactly zero gradient.")
+
+
+KIND = SequenceDistillationLoss()
