@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -12,7 +20,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from challenges import selectors, services
-from challenges.kinds import KINDS
+from challenges.kinds import KIND_CHOICES, KINDS
 from challenges.models import Challenge, Submission
 from learnpath.api.errors import Conflict
 
@@ -50,7 +58,7 @@ class StandingFields(serializers.Serializer):
 
 class ChallengeSummarySerializer(StandingFields):
     slug = serializers.SlugField()
-    kind = serializers.ChoiceField(sorted(KINDS), help_text="The challenge kind that grades it.")
+    kind = serializers.ChoiceField(KIND_CHOICES, help_text="The challenge kind that grades it.")
     title = serializers.CharField()
     summary = serializers.CharField()
     drop_id = serializers.IntegerField(allow_null=True)
@@ -88,7 +96,13 @@ class ChallengeDetailApi(APIView):
         statement_markdown = serializers.CharField()
         starter_code = serializers.CharField()
         entrypoint = serializers.CharField()
-        limits = serializers.DictField(help_text="Sandbox limits overriding the defaults.")
+        parameters = serializers.ListField(
+            child=serializers.CharField(), help_text="The entry point's parameters, in order."
+        )
+        returns = serializers.ChoiceField(
+            ["tensor", "state_dict"], help_text="What is read back: a returned tensor, or a trained module's state."
+        )
+        limits = serializers.DictField(help_text="The sandbox limits this challenge is graded under.")
         hints_total = serializers.IntegerField()
         hints_revealed = serializers.ListField(child=serializers.CharField())
         solution_code = serializers.CharField(allow_null=True, help_text="The reference solution, after a pass.")
@@ -111,7 +125,9 @@ def challenge_detail(user, challenge: Challenge) -> dict:
         "statement_markdown": challenge.statement_markdown,
         "starter_code": challenge.starter_code,
         "entrypoint": challenge.entrypoint,
-        "limits": challenge.limits,
+        "parameters": list(KINDS[challenge.kind].parameters),
+        "returns": KINDS[challenge.kind].returns,
+        "limits": asdict(challenge.grading_target().limits),
         "hints_total": len(challenge.hints),
         "hints_revealed": selectors.hints_revealed(user=user, challenge=challenge),
         "solution_code": challenge.solution_code if standing.status == selectors.PASSED else None,
@@ -124,19 +140,80 @@ class CheckSerializer(serializers.Serializer):
     message = serializers.CharField(allow_blank=True)
 
 
+class LossVerdictDetails(serializers.Serializer):
+    kind = serializers.CharField(help_text="distillation-loss or sequence-distillation-loss")
+    cases = serializers.IntegerField(required=False, help_text="How many hidden inputs the function ran on.")
+
+
+class TrainStudentVerdictDetails(serializers.Serializer):
+    kind = serializers.CharField(help_text="train-student")
+    min_accuracy = serializers.FloatField(required=False, help_text="Test accuracy needed to pass, 0 to 1.")
+    min_agreement = serializers.FloatField(required=False, help_text="Top-1 agreement with the teacher needed.")
+    accuracy = serializers.FloatField(
+        required=False, help_text="The trained student's accuracy on the hidden test set."
+    )
+    agreement = serializers.FloatField(required=False, help_text="Share of hidden test images where it agrees.")
+    baseline_accuracy = serializers.FloatField(required=False, help_text="The same student on the 50 labels alone.")
+    baseline_agreement = serializers.FloatField(required=False)
+    teacher_accuracy = serializers.FloatField(required=False)
+    teacher_mistakes_copied = serializers.FloatField(
+        required=False, help_text="Share of the teacher's wrong test answers the student repeats."
+    )
+    test_images = serializers.IntegerField(required=False)
+    steps = serializers.IntegerField(required=False, help_text="Length of the returned training curve.")
+    curve = serializers.ListField(
+        child=serializers.FloatField(allow_null=True),
+        required=False,
+        help_text="The loss per step, evenly downsampled to at most 300 points; null where it was not finite.",
+    )
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="VerdictDetails",
+        serializers={
+            "distillation-loss": LossVerdictDetails,
+            "sequence-distillation-loss": LossVerdictDetails,
+            "train-student": TrainStudentVerdictDetails,
+        },
+        resource_type_field_name="kind",
+    )
+)
+class VerdictDetailsField(serializers.JSONField):
+    """The kind's own verdict details; until there is a verdict, only the kind."""
+
+    def to_representation(self, submission: Submission):
+        return submission.details or {"kind": submission.challenge.kind}
+
+
+class PreviousVerdictSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(Submission.Status.choices)
+    score = serializers.FloatField(allow_null=True)
+    feedback = serializers.CharField(allow_blank=True)
+    mistakes = serializers.ListField(child=serializers.CharField())
+    grader_version = serializers.CharField(allow_blank=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
 class SubmissionSerializer(serializers.ModelSerializer):
     challenge = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     checks = CheckSerializer(many=True, read_only=True)
     mistakes = serializers.ListField(child=serializers.CharField(), read_only=True)
+    details = VerdictDetailsField(source="*", read_only=True)
     timings = serializers.DictField(child=serializers.FloatField(), read_only=True)
     is_final = serializers.BooleanField(read_only=True, help_text="True once the verdict is in: stop polling.")
+    grader_version = serializers.CharField(read_only=True, help_text="The grader (kind code + challenge file) hash.")
+    previous_verdicts = PreviousVerdictSerializer(
+        many=True, read_only=True, help_text="Verdicts a regrade replaced, oldest first."
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = Submission
         fields = [
             "id", "url", "challenge", "attempt", "status", "is_final", "score", "feedback", "checks", "mistakes",
-            "timings", "device", "worker_host", "code", "created_at", "started_at", "finished_at",
+            "details", "timings", "device", "worker_host", "grader_version", "regraded_at", "previous_verdicts",
+            "code", "created_at", "started_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -81,6 +81,8 @@ KINDS: dict[str, KindInfo] = {
     )
 }
 
+KIND_CHOICES = sorted(KINDS)
+
 
 def kind_info(name: str) -> KindInfo:
     """The registered kind ``name``; KeyError for an unknown one."""

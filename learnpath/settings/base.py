@@ -145,6 +145,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/",
     "ENUM_NAME_OVERRIDES": {
         "SubmissionStatusEnum": "challenges.models.Submission.Status",
+        "ChallengeKindEnum": "challenges.kinds.KIND_CHOICES",
         "ChallengeStandingEnum": ["not_tried", "attempted", "passed"],
         "DropStateEnum": ["locked", "available", "completed"],
         "OpenDropStateEnum": ["available", "completed"],

@@ -1,0 +1,73 @@
+"""Challenge sequence-distillation-loss through the kind protocol and the real sandbox."""
+
+import pytest
+
+from challenges.kinds import load_kind
+from tests.grading.conftest import grade_code, solution
+
+pytestmark = pytest.mark.sandbox
+
+SLUG = "sequence-distillation-loss"
+KIND = load_kind(SLUG)
+TITLES = {m.key: m.title for m in KIND.mistakes}
+
+
+def failed_checks(verdict) -> set[str]:
+    return {c.name for c in verdict.checks if not c.passed}
+
+
+def test_reference_passes():
+    verdict = grade_code(SLUG, solution("reference", SLUG), seed=1)
+    assert verdict.status == "passed", verdict.feedback
+    assert {c.name for c in verdict.checks} >= {
+        "padding_ignored", "length_invariant", "padded_gradients_zero", "single_token_rows", "large_vocabulary",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "also_failing"),
+    [
+        ("mean_over_padding", {"padding_ignored", "length_invariant", "padded_gradients_zero"}),
+        ("batch_size_only", {"ragged_batches"}),
+        ("masked_logits", {"length_invariant"}),
+        ("no_t_squared", {"ragged_batches"}),
+        ("swapped_kl", {"ragged_batches"}),
+    ],
+)
+def test_known_mistake_is_named(name, also_failing):
+    verdict = grade_code(SLUG, solution(name, SLUG), seed=7)
+    assert verdict.status == "failed"
+    assert verdict.mistakes[:1] == [TITLES[name]]
+    assert TITLES[name] in verdict.feedback
+    assert also_failing <= failed_checks(verdict), failed_checks(verdict)
+    # The explanation is told once, in the feedback, not in every failing check.
+    explanation = next(m.explanation for m in KIND.mistakes if m.key == name)
+    assert verdict.feedback.count(explanation) == 1
+    assert not any(explanation in c.message for c in verdict.checks)
+
+
+def test_padding_mistake_says_what_changed():
+    verdict = grade_code(SLUG, solution("mean_over_padding", SLUG), seed=2)
+    message = next(c.message for c in verdict.checks if c.name == "padding_ignored")
+    assert "changing the padded logits changed your loss from" in message
+
+
+def test_unstable_log_softmax_is_named():
+    verdict = grade_code(SLUG, solution("unstable_log_softmax", SLUG), seed=3)
+    assert verdict.status == "failed"
+    assert KIND.unstable.title in verdict.mistakes
+    assert "large_logits" in failed_checks(verdict) and "ragged_batches" not in failed_checks(verdict)
+
+
+def test_teacher_gradient_and_in_place_edits_fail():
+    verdict = grade_code(SLUG, solution("not_detached", SLUG), seed=4)
+    assert failed_checks(verdict) == {"teacher_no_gradient"} and KIND.not_detached.title in verdict.mistakes
+    verdict = grade_code(SLUG, solution("in_place", SLUG), seed=4)
+    assert failed_checks(verdict) == {"inputs_unchanged"}
+
+
+def test_every_mask_dtype_is_exercised():
+    dtypes = {str(inputs["attention_mask"].dtype) for _, inputs in KIND.draw_inputs(0)}
+    assert dtypes == {"torch.int64", "torch.bool", "torch.float32"}
+    vocabularies = {inputs["student_logits"].shape[-1] for _, inputs in KIND.draw_inputs(0)}
+    assert max(vocabularies) >= 30_000
