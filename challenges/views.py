@@ -1,4 +1,5 @@
-"""Browser pages for challenges: the challenge page (JS submits and polls the API), and the drop panel."""
+"""Browser pages for challenges: the index, the challenge page (JS submits and polls the API), a verdict
+fragment the page's script fetches once a submission is final, and the drop panel."""
 
 from __future__ import annotations
 
@@ -7,21 +8,39 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.views.decorators.cache import never_cache
 
 from challenges import selectors, services
+from challenges.kinds import KINDS
 from challenges.models import Challenge
+from challenges.templatetags.challenge_verdicts import BADGES
 
-BADGES = {
-    "passed": "badge-passed",
-    "failed": "badge-failed",
-    "error": "badge-failed",
-    "timeout": "badge-failed",
-    "queued": "badge-running",
-    "running": "badge-running",
-    "attempted": "badge-failed",
-    "not_tried": "badge-available",
-}
 STANDING_LABELS = {"not_tried": "Not tried", "attempted": "Attempted", "passed": "Passed"}
+
+
+def entrypoint_signature(challenge: Challenge) -> str:
+    """``train_student(student, teacher, ...)``: the function the learner defines, as the kind calls it."""
+    info = KINDS.get(challenge.kind)
+    return f"{challenge.entrypoint}({', '.join(info.parameters)})" if info else challenge.entrypoint
+
+
+@login_required
+def challenge_list_page(request):
+    """Every challenge of the path, in the drops' order, with the learner's status on each."""
+    drops = {challenge.slug: challenge.drop for challenge in selectors.challenge_list()}
+    items = []
+    for item in selectors.challenge_progress(user=request.user):
+        info = KINDS.get(item["kind"])
+        items.append(
+            {
+                **item,
+                "drop": drops.get(item["slug"]),
+                "kind_summary": info.summary if info else "",
+                "label": STANDING_LABELS[item["status"]],
+                "badge": BADGES[item["status"]],
+            }
+        )
+    return render(request, "challenges/challenge_list.html", {"items": items})
 
 
 @login_required
@@ -40,7 +59,8 @@ def challenge_page(request, slug: str):
         "standing": standing,
         "standing_label": STANDING_LABELS[standing.status],
         "standing_badge": BADGES[standing.status],
-        "history": [(s, BADGES[s.status]) for s in history],
+        "signature": entrypoint_signature(challenge),
+        "history": history,
         "latest": history[0] if history else None,
         "code": history[0].code if history else challenge.starter_code,
         "hints": hints,
@@ -49,6 +69,16 @@ def challenge_page(request, slug: str):
         "max_code_bytes": services.MAX_CODE_BYTES,
     }
     return render(request, "challenges/challenge.html", context)
+
+
+@never_cache
+@login_required
+def submission_verdict(request, slug: str, submission_id: int):
+    """One of the learner's own submissions as the ``_verdict.html`` fragment; 404 for anyone else's."""
+    submission = selectors.submission_get(user=request.user, submission_id=submission_id)
+    if submission is None or submission.challenge.slug != slug:
+        raise Http404("No such submission.")
+    return render(request, "challenges/_verdict.html", {"submission": submission})
 
 
 def _post(request, challenge: Challenge):

@@ -67,14 +67,15 @@ def percent(value) -> str:
     return "–" if number is None else _pct(number)
 
 
-def _cell(value, needed: float | None) -> dict:
+def _cell(value, needed: float | None, words: tuple[str, str]) -> dict:
+    """One measured value against the bar: the value, whether it reaches it, and that in words (not colour)."""
     number = _number(value)
     if number is None:
-        return {"value": "–", "passed": None, "mark": "not measured"}
+        return {"value": "–", "passed": None, "symbol": "", "words": "not measured"}
     if needed is None:
-        return {"value": _pct(number), "passed": None, "mark": ""}
+        return {"value": _pct(number), "passed": None, "symbol": "", "words": ""}
     passed = number >= needed
-    return {"value": _pct(number), "passed": passed, "mark": "✓ meets it" if passed else "✗ below it"}
+    return {"value": _pct(number), "passed": passed, "symbol": "✓" if passed else "✗", "words": words[not passed]}
 
 
 @register.simple_tag
@@ -89,9 +90,9 @@ def train_student_rows(details: dict) -> list[dict]:
         rows.append(
             {
                 "label": label,
-                "student": _cell(details.get(key), needed),
-                "needed": "–" if needed is None else f"≥ {_pct(needed)}",
-                "baseline": _cell(details.get(baseline_key), needed),
+                "student": _cell(details.get(key), needed, ("pass", "fail")),
+                "needed": "–" if needed is None else f"≥\N{NO-BREAK SPACE}{_pct(needed)}",
+                "baseline": _cell(details.get(baseline_key), needed, ("above the bar", "below the bar")),
             }
         )
     return rows
@@ -129,6 +130,7 @@ def loss_curve(details: dict, chart_id: object = "loss-curve") -> dict:
         return 1 if count == 1 else round(index * (steps - 1) / (count - 1)) + 1
 
     low, high = min(v for _, v in finite), max(v for _, v in finite)
+    # A flat curve sits in the middle of a band around its value.
     span = high - low if high > low else (abs(high) or 1.0)
     bottom = low if high > low else low - span / 2
 
@@ -145,7 +147,7 @@ def loss_curve(details: dict, chart_id: object = "loss-curve") -> dict:
     for index, value in enumerate([*values, None]):
         if value is None:
             if len(run) == 1:
-                dots.append(run[0])
+                dots.append((f"{run[0][0]:.1f}", f"{run[0][1]:.1f}"))
             elif run:
                 commands.append("M" + " L".join(f"{px:.1f},{py:.1f}" for px, py in run))
             run = []
@@ -181,9 +183,9 @@ def loss_curve(details: dict, chart_id: object = "loss-curve") -> dict:
             "mid_x": (PLOT_LEFT + PLOT_RIGHT) / 2,
             "path": " ".join(commands),
             "dots": dots,
-            "y_max": _fmt(high),
-            "y_min": _fmt(bottom if high == low else low),
-            "steps": steps,
+            "y_max": _fmt(bottom + span),
+            "y_min": _fmt(bottom),
+            "steps": f"{steps:,}",
             "summary": summary,
             "gap_note": gap_note,
             "sampled": sampled,

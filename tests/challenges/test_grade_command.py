@@ -36,6 +36,23 @@ def test_reference_passes_with_json():
     assert data["timings"]["total_seconds"] > 0
 
 
+@pytest.mark.parametrize(
+    ("slug", "passing", "failing", "named"),
+    [
+        ("sequence-distillation-loss", "solution.py", "mean_over_padding.py", "averaged over padding tokens too"),
+        ("train-student", "solution.py", "hard_labels_only.py", "the teacher's soft targets were not used"),
+    ],
+)
+def test_every_kind_grades_through_the_command(slug, passing, failing, named):
+    done = manage(slug, str(settings.CONTENT_DIR / "challenges" / slug / passing), "--json", "--seed", "3")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    data = json.loads(done.stdout)
+    assert data["status"] == "passed" and data["details"]["kind"] == slug and len(data["grader_version"]) == 16
+    done = manage(slug, str(SOLUTIONS / slug / failing), "--seed", "3")
+    assert done.returncode == 1, done.stderr
+    assert named in done.stdout
+
+
 def test_known_mistake_fails_with_its_name():
     done = manage("distillation-loss", str(SOLUTIONS / "distillation-loss" / "swapped_kl.py"))
     assert done.returncode == 1, done.stderr

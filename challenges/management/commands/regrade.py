@@ -9,7 +9,7 @@ grades and reports without writing; ``--all`` includes submissions already grade
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -27,7 +27,7 @@ def _since(value: str) -> datetime:
         if day is None:
             raise CommandError(f"--since {value!r} is not a date (YYYY-MM-DD) or an ISO date-time")
         moment = datetime.combine(day, time.min)
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, timezone.UTC)
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
 
 
 class Command(BaseCommand):

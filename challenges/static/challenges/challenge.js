@@ -1,6 +1,7 @@
 // Challenge page: submit through the API, poll the submission until its verdict, reveal hints, and
 // show the history and (after a pass) the reference solution, all without a reload.
-// Learner-controlled text (code, tracebacks in messages) is only ever set with textContent.
+// Learner-controlled text (code, tracebacks in messages) is only ever set with textContent, except in
+// the final verdict, which is HTML rendered (and escaped) by the server's own template.
 (function () {
   "use strict";
 
@@ -72,28 +73,39 @@
     return `${Math.round(score * 100)}%`;
   }
 
-  function renderVerdict(sub) {
-    const final = sub.is_final;
-    const box = el("div", {
-      class: `verdict${sub.status === "passed" ? " is-passed" : final ? " is-failed" : ""}`,
-      "data-submission": String(sub.id),
-    });
+  // A pending submission (queued or running) is drawn here; a final verdict is the server's own
+  // rendering of challenges/_verdict.html, fetched once (see showFinalVerdict).
+  function renderPending(sub) {
+    const box = el("div", { class: "verdict", "data-submission": String(sub.id), "data-status": sub.status });
     const head = el("p", { class: "cluster" });
     head.append(el("strong", {}, `Attempt ${sub.attempt}`), badge(sub.status));
-    if (sub.score !== null && sub.score !== undefined) head.append(el("span", { class: "muted" }, `score ${percent(sub.score)}`));
     box.append(head);
-    if (!final) {
-      box.append(el("p", { class: "muted" }, sub.status === "running" ? "Running your code on hidden inputs…" : "Waiting for a grading worker…"));
-    } else {
-      box.append(el("p", { class: "verdict-feedback" }, sub.feedback));
-      const list = el("ul");
-      for (const check of sub.checks || []) {
-        const item = el("li", { class: `check ${check.passed ? "pass" : "fail"}` });
-        item.append(el("span", { class: "check-name" }, check.name), el("span", { class: "check-detail" }, check.message));
-        list.append(item);
+    box.append(el("p", { class: "muted" }, sub.status === "running" ? "Running your code on hidden inputs…" : "Waiting for a grading worker…"));
+    verdictBox.replaceChildren(box);
+  }
+
+  function verdictUrl(id) {
+    return root.dataset.verdictUrl.replace(/\/0\/verdict\/$/, `/${encodeURIComponent(id)}/verdict/`);
+  }
+
+  async function showFinalVerdict(sub) {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        const response = await fetch(verdictUrl(sub.id), { credentials: "same-origin", headers: { Accept: "text/html" } });
+        if (response.ok && !response.redirected) {
+          // Server-rendered and auto-escaped by our own template: learner text in it is already escaped.
+          verdictBox.innerHTML = await response.text();
+          return;
+        }
+      } catch (_) {
+        // Fall through to a retry.
       }
-      box.append(list);
+      await sleep(500 * (attempt + 1));
     }
+    const box = el("div", { class: `verdict ${sub.status === "passed" ? "is-passed" : "is-failed"}`, "data-submission": String(sub.id) });
+    const head = el("p", { class: "cluster" });
+    head.append(el("strong", {}, `Attempt ${sub.attempt}`), badge(sub.status));
+    box.append(head, el("p", { class: "muted" }, "Graded. Reload the page to see the details."));
     verdictBox.replaceChildren(box);
   }
 
@@ -150,8 +162,11 @@
         continue;
       }
       if (result.response.ok && result.body) {
-        renderVerdict(result.body);
-        if (result.body.is_final) return result.body;
+        if (result.body.is_final) {
+          await showFinalVerdict(result.body);
+          return result.body;
+        }
+        renderPending(result.body);
         statusLine.textContent = result.body.status === "running" ? "Running…" : "Queued…";
       }
       delay = Math.min(delay * 1.3, 2000);
@@ -180,7 +195,7 @@
         statusLine.textContent = "";
         return;
       }
-      renderVerdict(body);
+      renderPending(body);
       statusLine.textContent = "Queued…";
       const final = await follow(body.url);
       statusLine.textContent = final.status === "passed" ? "Passed." : `${STATUS_LABELS[final.status]}.`;

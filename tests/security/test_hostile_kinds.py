@@ -1,0 +1,172 @@
+"""The hostile suite against every challenge kind, each with its own signature and result mode.
+
+Every body below runs as the learner's entry point for each kind through the real sandbox and the kind's
+trusted checks; none may pass, crash the grader, outlive its run or leave anything behind.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import save
+
+from challenges.kinds import KINDS
+from tests.grading.conftest import grade_code, solution
+from tests.security.conftest import HOSTILE_LIMITS
+from workers.sandbox import Limits
+from workers.sandbox.runner import _decode_result, _Malformed
+
+pytestmark = pytest.mark.sandbox
+
+ALL_KINDS = sorted(KINDS)
+# Training takes real CPU time; these limits still stop a loop long before the kind's own budget would.
+LIMITS = Limits(**{**HOSTILE_LIMITS.__dict__, "cpu_seconds": 8, "wall_seconds": 10, "memory_mb": 2048})
+
+
+def grade_body(slug: str, body: str, prelude: str = "", seed: int = 1):
+    indented = "\n".join("    " + line for line in body.strip("\n").splitlines())
+    signature = f"def {_entrypoint(slug)}({', '.join(KINDS[slug].parameters)}):\n"
+    code = f"import os, sys, json, time, torch\nimport torch.nn.functional as F\n{prelude}\n{signature}{indented}\n"
+    return grade_code(slug, code, limits=LIMITS, seed=seed)
+
+
+def _entrypoint(slug: str) -> str:
+    return {"train-student": "train_student"}.get(slug, slug.replace("-", "_"))
+
+
+@pytest.mark.parametrize("slug", ALL_KINDS)
+def test_a_loop_times_out(slug):
+    verdict = grade_body(slug, "while True:\n    pass")
+    assert verdict.status == "timeout" and verdict.score == 0
+    assert "time" in verdict.feedback
+
+
+@pytest.mark.parametrize("slug", ALL_KINDS)
+def test_a_fork_bomb_is_contained(slug):
+    verdict = grade_body(slug, "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass")
+    assert verdict.status in ("timeout", "failed") and verdict.score == 0
+
+
+@pytest.mark.parametrize("slug", ALL_KINDS)
+def test_allocating_without_bound_is_a_memory_failure(slug):
+    verdict = grade_body(slug, "a = []\nwhile True:\n    a.append(bytearray(1 << 26))")
+    assert verdict.status == "failed" and "memory" in verdict.feedback
+
+
+@pytest.mark.parametrize("slug", ALL_KINDS)
+def test_writing_outside_tmp_is_refused(slug, tmp_path):
+    planted = tmp_path / "planted"
+    body = f"""
+seen = []
+for path in ({str(planted)!r}, '/opt/site-packages/planted', '/opt/site-packages/sklearn/datasets/data/x', '/planted'):
+    try:
+        open(path, 'w').write('x')
+        seen.append('WROTE ' + path)
+    except OSError as exc:
+        seen.append('denied ' + type(exc).__name__)
+raise RuntimeError(' | '.join(seen))
+"""
+    verdict = grade_body(slug, body)
+    runs = next(c for c in verdict.checks if c.name == "runs")
+    assert verdict.status == "failed" and not planted.exists()
+    assert "WROTE" not in runs.message and runs.message.count("denied") == 4, runs.message
+
+
+def test_the_digits_data_files_are_hidden():
+    body = """
+import sklearn, glob
+found = glob.glob('/opt/site-packages/sklearn/datasets/**/*digits*', recursive=True)
+raise RuntimeError(f'found={found!r} listing={os.listdir("/opt/site-packages/sklearn/datasets/data")!r}')
+"""
+    verdict = grade_body("train-student", body)
+    runs = next(c for c in verdict.checks if c.name == "runs")
+    assert "found=[] listing=[]" in runs.message, runs.message
+
+
+@pytest.mark.parametrize(
+    "prelude",
+    [
+        # A forged state_dict: right names, but taken from anywhere the learner likes, with wrong shapes.
+        "torch.nn.Module.state_dict = lambda self, *a, **k: {'hidden.weight': torch.zeros(256, 64), "
+        "'hidden.bias': torch.zeros(32), 'out.weight': torch.zeros(10, 32), 'out.bias': torch.zeros(10)}",
+        # Not tensors at all, and a key that is not a string.
+        "torch.nn.Module.state_dict = lambda self, *a, **k: {'hidden.weight': 'x', 3: torch.zeros(1)}",
+        # Reading the state raises.
+        "def _boom(self, *a, **k):\n    raise SystemExit('no state for you')\ntorch.nn.Module.state_dict = _boom",
+        # Many thousands of parameters.
+        "torch.nn.Module.state_dict = lambda self, *a, **k: {f'p{i}': torch.zeros(1) for i in range(20000)}",
+    ],
+)
+def test_a_crafted_state_dict_never_passes(prelude):
+    body = "return [1.0, 0.5]"
+    verdict = grade_body("train-student", body, prelude=prelude)
+    assert verdict.status == "failed"
+    check = next(c for c in verdict.checks if c.name == "student_parameters")
+    assert not check.passed
+
+
+def test_patching_evaluation_helpers_inside_changes_nothing():
+    prelude = """
+torch.Tensor.argmax = lambda self, *a, **k: torch.zeros(self.shape[0], dtype=torch.long)
+torch.Tensor.__eq__ = lambda self, other: torch.ones(1, dtype=torch.bool)
+"""
+    verdict = grade_body("train-student", "return [0.0]", prelude=prelude)
+    assert verdict.status == "failed"
+    assert verdict.details["accuracy"] < 0.5
+
+
+def test_altering_the_mask_in_place_is_caught():
+    code = solution("reference", "sequence-distillation-loss").replace(
+        "    T = temperature\n", "    T = temperature\n    attention_mask.fill_(1)\n", 1
+    )
+    verdict = grade_code("sequence-distillation-loss", code, limits=LIMITS, seed=2)
+    assert verdict.status == "failed"
+    assert not next(c for c in verdict.checks if c.name == "inputs_unchanged").passed
+
+
+def _state_result(state: dict, tensors: dict) -> bytes:
+    manifest = {
+        "version": 1,
+        "status": "ok",
+        "cases": [
+            {
+                "index": 0,
+                "ok": True,
+                "result": {"kind": "series", "key": "c0.series"},
+                "grads": {},
+                "inputs_after": {},
+                "backward": "not_requested",
+                "state": state,
+            }
+        ],
+    }
+    body = json.dumps(manifest).encode()
+    blob = save({"c0.series": torch.zeros(2, dtype=torch.float64), **tensors})
+    return b"LPRES1\n" + len(body).to_bytes(8, "big") + body + len(blob).to_bytes(8, "big") + blob
+
+
+EXPECTED = [{"tensors": ["x"], "grad": [], "state": {"w": (2,)}}]
+
+
+@pytest.mark.parametrize(
+    ("state", "tensors"),
+    [
+        ({"w": "c1.state.0"}, {"c1.state.0": torch.zeros(2)}),  # another case's key
+        ({"w": "c0.state.0", "v": "c0.state.0"}, {"c0.state.0": torch.zeros(2)}),  # one tensor twice
+        ({"w": "c0.state.0"}, {"c0.state.0": torch.zeros(2), "c0.state.9": torch.zeros(1)}),  # an extra tensor
+        ({f"p{i}": f"c0.state.{i}" for i in range(300)}, {f"c0.state.{i}": torch.zeros(1) for i in range(300)}),
+        ([], {}),
+    ],
+)
+def test_malformed_state_records_are_rejected(state, tensors):
+    with pytest.raises(_Malformed):
+        _decode_result(_state_result(state, tensors), EXPECTED)
+
+
+def test_a_well_formed_but_wrong_state_is_the_learners_problem():
+    status, [case], _ = _decode_result(
+        _state_result({"w": "c0.state.0"}, {"c0.state.0": torch.zeros(3, dtype=torch.float64)}), EXPECTED
+    )
+    assert status == "ok" and "has shape (3,), expected (2,)" in case.state_problem
