@@ -103,7 +103,7 @@ def _fmt(value: float) -> str:
 
 
 @register.inclusion_tag("challenges/_loss_curve.html")
-def loss_curve(details: dict, chart_id: object = "loss-curve") -> dict:
+def loss_curve(details: dict, chart_id: object = "chart") -> dict:
     """An inline SVG of ``details["curve"]`` (the training loss, evenly downsampled from ``details["steps"]``).
 
     Drawn in currentColor, so it follows the text colour (dark mode, forced colours); a None value (a
@@ -112,7 +112,7 @@ def loss_curve(details: dict, chart_id: object = "loss-curve") -> dict:
     raw = details.get("curve") if isinstance(details, dict) else None
     values = [_number(v) for v in raw] if isinstance(raw, list) else []
     finite = [(i, v) for i, v in enumerate(values) if v is not None]
-    context = {"chart_id": f"loss-curve-{chart_id}", "points": len(values), "drawn": False}
+    context = {"chart_id": f"loss-curve-{chart_id}", "drawn": False}
     if not finite:
         context["empty_reason"] = (
             "No training curve: your function returned no loss values."

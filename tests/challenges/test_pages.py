@@ -319,3 +319,11 @@ def test_regrade_notice_when_the_status_changed(browser_client, learner, challen
     submission.save()
     html = browser_client.get(verdict_url(submission)).content.decode()
     assert 'data-testid="regrade-notice"' not in html and "still passed" in html
+
+
+def test_train_student_error_without_measurements_has_no_details_block(browser_client, learner, train_student):
+    details = {"kind": "train-student", "min_accuracy": 0.92, "min_agreement": 0.95}
+    timed_out = make_submission(learner, train_student, status="timeout", score=0.0, details=details)
+    html = browser_client.get(verdict_url(timed_out)).content.decode()
+    assert 'class="verdict is-failed"' in html and "Timed out" in html
+    assert "student-metrics" not in html and "<svg" not in html

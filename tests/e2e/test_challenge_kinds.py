@@ -19,6 +19,7 @@ PHONE = {"width": 390, "height": 844}
 
 
 def overflows(page) -> bool:
+    """Whether the page scrolls sideways (a wide table or editor would; scroll boxes inside it do not count)."""
     return page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
 
 
