@@ -121,6 +121,17 @@ def test_a_new_challenge_of_an_existing_kind_is_content_only(tree):
     assert target.grader_version != content.read_target(tree, "distillation-loss").grader_version
 
 
+@pytest.mark.sandbox
+def test_the_new_challenge_grades_like_the_original(tree):
+    from challenges.kinds.grader import grade
+
+    shutil.copytree(tree / "challenges" / "distillation-loss", tree / "challenges" / "kd-loss-again")
+    edit(tree / "challenges" / "kd-loss-again" / "challenge.yaml", "slug: distillation-loss", "slug: kd-loss-again")
+    target = content.read_target(tree, "kd-loss-again")
+    verdict = grade(target, (tree / "challenges" / "kd-loss-again" / "solution.py").read_text(), seed=4)
+    assert verdict.status == "passed" and verdict.grader_version == target.grader_version
+
+
 @pytest.mark.django_db
 def test_load_is_idempotent_and_retires_removed(tree):
     first = load_challenges()

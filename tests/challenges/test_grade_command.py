@@ -53,6 +53,30 @@ def test_every_kind_grades_through_the_command(slug, passing, failing, named):
     assert named in done.stdout
 
 
+@pytest.mark.parametrize(
+    ("slug", "name", "shown"),
+    [
+        ("train-student", "untrained", "student not trained"),
+        ("train-student", "teacher_weights", "FAIL student_parameters"),
+        ("train-student", "bigger_model", "has shape (256, 64), expected (32, 64)"),
+        ("train-student", "extra_parameters", "unexpected 'answers', 'extra'"),
+        ("train-student", "nan_weights", "holds NaN or infinite values"),
+        ("train-student", "embedded_public_digits", "FAIL runs"),
+        ("sequence-distillation-loss", "batch_size_only", "divided by the batch size only"),
+        ("sequence-distillation-loss", "masked_logits", "logits masked instead of the per-token loss"),
+        ("sequence-distillation-loss", "no_t_squared", "T² factor missing"),
+        ("sequence-distillation-loss", "swapped_kl", "KL direction swapped"),
+        ("sequence-distillation-loss", "unstable_log_softmax", "numerically unstable softmax"),
+        ("sequence-distillation-loss", "not_detached", "teacher not detached"),
+        ("sequence-distillation-loss", "in_place", "FAIL inputs_unchanged"),
+    ],
+)
+def test_cheats_and_mistakes_fail_through_the_command(slug, name, shown):
+    done = manage(slug, str(SOLUTIONS / slug / f"{name}.py"), "--seed", "8")
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    assert shown in done.stdout, done.stdout[-3000:]
+
+
 def test_known_mistake_fails_with_its_name():
     done = manage("distillation-loss", str(SOLUTIONS / "distillation-loss" / "swapped_kl.py"))
     assert done.returncode == 1, done.stderr
