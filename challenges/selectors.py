@@ -60,8 +60,8 @@ def challenge_standing(*, user: User, challenge: Challenge) -> ChallengeStanding
 def challenge_progress(*, user: User, path=None) -> list[dict]:
     """Every active challenge (of ``path``, or of all paths) with the user's status, in two queries.
 
-    Each item: slug, kind, title, drop_id, status ("not_tried" | "attempted" | "passed"), best_score (0..1 or
-    None), attempts, url (the challenge page).
+    Each item: slug, kind, title, drop_id, drop_title, drop_position, status ("not_tried" | "attempted" |
+    "passed"), best_score (0..1 or None), attempts, url (the challenge page).
     """
     challenges = list(challenge_list(path=path))
     standings = challenge_standings(user=user, challenges=challenges)
@@ -71,6 +71,8 @@ def challenge_progress(*, user: User, path=None) -> list[dict]:
             "kind": challenge.kind,
             "title": challenge.title,
             "drop_id": challenge.drop_id,
+            "drop_title": challenge.drop.title if challenge.drop else None,
+            "drop_position": challenge.drop.position if challenge.drop else None,
             "status": (standing := standings.get(challenge.pk, NOT_TRIED_STANDING)).status,
             "best_score": standing.best_score,
             "attempts": standing.attempts,

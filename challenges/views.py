@@ -27,14 +27,12 @@ def entrypoint_signature(challenge: Challenge) -> str:
 @login_required
 def challenge_list_page(request):
     """Every challenge of the path, in the drops' order, with the learner's status on each."""
-    drops = {challenge.slug: challenge.drop for challenge in selectors.challenge_list()}
     items = []
     for item in selectors.challenge_progress(user=request.user):
         info = KINDS.get(item["kind"])
         items.append(
             {
                 **item,
-                "drop": drops.get(item["slug"]),
                 "kind_summary": info.summary if info else "",
                 "label": STANDING_LABELS[item["status"]],
                 "badge": BADGES[item["status"]],

@@ -478,6 +478,7 @@ class ProgressApi(APIView):
             "ChallengeStatus",
             {
                 "slug": serializers.SlugField(),
+                "kind": serializers.CharField(help_text="The challenge kind that grades it."),
                 "title": serializers.CharField(),
                 "drop_id": serializers.IntegerField(allow_null=True),
                 "status": serializers.ChoiceField(choices=["not_tried", "attempted", "passed"]),

@@ -14,7 +14,8 @@ def test_challenge_progress_reports_status_best_score_and_attempts(
     assert [i["slug"] for i in items] == ["distillation-loss", "train-student", "sequence-distillation-loss"]
     assert items[0] == {
         "slug": "distillation-loss", "kind": "distillation-loss", "title": challenge.title,
-        "drop_id": challenge.drop_id, "status": "not_tried", "best_score": None, "attempts": 0,
+        "drop_id": challenge.drop_id, "drop_title": challenge.drop.title, "drop_position": challenge.drop.position,
+        "status": "not_tried", "best_score": None, "attempts": 0,
         "url": "/challenges/distillation-loss/",
     }  # fmt: skip
     Submission.objects.create(user=learner, challenge=challenge, code="x", attempt=1, status="failed", score=0.4)
