@@ -1,3 +1,4 @@
+import json
 import os
 import time
 
@@ -16,6 +17,15 @@ def run_hostile(body: str, *, limits: Limits = HOSTILE_LIMITS, prelude: str = ""
     indented = "\n".join("    " + line for line in body.strip("\n").splitlines())
     code = f"import os, sys, time, torch\n{prelude}\ndef f(x):\n{indented}\n"
     return run_cases(code, entrypoint="f", cases=[Case({"x": torch.ones(2)})], limits=limits)
+
+
+def result_stream(manifest: dict, tensors: dict[str, torch.Tensor]) -> bytes:
+    """A result stream as the harness frames it (magic, JSON manifest, safetensors), for decoder tests."""
+    from safetensors.torch import save
+
+    body = json.dumps(manifest).encode()
+    blob = save(tensors)
+    return b"LPRES1\n" + len(body).to_bytes(8, "big") + body + len(blob).to_bytes(8, "big") + blob
 
 
 def sandbox_processes() -> list[int]:

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tests.grading.conftest import grade_code, solution
-from tests.security.conftest import HOSTILE_LIMITS, run_hostile
+from tests.security.conftest import HOSTILE_LIMITS, result_stream, run_hostile
 from workers.sandbox import Limits, run_cases
 from workers.sandbox.runner import _decode_result
 
@@ -324,8 +324,6 @@ def test_malformed_results_raise_only_internally(raw):
 
 
 def test_unexpected_tensor_names_are_rejected():
-    from safetensors.torch import save
-
     from workers.sandbox.runner import _Malformed
 
     manifest = {
@@ -342,9 +340,7 @@ def test_unexpected_tensor_names_are_rejected():
             }
         ],
     }
-    blob = save({"c0.result": torch.tensor(1.0), "c0.after.x": torch.ones(2), "extra": torch.ones(1)})
-    body = json.dumps(manifest).encode()
-    raw = b"LPRES1\n" + len(body).to_bytes(8, "big") + body + len(blob).to_bytes(8, "big") + blob
+    raw = result_stream(manifest, {"c0.result": torch.tensor(1.0), "c0.after.x": torch.ones(2), "extra": torch.ones(1)})
     with pytest.raises(_Malformed):
         _decode_result(raw, [{"tensors": ["x"], "grad": [], "state": {}}])
 

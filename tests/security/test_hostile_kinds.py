@@ -10,11 +10,10 @@ import json
 
 import pytest
 import torch
-from safetensors.torch import save
 
 from challenges.kinds import KINDS
 from tests.grading.conftest import grade_code, solution
-from tests.security.conftest import HOSTILE_LIMITS
+from tests.security.conftest import HOSTILE_LIMITS, result_stream
 from workers.sandbox import Limits
 from workers.sandbox.runner import _decode_result, _Malformed
 
@@ -142,9 +141,7 @@ def _state_result(state: dict, tensors: dict) -> bytes:
             }
         ],
     }
-    body = json.dumps(manifest).encode()
-    blob = save({"c0.series": torch.zeros(2, dtype=torch.float64), **tensors})
-    return b"LPRES1\n" + len(body).to_bytes(8, "big") + body + len(blob).to_bytes(8, "big") + blob
+    return result_stream(manifest, {"c0.series": torch.zeros(2, dtype=torch.float64), **tensors})
 
 
 EXPECTED = [{"tensors": ["x"], "grad": [], "state": {"w": (2,)}}]
