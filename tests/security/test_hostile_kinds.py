@@ -106,6 +106,58 @@ def test_a_crafted_state_dict_never_passes(prelude):
     assert not check.passed
 
 
+def _public_test_set_cheat() -> str:
+    """The reference training plus the public test split, labels and all, embedded in the code (17 KB)."""
+    import base64
+    import zlib
+
+    import numpy as np
+
+    from challenges import digits
+
+    _, _, x_test, y_test = digits.load_split()
+    pixels = (x_test.numpy() * 16).round().astype(np.uint8).tobytes() + y_test.numpy().astype(np.uint8).tobytes()
+    blob = base64.b85encode(zlib.compress(pixels, 9)).decode()
+    cheat = f"""
+import base64, zlib
+_RAW = zlib.decompress(base64.b85decode({blob!r}))
+_N = {len(y_test)}
+
+
+def _public(device):
+    x = torch.frombuffer(bytearray(_RAW[: _N * 64]), dtype=torch.uint8).reshape(_N, 64).float() / 16
+    y = torch.frombuffer(bytearray(_RAW[_N * 64 :]), dtype=torch.uint8).long()
+    return x.to(device), y.to(device)
+
+
+_honest = train_student
+
+
+def train_student(student, teacher, transfer_x, labeled_x, labeled_y, device):
+    x_pub, y_pub = _public(transfer_x.device)
+    # Train on the public test images and their labels first, then distill as the reference does.
+    optimizer = torch.optim.Adam(student.parameters(), lr=1e-2)
+    for _ in range(200):
+        loss = F.cross_entropy(student(x_pub), y_pub)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return _honest(student, teacher, transfer_x, labeled_x, labeled_y, device)
+"""
+    return solution("reference", "train-student") + cheat
+
+
+@pytest.mark.parametrize("seed", [3, 14])
+def test_embedding_the_public_test_set_does_not_beat_distillation(seed):
+    code = _public_test_set_cheat()
+    assert len(code.encode()) < 64 * 1024
+    honest = grade_code("train-student", solution("reference", "train-student"), seed=seed)
+    cheat = grade_code("train-student", code, seed=seed)
+    assert cheat.status in ("passed", "failed")
+    # The secret transform makes the public images useless: no better than honest distillation.
+    assert cheat.details["accuracy"] <= honest.details["accuracy"] + 0.005, (cheat.details, honest.details)
+
+
 def test_patching_evaluation_helpers_inside_changes_nothing():
     prelude = """
 torch.Tensor.argmax = lambda self, *a, **k: torch.zeros(self.shape[0], dtype=torch.long)
