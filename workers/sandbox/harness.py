@@ -14,6 +14,11 @@ Protocol (all integers are 8-byte big-endian lengths):
 * stdin  <- ``LPREQ1\\n`` len JSON-header len safetensors-inputs
 * result -> ``LPREADY\\n`` once torch is imported and privileges are dropped, then
   ``LPRES1\\n`` len JSON-manifest len safetensors-outputs
+
+The header names the result mode (``workers.sandbox.cases``): ``tensor`` (the returned tensor, the
+requested gradients and the tensor inputs as they are after the call) or ``state_dict`` (the state of a
+module argument after the call, read with ``nn.Module.state_dict``, and the returned list of numbers).
+Module arguments are built here from layer specs and the request's weights; nothing random happens inside.
 """
 
 from __future__ import annotations

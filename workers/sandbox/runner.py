@@ -14,6 +14,8 @@ Isolation, and why each choice:
   tree, not ``/etc``, not home directories, not ``/var``. There is **no writable host path** at all:
   inputs arrive on stdin and results leave on a pipe that the parent reads with a byte bound, so a
   planted symlink or a disk-filling loop has nowhere to land.
+  Data sets that ship inside packages and that a hidden evaluation is built from (scikit-learn's
+  digits) are covered by an empty read-only tmpfs (``HIDDEN_PACKAGE_DATA``).
 * User: when the worker is root (the usual container setup), bwrap runs as real root so it can
   reach the runtime under ``/root`` (mode 0700) for its bind mounts, with every capability dropped
   except CAP_SETUID/CAP_SETGID; the harness's first act is to ``setresuid`` to a dedicated host uid
