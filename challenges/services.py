@@ -130,9 +130,10 @@ def submission_grade(*, submission_id: int, task_id: str, worker_host: str, devi
     target = submission.challenge.grading_target()
     prewarmed = prewarm.take(target.limits, device) if prewarm is not None else None
     verdict = grade(target, submission.code, device=device, prewarmed=prewarmed)
-    if prewarm is not None:
-        prewarm.refill(target.limits, device)
     submission_record_verdict(submission_id=submission_id, verdict=verdict)
+    if prewarm is not None:
+        # After the verdict is stored, so the learner does not wait on the next sandbox's start.
+        prewarm.refill(target.limits, device)
     return verdict.status
 
 
