@@ -11,6 +11,7 @@ No Django imports: workers, ``manage.py grade`` and ``regrade`` call :func:`grad
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -19,6 +20,8 @@ from typing import Any, Literal
 
 from challenges.kinds import KindInfo
 from workers.sandbox import Case, CaseOutput, Limits, ResultMode, TensorResult
+
+logger = logging.getLogger(__name__)
 
 GradeStatus = Literal["passed", "failed", "error", "timeout"]
 
@@ -214,6 +217,7 @@ def grade(
                 "sandbox_run_seconds": result.wall_seconds,
                 "checks_seconds": round(now - sandbox_done, 3),
                 "total_seconds": round(now - started, 3),
+                "prewarmed": 1.0 if result.prewarmed else 0.0,
             },
             device=device,
             grader_version=target.grader_version,
@@ -223,7 +227,15 @@ def grade(
         status, message = _outcome_message(result, target, kind.info)
         return verdict(status, 0.0, Evaluation([Check("runs", False, message)]), message)
 
-    evaluation = kind.evaluate(drawn, result.cases, target)
+    try:
+        evaluation = kind.evaluate(drawn, result.cases, target)
+    except Exception:  # outputs the kind could not judge still end in a verdict (logged with its traceback)
+        logger.exception("kind %s could not evaluate a submission's outputs", target.kind)
+        message = (
+            "The grader could not judge what your code returned, so this attempt has no score. "
+            "It is not counted against you; if it happens again, tell us."
+        )
+        return verdict("error", 0.0, Evaluation([Check("graded", False, message)]), message)
     checks = evaluation.checks
     passed = sum(c.passed for c in checks)
     if passed == len(checks):

@@ -81,3 +81,24 @@ def test_worker_killed_mid_grade_leaves_no_submission_stuck(start_worker, api, c
     regraded = wait_for_verdict(submission_id)
     assert regraded.status == Submission.Status.PASSED, regraded.feedback
     assert regraded.grading_runs == 2 and regraded.worker_host.startswith("test2-")
+
+
+def test_a_crafted_result_ends_in_a_verdict_and_the_next_is_graded_prewarmed(
+    grading_worker, api, challenge, reference_code
+):
+    """A frame built to crash the decoder: a final verdict, the worker alive, the next sandbox pre-started."""
+    crafted = (
+        "import os, struct, sys\n"
+        "def distillation_loss(student_logits, teacher_logits, labels, temperature, alpha):\n"
+        '    m = b\'{"version": 1, "status": "ok", "cases": [\' + b\'9\' * 100000 + b\']}\'\n'
+        "    os.write(int(sys.argv[1]), b'LPRES1\\n' + struct.pack('>Q', len(m)) + m + struct.pack('>Q', 0))\n"
+        "    os._exit(0)\n"
+    )
+    verdict = poll(api, submit(api, crafted), timeout=60)
+    assert verdict["status"] == "failed" and verdict["score"] == 0
+    assert "without reporting results" in verdict["feedback"]
+    # The worker refilled its pre-started sandbox after that verdict, so the next submission takes it.
+    passed = poll(api, submit(api, reference_code), timeout=60)
+    assert passed["status"] == "passed", passed["feedback"]
+    assert passed["timings"]["prewarmed"] == 1.0
+    assert grading_worker.process.poll() is None

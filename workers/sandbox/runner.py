@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import os
 import resource
 import secrets
@@ -54,12 +55,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from workers.sandbox.cases import Case, CaseOutput, ModuleSpec, ResultMode, StateDictResult, TensorResult
 from workers.sandbox.limits import Limits
+
+logger = logging.getLogger(__name__)
 
 HARNESS_PATH = Path(__file__).with_name("harness.py")
 READY_MAGIC = b"LPREADY\n"
@@ -69,6 +71,9 @@ RESULT_MAGIC = b"LPRES1\n"
 UID_RANGE = (0x30000, 0x30000 + 0xFFFF)
 TAIL_BYTES = 8 * 1024
 MAX_TEXT = 4000
+# The JSON manifest (and a safetensors header) is metadata: far below this even for 256 state entries.
+MAX_MANIFEST_BYTES = 1 << 20
+MAX_STATE_ENTRIES = 256
 # Data sets that ship inside installed packages and that a challenge's hidden evaluation is built from.
 HIDDEN_PACKAGE_DATA = ("sklearn/datasets/data", "sklearn/datasets/images", "sklearn/datasets/descr")
 
@@ -90,6 +95,7 @@ class SandboxResult:
     message: str = ""
     error: dict[str, str] | None = None  # learner traceback when status == "error"
     startup_seconds: float = 0.0
+    prewarmed: bool = False  # run by a sandbox started ahead of this submission
 
 
 # --------------------------------------------------------------------------- request encoding
@@ -160,13 +166,58 @@ class _Malformed(Exception):
 
 
 def _text(value: object, limit: int = MAX_TEXT) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+    """Learner text as valid UTF-8 (a lone surrogate becomes "?"), cut to ``limit`` characters."""
+    if not isinstance(value, str):
+        return ""
+    return value[:limit].encode("utf-8", "replace").decode("utf-8")
 
 
 def _error_dict(value: object) -> dict[str, str] | None:
     if not isinstance(value, dict):
         return None
     return {k: _text(value.get(k)) for k in ("type", "message", "traceback")}
+
+
+def _max_tensor_keys(expected: list[dict]) -> int:
+    """The most tensors a well-formed result can hold: result, grads, inputs-after, state, per case."""
+    return sum(1 + len(e["grad"]) + len(e["tensors"]) + (MAX_STATE_ENTRIES if e["state"] else 0) for e in expected)
+
+
+def _check_safetensors_header(blob: bytes, max_keys: int) -> None:
+    """Read only the safetensors header (bounded) before parsing tensors: a result listing a million
+    tensors, or with shapes whose sizes overflow, is refused without the parser building any of them."""
+    if not blob:
+        return
+    if len(blob) < 8:
+        raise _Malformed("truncated safetensors")
+    (size,) = struct.unpack("<Q", blob[:8])
+    if size > min(len(blob) - 8, MAX_MANIFEST_BYTES):
+        raise _Malformed("safetensors header too large")
+    try:
+        header = json.loads(blob[8 : 8 + size].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _Malformed("safetensors header is not JSON") from exc
+    if not isinstance(header, dict):
+        raise _Malformed("bad safetensors header")
+    entries = [(k, v) for k, v in header.items() if k != "__metadata__"]
+    if len(entries) > max_keys:
+        raise _Malformed("too many tensors")
+    data_size = len(blob) - 8 - size
+    for _, info in entries:
+        if not isinstance(info, dict):
+            raise _Malformed("bad tensor entry")
+        shape, offsets = info.get("shape"), info.get("data_offsets")
+        if not isinstance(shape, list) or len(shape) > 8 or not all(type(d) is int and 0 <= d < 2**40 for d in shape):
+            raise _Malformed("bad tensor shape")
+        if not isinstance(offsets, list) or len(offsets) != 2 or not all(type(o) is int for o in offsets):
+            raise _Malformed("bad tensor offsets")
+        if not 0 <= offsets[0] <= offsets[1] <= data_size:
+            raise _Malformed("tensor outside the data")
+        elements = 1
+        for d in shape:
+            elements *= d
+        if elements > data_size:  # every dtype takes at least one byte an element
+            raise _Malformed("tensor larger than the data")
 
 
 def _decode_result(raw: bytes, expected: list[dict]) -> tuple[str, list[CaseOutput], dict | None]:
@@ -187,9 +238,13 @@ def _decode_result(raw: bytes, expected: list[dict]) -> tuple[str, list[CaseOutp
         pos += n
         return data
 
+    manifest_bytes = frame()
+    if len(manifest_bytes) > MAX_MANIFEST_BYTES:
+        raise _Malformed("manifest too large")
     try:
-        manifest = json.loads(frame().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # ValueError also covers integers longer than Python's digit limit.
+        manifest = json.loads(manifest_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _Malformed("manifest is not JSON") from exc
     blob = frame()
     if pos != len(raw):
@@ -199,9 +254,10 @@ def _decode_result(raw: bytes, expected: list[dict]) -> tuple[str, list[CaseOutp
     status = manifest.get("status")
     if status not in ("ok", "error", "memory"):
         raise _Malformed("bad status")
+    _check_safetensors_header(blob, _max_tensor_keys(expected))
     try:
         tensors = st_load(blob) if blob else {}
-    except (SafetensorError, ValueError, RuntimeError) as exc:  # safetensors parses, never unpickles
+    except Exception as exc:  # any failure to parse is a malformed result (safetensors never unpickles)
         raise _Malformed("bad safetensors") from exc
     if status == "error":
         return status, [], _error_dict(manifest.get("error")) or {"type": "", "message": "", "traceback": ""}
@@ -288,7 +344,7 @@ def _decode_state(rc: dict, shapes: dict[str, tuple[int, ...]], out: CaseOutput,
         )
         return
     names = rc.get("state")
-    if not isinstance(names, dict) or len(names) > 256:
+    if not isinstance(names, dict) or len(names) > MAX_STATE_ENTRIES:
         raise _Malformed("bad state record")
     state = {}
     for name, key in names.items():
@@ -710,7 +766,10 @@ class PrewarmedSandbox:
         raw = bytes(self.result[len(READY_MAGIC) :])
         try:
             status, cases, error = _decode_result(raw, expected)
-        except _Malformed as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever the learner sent, the grader must not fall over
+            if not isinstance(exc, _Malformed):
+                logger.warning("undecodable sandbox result (%s): %r", type(exc).__name__, exc)
+                exc = _Malformed(f"unreadable results ({type(exc).__name__})")
             if rc in (-signal.SIGKILL, 128 + signal.SIGKILL) and self._cpu_exhausted():
                 return result("timeout", f"Your code used more than {limits.cpu_seconds} seconds of CPU time.")
             return result(
@@ -750,4 +809,6 @@ def run_cases(
         prewarmed.close()
         prewarmed = None
     box = prewarmed or PrewarmedSandbox(limits or Limits(), device)
-    return box.run(code, entrypoint=entrypoint, cases=cases, result=result or TensorResult())
+    outcome = box.run(code, entrypoint=entrypoint, cases=cases, result=result or TensorResult())
+    outcome.prewarmed = prewarmed is not None
+    return outcome

@@ -64,7 +64,11 @@ class Command(BaseCommand):
             self.stdout.write(f"{mark} {check.name}: {check.message}")
         self.stdout.write("")
         self.stdout.write(verdict.feedback)
-        timing = ", ".join(f"{key} {value:.2f}s" for key, value in verdict.timings.items())
+        timing = ", ".join(
+            f"{key.removesuffix('_seconds')} {value:.2f}s" for key, value in verdict.timings.items() if key.endswith("_seconds")
+        )
+        if verdict.timings.get("prewarmed"):
+            timing += " (pre-started sandbox)"
         self.stdout.write(
             f"{verdict.status} · score {verdict.score:.0%} · device {verdict.device} · grader "
             f"{verdict.grader_version} · {timing}"
