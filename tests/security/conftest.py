@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from workers.sandbox import Case, Limits, SandboxResult, run_cases
-from workers.sandbox.runner import UID_RANGE, _is_zombie
+from workers.sandbox.uids import leased_uids, uid_processes
 
 # Tight limits keep the hostile suite fast; torch's import needs ~3 s of CPU.
 HOSTILE_LIMITS = Limits(cpu_seconds=6, wall_seconds=8, memory_mb=1536, processes=32, output_bytes=64 * 1024)
@@ -28,28 +28,23 @@ def result_stream(manifest: dict, tensors: dict[str, torch.Tensor]) -> bytes:
     return b"LPRES1\n" + len(body).to_bytes(8, "big") + body + len(blob).to_bytes(8, "big") + blob
 
 
-def sandbox_processes() -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                uid = os.stat(f"/proc/{entry}").st_uid
-                if UID_RANGE[0] <= uid < UID_RANGE[1] and not _is_zombie(entry):
-                    found.append(int(entry))
-            except OSError:
-                pass
-    return found
+def sandbox_processes(uids) -> list[int]:
+    """Live processes of the given sandbox uids: only this test's own, never another grader's."""
+    return [pid for uid in uids for pid in uid_processes(uid)]
 
 
 @pytest.fixture(autouse=True)
 def no_survivors():
+    before = leased_uids()
     yield
+    # Judge only the sandboxes this test started (a `make run` on the same host has its own).
+    mine = leased_uids() - before
     # The kernel tears a PID namespace down asynchronously; under a fork bomb on 2 cores that can
     # take a few seconds, so allow it before calling anything a survivor.
     deadline = time.monotonic() + 15
-    while sandbox_processes() and time.monotonic() < deadline:
+    while sandbox_processes(mine) and time.monotonic() < deadline:
         time.sleep(0.1)
-    survivors = {pid: _describe(pid) for pid in sandbox_processes()}
+    survivors = {pid: _describe(pid) for pid in sandbox_processes(mine)}
     assert survivors == {}, f"sandboxed processes outlived their run: {survivors}"
 
 

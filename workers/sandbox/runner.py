@@ -40,7 +40,6 @@ import json
 import logging
 import os
 import resource
-import secrets
 import selectors
 import shutil
 import signal
@@ -60,6 +59,7 @@ from safetensors.torch import save as st_save
 
 from workers.sandbox.cases import Case, CaseOutput, ModuleSpec, ResultMode, StateDictResult, TensorResult
 from workers.sandbox.limits import Limits
+from workers.sandbox.uids import UidLease, UidUnavailable, uid_processes
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +67,6 @@ HARNESS_PATH = Path(__file__).with_name("harness.py")
 READY_MAGIC = b"LPREADY\n"
 REQUEST_MAGIC = b"LPREQ1\n"
 RESULT_MAGIC = b"LPRES1\n"
-# Per-run uids come from a block no distribution hands out to real users.
-UID_RANGE = (0x30000, 0x30000 + 0xFFFF)
 TAIL_BYTES = 8 * 1024
 MAX_TEXT = 4000
 # The JSON manifest (and a safetensors header) is metadata: far below this even for 256 state entries.
@@ -479,28 +477,6 @@ def _preexec(limits: Limits, device: str):
     return apply
 
 
-def _is_zombie(pid: str) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _uid_processes(uid: int) -> list[int]:
-    """Live (non-zombie) processes of a sandbox uid; a zombie runs nothing and holds no memory."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if os.stat(f"/proc/{entry}").st_uid == uid and not _is_zombie(entry):
-                pids.append(int(entry))
-        except OSError:
-            continue
-    return pids
-
-
 def _rss_bytes(pids: list[int]) -> int:
     total = 0
     for pid in pids:
@@ -538,8 +514,13 @@ class PrewarmedSandbox:
         self.device = device
         self.used = False
         self.uid: int | None = None
+        self._lease: UidLease | None = None
         if os.geteuid() == 0:
-            self.uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
+            try:
+                self._lease = UidLease()
+            except (UidUnavailable, OSError) as exc:
+                raise SandboxUnavailable(f"no sandbox uid: {exc}") from exc
+            self.uid = self._lease.uid
         result_r, result_w = os.pipe()
         self.started = time.monotonic()
         try:
@@ -558,6 +539,8 @@ class PrewarmedSandbox:
         except OSError as exc:
             os.close(result_r)
             os.close(result_w)
+            if self._lease is not None:
+                self._lease.release()
             raise SandboxUnavailable(f"could not start bwrap: {exc}") from exc
         finally:
             if "result_w" in locals():
@@ -649,13 +632,16 @@ class PrewarmedSandbox:
             # The PID namespace dies with its init; this sweep is the belt to that brace. Wait until
             # the kernel has really torn the tree down so the caller never sees a live straggler.
             deadline = time.monotonic() + 5
-            while (pids := _uid_processes(self.uid)) and time.monotonic() < deadline:
+            while (pids := uid_processes(self.uid)) and time.monotonic() < deadline:
                 for pid in pids:
                     try:
                         os.kill(pid, signal.SIGKILL)
                     except (ProcessLookupError, PermissionError):
                         pass
                 time.sleep(0.02)
+            if self._lease is not None and not uid_processes(self.uid):
+                # Only a uid with nothing left running goes back; a stuck one stays leased by this process.
+                self._lease.release()
 
     def close(self) -> None:
         self.kill()
@@ -715,7 +701,7 @@ class PrewarmedSandbox:
                 break
             if watch_rss and now >= next_rss_check:
                 next_rss_check = now + 0.1
-                if _rss_bytes(_uid_processes(self.uid)) > limits.memory_mb << 20:
+                if _rss_bytes(uid_processes(self.uid)) > limits.memory_mb << 20:
                     verdict = "memory"
                     break
         if verdict is None:
