@@ -36,9 +36,11 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $(VENV)/.runtime-installed $@
 
-# The grader refuses to run without bubblewrap; browser tests drive Debian's Chromium.
+# The grader refuses to run without bubblewrap and libseccomp (its seccomp filter); browser tests drive
+# Debian's Chromium.
 system-deps:
 	@command -v bwrap >/dev/null || $(call apt_install,bubblewrap)
+	@ldconfig -p | grep -q 'libseccomp\.so\.2' || $(call apt_install,libseccomp2)
 
 system-deps-test: system-deps
 	@command -v chromium >/dev/null || $(call apt_install,chromium)

@@ -58,7 +58,9 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from workers.sandbox.cases import Case, CaseOutput, ModuleSpec, ResultMode, StateDictResult, TensorResult
+from workers.sandbox.keyring import join_fresh_session_keyring
 from workers.sandbox.limits import Limits
+from workers.sandbox.seccomp import SeccompUnavailable, filter_fd
 from workers.sandbox.uids import UidLease, UidUnavailable, uid_processes
 
 logger = logging.getLogger(__name__)
@@ -416,11 +418,13 @@ def _bind_cuda(args: list[str]) -> None:
             args += ["--ro-bind", path, path]
 
 
-def _build_command(limits: Limits, device: str, result_fd: int, uid: int | None) -> list[str]:
+def _build_command(limits: Limits, device: str, result_fd: int, uid: int | None, seccomp_fd: int) -> list[str]:
     args = [_bwrap_path()]
     args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     if uid is None:
-        args += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+        args += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns"]
+    # Applied by bwrap to the sandboxed child just before it execs the harness (see workers.sandbox.seccomp).
+    args += ["--seccomp", str(seccomp_fd)]
     args += ["--die-with-parent", "--new-session", "--clearenv"]
     env = {
         "PATH": "/usr/bin:/bin",
@@ -463,6 +467,9 @@ def _preexec(limits: Limits, device: str):
     def apply() -> None:
         def cap(which: int, value: int) -> None:
             resource.setrlimit(which, (value, value))
+
+        # Not the worker's session keyring: a fresh, empty one for this run's tree (workers.sandbox.keyring).
+        join_fresh_session_keyring()
 
         soft_cpu = int(limits.cpu_seconds)
         # SIGXCPU at the soft limit, SIGKILL one second later if it is ignored.
@@ -521,31 +528,36 @@ class PrewarmedSandbox:
             except (UidUnavailable, OSError) as exc:
                 raise SandboxUnavailable(f"no sandbox uid: {exc}") from exc
             self.uid = self._lease.uid
+        try:
+            seccomp_fd = filter_fd()
+        except (SeccompUnavailable, OSError) as exc:
+            if self._lease is not None:
+                self._lease.release()
+            raise SandboxUnavailable(f"no seccomp filter: {exc}") from exc
         result_r, result_w = os.pipe()
         self.started = time.monotonic()
         try:
             self.proc = subprocess.Popen(
-                _build_command(self.limits, device, result_w, self.uid),
+                _build_command(self.limits, device, result_w, self.uid, seccomp_fd),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                pass_fds=(result_w,),
+                pass_fds=(result_w, seccomp_fd),
                 close_fds=True,
                 env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
                 cwd="/",
                 start_new_session=True,
                 preexec_fn=_preexec(self.limits, device),
             )
-        except OSError as exc:
+        except (OSError, subprocess.SubprocessError) as exc:  # SubprocessError: the preexec step failed
             os.close(result_r)
-            os.close(result_w)
             if self._lease is not None:
                 self._lease.release()
             raise SandboxUnavailable(f"could not start bwrap: {exc}") from exc
         finally:
-            if "result_w" in locals():
+            for fd in (result_w, seccomp_fd):
                 try:
-                    os.close(result_w)
+                    os.close(fd)
                 except OSError:
                     pass
         self.result_r = result_r
