@@ -88,11 +88,14 @@ def _type_name(obj: object) -> str:
 
 
 def _learner_traceback(exc: BaseException) -> dict:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == SUBMISSION_PATH]
-    for f in frames:
-        f.filename = SHOWN_FILENAME
-    lines = ["Traceback (most recent call last):\n"] if frames else []
-    lines += traceback.format_list(frames)
+    try:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == SUBMISSION_PATH]
+        for f in frames:
+            f.filename = SHOWN_FILENAME
+        lines = ["Traceback (most recent call last):\n"] if frames else []
+        lines += traceback.format_list(frames)
+    except BaseException:  # noqa: BLE001 - e.g. no file descriptor left to read the source lines with
+        lines = []
     if _isinstance(exc, SyntaxError):
         exc.filename = SHOWN_FILENAME
     lines += _safe_text(lambda: "".join(traceback.format_exception_only(_type(exc), exc))).splitlines(True)

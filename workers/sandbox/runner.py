@@ -40,6 +40,7 @@ import json
 import logging
 import os
 import resource
+import secrets
 import selectors
 import shutil
 import signal
@@ -50,6 +51,7 @@ import sysconfig
 import threading
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,6 +60,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from workers.sandbox.cases import Case, CaseOutput, ModuleSpec, ResultMode, StateDictResult, TensorResult
+from workers.sandbox.cgroup import CgroupUnavailable, RunCgroup, cgroup_support
 from workers.sandbox.keyring import join_fresh_session_keyring
 from workers.sandbox.limits import Limits
 from workers.sandbox.seccomp import SeccompUnavailable, filter_fd
@@ -463,11 +466,14 @@ def _build_command(limits: Limits, device: str, result_fd: int, uid: int | None,
     return args
 
 
-def _preexec(limits: Limits, device: str):
+def _preexec(limits: Limits, device: str, group: RunCgroup | None):
     def apply() -> None:
         def cap(which: int, value: int) -> None:
             resource.setrlimit(which, (value, value))
 
+        if group is not None:
+            # Everything this run starts is charged to, capped by and killed with its own cgroup.
+            group.attach_self()
         # Not the worker's session keyring: a fresh, empty one for this run's tree (workers.sandbox.keyring).
         join_fresh_session_keyring()
 
@@ -482,6 +488,41 @@ def _preexec(limits: Limits, device: str):
             cap(resource.RLIMIT_AS, limits.memory_mb << 20)
 
     return apply
+
+
+# Above the learner's own budget: bwrap's two processes, and the private /tmp, whose pages are charged too.
+CGROUP_EXTRA_PROCESSES = 4
+
+
+@cache
+def cgroup_problem() -> str | None:
+    """Why this host gives sandboxes no cgroup of their own (logged once), or None when it does."""
+    problem = cgroup_support()
+    if problem:
+        logger.warning("sandbox runs get no cgroup of their own: %s (see docs/operations.md)", problem)
+    return problem
+
+
+def _run_cgroup(limits: Limits, uid: int | None) -> RunCgroup | None:
+    if cgroup_problem():
+        return None
+    name = f"run-{os.getpid()}-{uid if uid is not None else 'user'}-{secrets.token_hex(4)}"
+    try:
+        return RunCgroup.create(
+            name,
+            memory_bytes=(limits.memory_mb + limits.tmp_mb) << 20,
+            max_processes=limits.processes + CGROUP_EXTRA_PROCESSES,
+            cpu_cores=1.0,
+        )
+    except CgroupUnavailable as exc:
+        raise SandboxUnavailable(f"could not create the run's cgroup: {exc}") from exc
+
+
+def _remove_cgroup(group: RunCgroup) -> None:
+    try:
+        group.remove()
+    except (OSError, TimeoutError) as exc:
+        logger.warning("could not remove sandbox cgroup %s: %s", group.name, exc)
 
 
 def _rss_bytes(pids: list[int]) -> int:
@@ -528,11 +569,16 @@ class PrewarmedSandbox:
             except (UidUnavailable, OSError) as exc:
                 raise SandboxUnavailable(f"no sandbox uid: {exc}") from exc
             self.uid = self._lease.uid
+        self.cgroup: RunCgroup | None = None
+        try:
+            self.cgroup = _run_cgroup(self.limits, self.uid)
+        except SandboxUnavailable:
+            self._release()
+            raise
         try:
             seccomp_fd = filter_fd()
         except (SeccompUnavailable, OSError) as exc:
-            if self._lease is not None:
-                self._lease.release()
+            self._release()
             raise SandboxUnavailable(f"no seccomp filter: {exc}") from exc
         result_r, result_w = os.pipe()
         self.started = time.monotonic()
@@ -547,12 +593,11 @@ class PrewarmedSandbox:
                 env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
                 cwd="/",
                 start_new_session=True,
-                preexec_fn=_preexec(self.limits, device),
+                preexec_fn=_preexec(self.limits, device, self.cgroup),
             )
         except (OSError, subprocess.SubprocessError) as exc:  # SubprocessError: the preexec step failed
             os.close(result_r)
-            if self._lease is not None:
-                self._lease.release()
+            self._release()
             raise SandboxUnavailable(f"could not start bwrap: {exc}") from exc
         finally:
             for fd in (result_w, seccomp_fd):
@@ -640,6 +685,12 @@ class PrewarmedSandbox:
                 self.cpu_used = usage.ru_utime + usage.ru_stime
             except ChildProcessError:
                 self.proc.returncode = self.proc.returncode if self.proc.returncode is not None else -1
+        if self.cgroup is not None:
+            # Every process of the run, whatever uid or session it moved to, is in its cgroup.
+            try:
+                self.cgroup.kill_all()
+            except (OSError, TimeoutError) as exc:
+                logger.warning("could not empty sandbox cgroup %s: %s", self.cgroup.name, exc)
         if self.uid is not None:
             # The PID namespace dies with its init; this sweep is the belt to that brace. Wait until
             # the kernel has really torn the tree down so the caller never sees a live straggler.
@@ -655,8 +706,17 @@ class PrewarmedSandbox:
                 # Only a uid with nothing left running goes back; a stuck one stays leased by this process.
                 self._lease.release()
 
+    def _release(self) -> None:
+        """Give back what a sandbox that never started holds: its cgroup and its uid."""
+        if self.cgroup is not None:
+            _remove_cgroup(self.cgroup)
+        if self._lease is not None:
+            self._lease.release()
+
     def close(self) -> None:
         self.kill()
+        if self.cgroup is not None:
+            _remove_cgroup(self.cgroup)
         try:
             self._selector.close()
         finally:
@@ -702,7 +762,7 @@ class PrewarmedSandbox:
         result_cap = len(READY_MAGIC) + (limits.result_mb << 20)
         verdict: str | None = None
         watch_rss = self.device.startswith("cuda") and self.uid is not None
-        next_rss_check = 0.0
+        next_rss_check = next_oom_check = 0.0
         while self.open_streams > 0:
             now = time.monotonic()
             if now >= deadline:
@@ -711,6 +771,12 @@ class PrewarmedSandbox:
             verdict = self._pump(min(deadline - now, 0.1), result_cap)
             if verdict:
                 break
+            if self.cgroup is not None and now >= next_oom_check:
+                # The kernel killed a process of the run for the run's memory: stop now, not at the deadline.
+                next_oom_check = now + 0.1
+                if self.cgroup.oom_killed():
+                    verdict = "memory"
+                    break
             if watch_rss and now >= next_rss_check:
                 next_rss_check = now + 0.1
                 if _rss_bytes(uid_processes(self.uid)) > limits.memory_mb << 20:
@@ -747,6 +813,10 @@ class PrewarmedSandbox:
                 startup_seconds=round(startup, 3),
             )
 
+        if self.cgroup is not None and self.cgroup.oom_killed():
+            # The run's processes together went past its memory (tmpfs, memfd and kernel memory included):
+            # the cause, even when what the parent saw next was a hang or a crash.
+            verdict = "memory"
         if verdict == "timeout":
             return result("timeout", f"Your code ran longer than the {limits.wall_seconds:g}-second time limit.")
         if verdict == "memory":
