@@ -138,6 +138,10 @@ class CheckSerializer(serializers.Serializer):
     name = serializers.CharField()
     passed = serializers.BooleanField()
     message = serializers.CharField(allow_blank=True)
+    advisory = serializers.BooleanField(
+        default=False,
+        help_text="Measured inside the learner's own process, so shown as advice: it never decides the verdict.",
+    )
 
 
 class LossVerdictDetails(serializers.Serializer):

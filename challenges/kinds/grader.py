@@ -32,9 +32,13 @@ class GradingInfrastructureError(RuntimeError):
 
 @dataclass(frozen=True)
 class Check:
+    """One check of a verdict. An ``advisory`` one is measured inside the learner's own process (which
+    can fake it), so it is shown as advice and never decides the verdict or the score."""
+
     name: str
     passed: bool
     message: str
+    advisory: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,9 @@ class Verdict:
 
     def __post_init__(self) -> None:
         # Messages quote learner output: PostgreSQL refuses NUL, and JSON refuses lone surrogates.
-        self.checks = [Check(clean_text(c.name), bool(c.passed), clean_text(c.message)) for c in self.checks]
+        self.checks = [
+            Check(clean_text(c.name), bool(c.passed), clean_text(c.message), bool(c.advisory)) for c in self.checks
+        ]
         self.feedback = clean_text(self.feedback)
         self.mistakes = [clean_text(m) for m in self.mistakes]
 
@@ -236,17 +242,20 @@ def grade(
             "It is not counted against you; if it happens again, tell us."
         )
         return verdict("error", 0.0, Evaluation([Check("graded", False, message)]), message)
-    checks = evaluation.checks
+    # The verdict and the score rest only on what the trusted side verified from the returned data.
+    checks = [c for c in evaluation.checks if not c.advisory]
+    advice = [c for c in evaluation.checks if c.advisory and not c.passed]
+    advice_text = "".join(f" Advice ({c.name}): {c.message}" for c in advice)
     passed = sum(c.passed for c in checks)
     if passed == len(checks):
-        return verdict("passed", 1.0, evaluation, kind.passed_feedback(evaluation, target))
+        return verdict("passed", 1.0, evaluation, kind.passed_feedback(evaluation, target) + advice_text)
     first = next(c for c in checks if not c.passed)
     lead = ""
     if evaluation.mistakes:
         mistake = evaluation.mistakes[0]
         lead = f"Likely mistake: {mistake.title}. {mistake.explanation} "
     feedback = f"{lead}{passed} of {len(checks)} checks passed. First failing check, {first.name}: {first.message}"
-    return verdict("failed", passed / len(checks), evaluation, feedback)
+    return verdict("failed", passed / len(checks), evaluation, feedback + advice_text)
 
 
 def _outcome_message(result, target: GradingTarget, info: KindInfo) -> tuple[GradeStatus, str]:

@@ -5,13 +5,17 @@ reference formula and the formulas of known mistakes. This module does the rest 
 gradients taken for the student's and the teacher's logits), the scalar-tensor check, one value check per
 group, finiteness with a named unstable softmax, the gradient against the reference, no gradient into the
 teacher, inputs left unchanged, and naming the mistake whose formula matches every ordinary probe.
+
+Whether a gradient reached the teacher and whether the inputs came back unchanged are measured in the
+learner's own process, where hooks or a patched ``torch.Tensor`` can fake them: those two checks are
+advisory (shown, named, never deciding the verdict). The values are verified outside from returned data.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any
 
 import torch
@@ -222,13 +226,16 @@ class LossKind(ChallengeKind):
     def _teacher_check(self, drawn: list[LossDrawn], outputs: list[CaseOutput]) -> Check:
         for d, out in zip(drawn, outputs, strict=True):
             if out.ok and out.grads.get(self.teacher) is not None:
-                return Check(
+                return _advice(
                     "teacher_no_gradient",
                     False,
                     f"On {d.describe()}: {self.not_detached.title}. {self.not_detached.explanation}",
                 )
-        return not_checked_if_no_result("teacher_no_gradient", outputs) or Check(
-            "teacher_no_gradient", True, f"No gradient reaches {self.teacher}."
+        not_checked = not_checked_if_no_result("teacher_no_gradient", outputs)
+        return (
+            _advice(*astuple(not_checked)[:3])
+            if not_checked
+            else _advice("teacher_no_gradient", True, f"No gradient reaches {self.teacher}.")
         )
 
     def _inputs_check(self, drawn: list[LossDrawn], outputs: list[CaseOutput]) -> Check:
@@ -238,17 +245,25 @@ class LossKind(ChallengeKind):
                     continue
                 after = out.inputs_after.get(name)
                 if after is None or after.dtype != before.dtype or after.shape != before.shape:
-                    return Check("inputs_unchanged", False, f"{name} came back altered on {d.describe()}.")
+                    return _advice("inputs_unchanged", False, f"{name} came back altered on {d.describe()}.")
                 if not torch.equal(after, before):
-                    return Check(
+                    return _advice(
                         "inputs_unchanged",
                         False,
                         f"Your function modified {name} in place on {d.describe()}; compute new tensors "
                         "instead (e.g. x / T rather than x.div_(T)).",
                     )
-        return not_checked_if_no_result("inputs_unchanged", outputs) or Check(
-            "inputs_unchanged", True, "Inputs are not modified in place."
+        not_checked = not_checked_if_no_result("inputs_unchanged", outputs)
+        return (
+            _advice(*astuple(not_checked)[:3])
+            if not_checked
+            else _advice("inputs_unchanged", True, "Inputs are not modified in place.")
         )
+
+
+def _advice(name: str, passed: bool, message: str) -> Check:
+    """An advisory check: measured inside the learner's process (see the module docstring)."""
+    return Check(name, passed, message, advisory=True)
 
 
 def _close(got: float, want: float) -> bool:

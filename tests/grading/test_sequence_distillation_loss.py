@@ -59,11 +59,12 @@ def test_unstable_log_softmax_is_named():
     assert "large_logits" in failed_checks(verdict) and "ragged_batches" not in failed_checks(verdict)
 
 
-def test_teacher_gradient_and_in_place_edits_fail():
+def test_teacher_gradient_and_in_place_edits_are_advice():
     verdict = grade_code(SLUG, solution("not_detached", SLUG), seed=4)
     assert failed_checks(verdict) == {"teacher_no_gradient"} and KIND.not_detached.title in verdict.mistakes
+    assert verdict.status == "passed" and "Advice (teacher_no_gradient)" in verdict.feedback
     verdict = grade_code(SLUG, solution("in_place", SLUG), seed=4)
-    assert failed_checks(verdict) == {"inputs_unchanged"}
+    assert failed_checks(verdict) == {"inputs_unchanged"} and verdict.status == "passed"
 
 
 def test_every_mask_dtype_is_exercised():

@@ -169,12 +169,37 @@ torch.Tensor.__eq__ = lambda self, other: torch.ones(1, dtype=torch.bool)
 
 
 def test_altering_the_mask_in_place_is_caught():
+    # Filling the mask before using it changes the value: the verified value check fails, and the advice says why.
     code = solution("reference", "sequence-distillation-loss").replace(
         "    T = temperature\n", "    T = temperature\n    attention_mask.fill_(1)\n", 1
     )
     verdict = grade_code("sequence-distillation-loss", code, limits=LIMITS, seed=2)
     assert verdict.status == "failed"
-    assert not next(c for c in verdict.checks if c.name == "inputs_unchanged").passed
+    check = next(c for c in verdict.checks if c.name == "inputs_unchanged")
+    assert not check.passed and check.advisory
+
+
+@pytest.mark.parametrize(
+    "prelude",
+    [
+        # Not detached, and the harness's reading of the teacher's gradient patched to say "none".
+        "_real_grad = torch.Tensor.grad\ntorch.Tensor.grad = property(lambda self: None)",
+        # Not detached, and a hook that swallows the teacher's gradient.
+        "_hook = True",
+    ],
+)
+def test_faking_the_teacher_check_earns_nothing(prelude):
+    """What the sandbox reports about the teacher decides nothing: a wrong loss that fakes it still fails."""
+    body = """
+if globals().get('_hook'):
+    teacher_logits.register_hook(lambda g: g * 0)
+soft = F.kl_div(F.log_softmax(student_logits / temperature, -1), F.softmax(teacher_logits / temperature, -1),
+                reduction='batchmean')  # no T**2: wrong on purpose
+return alpha * soft + (1 - alpha) * F.cross_entropy(student_logits, labels)
+"""
+    verdict = grade_body("distillation-loss", body, prelude=prelude)
+    assert verdict.status == "failed" and verdict.score < 1
+    assert not next(c for c in verdict.checks if c.name == "soft_term").passed
 
 
 def _state_result(state: dict, tensors: dict) -> bytes:

@@ -61,11 +61,15 @@ class Command(BaseCommand):
     def print_verdict(self, verdict) -> None:
         for check in verdict.checks:
             mark = self.style.SUCCESS("PASS") if check.passed else self.style.ERROR("FAIL")
+            if check.advisory and not check.passed:
+                mark = self.style.WARNING("ADVICE")
             self.stdout.write(f"{mark} {check.name}: {check.message}")
         self.stdout.write("")
         self.stdout.write(verdict.feedback)
         timing = ", ".join(
-            f"{key.removesuffix('_seconds')} {value:.2f}s" for key, value in verdict.timings.items() if key.endswith("_seconds")
+            f"{key.removesuffix('_seconds')} {value:.2f}s"
+            for key, value in verdict.timings.items()
+            if key.endswith("_seconds")
         )
         if verdict.timings.get("prewarmed"):
             timing += " (pre-started sandbox)"
