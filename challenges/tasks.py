@@ -15,6 +15,7 @@ import socket
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_ready
 from django.db import DatabaseError, InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -38,6 +39,18 @@ GRADING_TOO_SLOW = (
 
 # One pre-started sandbox per worker process (see workers.sandbox.prewarm and docs/benchmarks.md).
 PREWARM = PrewarmSlot()
+
+
+@worker_ready.connect
+def report_sandbox_support(**_kwargs) -> None:
+    """Say at start-up what this host lacks for isolating learner code (docs/operations.md says how to fix it)."""
+    from workers.sandbox import support_problems
+
+    problems = support_problems()
+    for problem in problems:
+        logger.warning("sandbox: %s", problem)
+    if not problems:
+        logger.info("sandbox: bubblewrap, seccomp filter and per-run cgroups available")
 
 
 @shared_task(

@@ -63,6 +63,16 @@ def probe(lines: dict[str, str]) -> dict[str, str]:
     return eval(line.removeprefix("RESULT "))  # our own repr of a dict of strings
 
 
+def test_this_host_gives_every_layer():
+    from tests.conftest import REQUIRE_SERVICES
+    from workers.sandbox import support_problems
+
+    problems = support_problems()
+    if problems and not REQUIRE_SERVICES:
+        pytest.skip("; ".join(problems))
+    assert problems == []
+
+
 def test_denied_system_calls_fail_with_an_error():
     outcome = probe(SYSCALLS)
     for name in SYSCALLS:

@@ -102,3 +102,5 @@ def test_a_crafted_result_ends_in_a_verdict_and_the_next_is_graded_prewarmed(
     assert passed["status"] == "passed", passed["feedback"]
     assert passed["timings"]["prewarmed"] == 1.0
     assert grading_worker.process.poll() is None
+    # At start-up the worker said what isolation this host gives (all of it, on these machines).
+    assert "sandbox: bubblewrap, seccomp filter and per-run cgroups available" in grading_worker.log()

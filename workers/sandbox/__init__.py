@@ -13,9 +13,9 @@ from workers.sandbox.limits import Limits
 from workers.sandbox.prewarm import PrewarmSlot
 
 if TYPE_CHECKING:
-    from workers.sandbox.runner import PrewarmedSandbox, SandboxResult, SandboxUnavailable, run_cases
+    from workers.sandbox.runner import PrewarmedSandbox, SandboxResult, SandboxUnavailable, run_cases, support_problems
 
-_RUNNER_NAMES = ("PrewarmedSandbox", "SandboxResult", "SandboxUnavailable", "run_cases")
+_RUNNER_NAMES = ("PrewarmedSandbox", "SandboxResult", "SandboxUnavailable", "run_cases", "support_problems")
 
 __all__ = [
     "Case",
@@ -30,6 +30,7 @@ __all__ = [
     "StateDictResult",
     "TensorResult",
     "run_cases",
+    "support_problems",
 ]
 
 

@@ -63,7 +63,7 @@ from workers.sandbox.cases import Case, CaseOutput, ModuleSpec, ResultMode, Stat
 from workers.sandbox.cgroup import CgroupUnavailable, RunCgroup, cgroup_support
 from workers.sandbox.keyring import join_fresh_session_keyring
 from workers.sandbox.limits import Limits
-from workers.sandbox.seccomp import SeccompUnavailable, filter_fd
+from workers.sandbox.seccomp import SeccompUnavailable, filter_fd, filter_program
 from workers.sandbox.uids import UidLease, UidUnavailable, uid_processes
 
 logger = logging.getLogger(__name__)
@@ -501,6 +501,22 @@ def cgroup_problem() -> str | None:
     if problem:
         logger.warning("sandbox runs get no cgroup of their own: %s (see docs/operations.md)", problem)
     return problem
+
+
+def support_problems() -> list[str]:
+    """What this host lacks for a fully isolated sandbox, in words an operator can act on ([] when nothing)."""
+    problems = []
+    try:
+        _bwrap_path()
+    except SandboxUnavailable as exc:
+        problems.append(str(exc))
+    try:
+        filter_program()
+    except SeccompUnavailable as exc:
+        problems.append(f"{exc}: sandboxes cannot start (install libseccomp2)")
+    if problem := cgroup_problem():
+        problems.append(f"no per-run cgroup ({problem}); runs are capped per process only")
+    return problems
 
 
 def _run_cgroup(limits: Limits, uid: int | None) -> RunCgroup | None:
