@@ -19,6 +19,12 @@ def run_hostile(body: str, *, limits: Limits = HOSTILE_LIMITS, prelude: str = ""
     return run_cases(code, entrypoint="f", cases=[Case({"x": torch.ones(2)})], limits=limits)
 
 
+def one_case_manifest(**record) -> dict:
+    """A harness manifest with one ok case record; ``record`` sets its fields (result, grads, ...)."""
+    base = {"index": 0, "ok": True, "grads": {}, "inputs_after": {}, "backward": "not_requested"}
+    return {"version": 1, "status": "ok", "cases": [base | record]}
+
+
 def result_stream(manifest: dict, tensors: dict[str, torch.Tensor]) -> bytes:
     """A result stream as the harness frames it (magic, JSON manifest, safetensors), for decoder tests."""
     from safetensors.torch import save

@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import save
 
 from tests.grading.conftest import grade_code, solution
-from tests.security.conftest import HOSTILE_LIMITS, result_stream
+from tests.security.conftest import HOSTILE_LIMITS, one_case_manifest, result_stream
 from workers.sandbox.runner import _decode_result, _Malformed
 
 pytestmark = pytest.mark.sandbox
@@ -92,20 +92,12 @@ def test_a_million_tensors_are_refused_from_the_header_alone():
 
 
 def _valid_frame() -> bytes:
-    manifest = {
-        "version": 1,
-        "status": "ok",
-        "cases": [
-            {
-                "index": 0,
-                "ok": True,
-                "result": {"kind": "tensor", "key": "c0.result"},
-                "grads": {"x": "c0.grad.x"},
-                "inputs_after": {"x": "c0.after.x"},
-                "backward": "done",
-            }
-        ],
-    }
+    manifest = one_case_manifest(
+        result={"kind": "tensor", "key": "c0.result"},
+        grads={"x": "c0.grad.x"},
+        inputs_after={"x": "c0.after.x"},
+        backward="done",
+    )
     return result_stream(
         manifest, {"c0.result": torch.tensor(1.0), "c0.grad.x": torch.ones(2), "c0.after.x": torch.ones(2)}
     )

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tests.grading.conftest import grade_code, solution
-from tests.security.conftest import HOSTILE_LIMITS, result_stream, run_hostile
+from tests.security.conftest import HOSTILE_LIMITS, one_case_manifest, result_stream, run_hostile
 from workers.sandbox import Limits, run_cases
 from workers.sandbox.runner import _decode_result
 
@@ -326,20 +326,7 @@ def test_malformed_results_raise_only_internally(raw):
 def test_unexpected_tensor_names_are_rejected():
     from workers.sandbox.runner import _Malformed
 
-    manifest = {
-        "version": 1,
-        "status": "ok",
-        "cases": [
-            {
-                "index": 0,
-                "ok": True,
-                "result": {"kind": "tensor", "key": "c0.result"},
-                "grads": {},
-                "inputs_after": {"x": "c0.after.x"},
-                "backward": "not_requested",
-            }
-        ],
-    }
+    manifest = one_case_manifest(result={"kind": "tensor", "key": "c0.result"}, inputs_after={"x": "c0.after.x"})
     raw = result_stream(manifest, {"c0.result": torch.tensor(1.0), "c0.after.x": torch.ones(2), "extra": torch.ones(1)})
     with pytest.raises(_Malformed):
         _decode_result(raw, [{"tensors": ["x"], "grad": [], "state": {}}])

@@ -13,7 +13,7 @@ import torch
 
 from challenges.kinds import KINDS
 from tests.grading.conftest import grade_code, solution
-from tests.security.conftest import HOSTILE_LIMITS, result_stream
+from tests.security.conftest import HOSTILE_LIMITS, one_case_manifest, result_stream
 from workers.sandbox import Limits
 from workers.sandbox.runner import _decode_result, _Malformed
 
@@ -203,21 +203,7 @@ return alpha * soft + (1 - alpha) * F.cross_entropy(student_logits, labels)
 
 
 def _state_result(state: dict, tensors: dict) -> bytes:
-    manifest = {
-        "version": 1,
-        "status": "ok",
-        "cases": [
-            {
-                "index": 0,
-                "ok": True,
-                "result": {"kind": "series", "key": "c0.series"},
-                "grads": {},
-                "inputs_after": {},
-                "backward": "not_requested",
-                "state": state,
-            }
-        ],
-    }
+    manifest = one_case_manifest(result={"kind": "series", "key": "c0.series"}, state=state)
     return result_stream(manifest, {"c0.series": torch.zeros(2, dtype=torch.float64), **tensors})
 
 
