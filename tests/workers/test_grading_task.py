@@ -67,7 +67,12 @@ def test_records_the_verdict(submission, fake_grade, monkeypatch):
     assert run(submission.pk).get() == "failed"
     submission.refresh_from_db()
     assert submission.status == "failed" and submission.score == 0.5
-    assert submission.checks[1] == {"name": "combined", "passed": False, "message": "expected 1, got 2"}
+    assert submission.checks[1] == {
+        "name": "combined",
+        "passed": False,
+        "message": "expected 1, got 2",
+        "advisory": False,
+    }
     assert submission.mistakes == ["KL direction swapped"] and submission.feedback.startswith("feedback")
     assert submission.device == "cpu" and submission.worker_host and submission.task_id == "task-1"
     assert submission.started_at <= submission.finished_at and submission.grading_runs == 1
