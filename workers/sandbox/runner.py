@@ -51,7 +51,6 @@ import sysconfig
 import threading
 import time
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -494,11 +493,23 @@ def _preexec(limits: Limits, device: str, group: RunCgroup | None):
 CGROUP_EXTRA_PROCESSES = 4
 
 
-@cache
+_cgroups_work = False
+_cgroup_problems_logged: set[str] = set()
+
+
 def cgroup_problem() -> str | None:
-    """Why this host gives sandboxes no cgroup of their own (logged once), or None when it does."""
+    """Why this host gives sandboxes no cgroup of their own (each reason logged once), or None when it does.
+
+    Only success is remembered: a failed probe (a host not delegated yet) is tried again on the next run.
+    """
+    global _cgroups_work
+    if _cgroups_work:
+        return None
     problem = cgroup_support()
-    if problem:
+    if problem is None:
+        _cgroups_work = True
+    elif problem not in _cgroup_problems_logged:
+        _cgroup_problems_logged.add(problem)
         logger.warning("sandbox runs get no cgroup of their own: %s (see docs/operations.md)", problem)
     return problem
 
