@@ -1,12 +1,17 @@
-"""Grading latency per challenge kind: a cold sandbox per run vs. a pre-warmed one (torch already imported).
+"""Grading overhead per submission for each challenge kind: cold sandbox vs forked from the warm pool.
 
-Run by hand: ``.venv/bin/python bench/bench_grading.py [runs] [device]``. Prints figures, asserts nothing
-about time. Each reference solution is graded through the real sandbox and its kind's trusted checks. A
-pre-warmed sandbox is still fresh per submission: it is started ahead, used once, discarded.
+Overhead is what the sandbox costs a submission: from handing the code and inputs to the sandbox to having
+its outputs back, minus the time the learner's own function ran (as the harness measured it). Each run is
+a fresh, isolated sandbox either way; the pool only skips the interpreter start and ``import torch``. The
+trusted checks' own time is printed beside it, and the whole ``grade()`` (draw, sandbox, checks) too.
+
+Run by hand: ``.venv/bin/python -m bench bench_grading`` (or ``make bench``). Prints figures, asserts
+nothing about time. ``BENCH_GRADING_RUNS`` sets the pooled runs per kind (cold runs: a third of them).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -14,53 +19,91 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from challenges.content import read_target
-from challenges.kinds.grader import grade
-from workers.sandbox import PrewarmedSandbox
-
 CONTENT = Path(__file__).resolve().parents[1] / "content"
 SLUGS = ("distillation-loss", "sequence-distillation-loss", "train-student")
 
 
-def _summary(label: str, samples: list[float]) -> None:
-    print(
-        f"  {label:<36} median {statistics.median(samples):6.3f} s   "
-        f"min {min(samples):6.3f} s   max {max(samples):6.3f} s   (n={len(samples)})"
-    )
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def bench_kind(slug: str, runs: int, device: str) -> None:
+def _overheads(target, code: str, runs: int, pool) -> tuple[list[float], list[float]]:
+    from challenges.kinds import load_kind
+    from workers.sandbox import run_cases
+
+    kind = load_kind(target.kind)
+    overheads, learner = [], []
+    for seed in range(runs):
+        cases = [d.case for d in kind.draw(seed, target, "cpu")]
+        started = time.perf_counter()
+        result = run_cases(
+            code, entrypoint=target.entrypoint, cases=cases, result=kind.result, limits=target.limits, pool=pool
+        )
+        wall = time.perf_counter() - started
+        assert result.status == "ok", (result.status, result.message)
+        assert result.pooled == (pool is not None)
+        own = sum(case.seconds for case in result.cases)
+        overheads.append(wall - own)
+        learner.append(own)
+    return overheads, learner
+
+
+def bench_kind(slug: str, runs: int, pool) -> dict[str, float]:
+    from challenges.content import read_target
+    from challenges.kinds.grader import grade
+
     target = read_target(CONTENT, slug)
     code = (CONTENT / "challenges" / slug / "solution.py").read_text()
-    cold, startup, warm, run, checks = [], [], [], [], []
-    for _ in range(runs):
+    cold, _ = _overheads(target, code, max(3, runs // 3), None)
+    pooled, learner = _overheads(target, code, runs, pool)
+    totals, checks = [], []
+    for seed in range(max(3, runs // 3)):
         started = time.perf_counter()
-        verdict = grade(target, code, device=device)
-        cold.append(time.perf_counter() - started)
-        startup.append(verdict.timings["sandbox_startup_seconds"])
-        assert verdict.status == "passed", verdict.feedback
-    for _ in range(runs):
-        box = PrewarmedSandbox(target.limits, device)
-        box.wait_ready()
-        started = time.perf_counter()
-        verdict = grade(target, code, device=device, prewarmed=box)
-        warm.append(time.perf_counter() - started)
-        run.append(verdict.timings["sandbox_run_seconds"])
+        verdict = grade(target, code, seed=seed, pool=pool)
+        totals.append(time.perf_counter() - started)
         checks.append(verdict.timings["checks_seconds"])
         assert verdict.status == "passed", verdict.feedback
-    print(f"{slug} ({target.kind}), reference solution, {len(verdict.checks)} checks, {device}")
-    _summary("cold: submit -> verdict", cold)
-    _summary("  of which sandbox start + torch", startup)
-    _summary("pre-warmed: submit -> verdict", warm)
-    _summary("  of which the learner's code runs", run)
-    _summary("  of which trusted checks", checks)
-    print(f"  ratio cold / pre-warmed (medians, same run): {statistics.median(cold) / statistics.median(warm):.1f}x")
+    row = {
+        "cold_p50": statistics.median(cold),
+        "cold_p95": percentile(cold, 0.95),
+        "pooled_p50": statistics.median(pooled),
+        "pooled_p95": percentile(pooled, 0.95),
+        "learner_p50": statistics.median(learner),
+        "checks_p50": statistics.median(checks),
+        "grade_p50": statistics.median(totals),
+    }
+    row["ratio"] = row["cold_p50"] / row["pooled_p50"]
+    return row
 
 
-def main(runs: int = 5, device: str = "cpu") -> None:
-    for slug in SLUGS:
-        bench_kind(slug, runs, device)
+def main(runs: int | None = None) -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "learnpath.settings.test")
+    django.setup()
+    from workers.sandbox import SandboxPool
+
+    runs = runs or int(os.environ.get("BENCH_GRADING_RUNS", "30"))
+    pool = SandboxPool(size=1)
+    pool.warm("cpu")
+    try:
+        [zygote] = pool.zygotes("cpu")
+        zygote.wait_ready()
+        rows = {slug: bench_kind(slug, runs, pool) for slug in SLUGS}
+    finally:
+        pool.close()
+    print(f"sandbox overhead per submission (code handed over -> outputs back, minus the learner's function), "
+          f"CPU, {runs} pooled runs per kind")  # fmt: skip
+    print(f"{'challenge':<28} {'cold p50':>9} {'cold p95':>9} {'pooled p50':>11} {'pooled p95':>11} {'ratio':>7}"
+          f" {'learner':>8} {'checks':>7} {'grade()':>8}")  # fmt: skip
+    for slug, r in rows.items():
+        print(
+            f"{slug:<28} {r['cold_p50']:8.3f}s {r['cold_p95']:8.3f}s {r['pooled_p50']:10.3f}s {r['pooled_p95']:10.3f}s"
+            f" {r['ratio']:6.1f}x {r['learner_p50']:7.3f}s {r['checks_p50']:6.3f}s {r['grade_p50']:7.3f}s"
+        )
+    print("(learner: the reference solution's own time; checks: the trusted comparison; grade(): the whole, pooled)")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5, sys.argv[2] if len(sys.argv) > 2 else "cpu")
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else None)

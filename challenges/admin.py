@@ -23,8 +23,8 @@ class SubmissionAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     raw_id_fields = ["user", "challenge"]
     readonly_fields = [
-        "created_at", "started_at", "deadline_at", "finished_at", "task_id", "grading_runs", "grader_version",
-        "previous_verdicts", "regraded_at",
+        "created_at", "queued_at", "started_at", "checking_at", "deadline_at", "finished_at", "task_id",
+        "grading_runs", "grader_version", "previous_verdicts", "regraded_at",
     ]  # fmt: skip
 
 

@@ -210,12 +210,34 @@ class SubmissionSerializer(serializers.ModelSerializer):
     previous_verdicts = PreviousVerdictSerializer(
         many=True, read_only=True, help_text="Verdicts a regrade replaced, oldest first."
     )
+    phase = serializers.ChoiceField(
+        Submission.Phase.choices,
+        read_only=True,
+        help_text=(
+            "Where grading is: `queued`, `running` (the code runs in the sandbox), `checking` (the sandbox "
+            "has returned; the grader compares its outputs with the references), then `done`."
+        ),
+    )
+    queue_position = serializers.SerializerMethodField(
+        help_text="While queued: its place in the grading queue, 1 = next. Null otherwise."
+    )
+    estimated_wait_seconds = serializers.SerializerMethodField(
+        help_text=(
+            "While queued: the estimated wait, position × the median grading time of recent gradings (or of "
+            "this challenge's) ÷ the graders at work. Null when not queued or when there are no timings to "
+            "estimate from."
+        )
+    )
+    typical_grading_seconds = serializers.SerializerMethodField(
+        help_text="While running or checking: this challenge's median grading time. Null otherwise or unknown."
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = Submission
         fields = [
-            "id", "url", "challenge", "attempt", "status", "is_final", "score", "feedback", "checks", "mistakes",
+            "id", "url", "challenge", "attempt", "status", "is_final", "phase", "queue_position",
+            "estimated_wait_seconds", "typical_grading_seconds", "score", "feedback", "checks", "mistakes",
             "details", "timings", "device", "worker_host", "grader_version", "regraded_at", "previous_verdicts",
             "code", "created_at", "started_at", "finished_at",
         ]  # fmt: skip
@@ -223,6 +245,31 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
     def get_url(self, submission: Submission) -> str:
         return f"/api/submissions/{submission.pk}/"
+
+    def _progress(self, submission: Submission) -> selectors.GradingProgress:
+        # Views read every submission's progress at once (submission_data); anyone else gets it one by one.
+        known = self.context.setdefault("progress", {})
+        if submission.pk not in known:
+            known.update(selectors.submission_progress(submissions=[submission]))
+        return known[submission.pk]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=1))
+    def get_queue_position(self, submission: Submission) -> int | None:
+        return self._progress(submission).queue_position
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=1))
+    def get_estimated_wait_seconds(self, submission: Submission) -> int | None:
+        return self._progress(submission).estimated_wait_seconds
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=1))
+    def get_typical_grading_seconds(self, submission: Submission) -> int | None:
+        return self._progress(submission).typical_seconds
+
+
+def submission_data(submissions: list[Submission]) -> list[dict]:
+    """The submissions as the API shows them, their grading progress read for all of them at once."""
+    progress = selectors.submission_progress(submissions=submissions)
+    return SubmissionSerializer(submissions, many=True, context={"progress": progress}).data
 
 
 class SourceCodeField(serializers.CharField):
@@ -255,8 +302,8 @@ class SubmissionListCreateApi(APIView):
     )
     def get(self, request, slug: str):
         challenge = _challenge_or_404(slug)
-        history = selectors.submission_history(user=request.user, challenge=challenge)
-        return Response(SubmissionSerializer(history, many=True).data)
+        history = list(selectors.submission_history(user=request.user, challenge=challenge))
+        return Response(submission_data(history))
 
     @extend_schema(
         request=SubmissionInputSerializer,
@@ -265,7 +312,8 @@ class SubmissionListCreateApi(APIView):
         summary="Submit code for grading",
         description=(
             "Stores the attempt and queues it for grading; answers 202 at once. Poll the submission's `url` "
-            "until `is_final`. Rate-limited per learner (429 with Retry-After); 409 while too many of the "
+            "until `is_final`; meanwhile `phase`, `queue_position` and `estimated_wait_seconds` say where it "
+            "is. Rate-limited per learner (429 with Retry-After); 409 while too many of the "
             "caller's submissions are still waiting for a verdict."
         ),
     )
@@ -283,7 +331,7 @@ class SubmissionListCreateApi(APIView):
             if rejected.code == "invalid":
                 raise ValidationError({"code": [rejected.message]}) from None
             raise Conflict(rejected.message) from None
-        return Response(SubmissionSerializer(submission).data, status=status.HTTP_202_ACCEPTED)
+        return Response(submission_data([submission])[0], status=status.HTTP_202_ACCEPTED)
 
 
 class SubmissionDetailApi(APIView):
@@ -296,7 +344,7 @@ class SubmissionDetailApi(APIView):
         submission = selectors.submission_get(user=request.user, submission_id=submission_id)
         if submission is None:
             raise Http404("No such submission.")
-        return Response(SubmissionSerializer(submission).data)
+        return Response(submission_data([submission])[0])
 
 
 class HintRevealApi(APIView):

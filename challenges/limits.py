@@ -40,6 +40,13 @@ REAP_GRACE_SECONDS = 60
 REAP_QUEUED_AFTER_SECONDS = 60 * 60
 # A submission whose worker was lost is graded again this many times in all before it ends in error.
 MAX_GRADING_RUNS = 2
+# The longest countdown before a retry (challenges.tasks._backoff): the retry's message waits unacknowledged.
+RETRY_COUNTDOWN_MAX_SECONDS = 300
+# On top of the longest a grading message can stay unacknowledged, before Redis hands it out again.
+VISIBILITY_MARGIN_SECONDS = 300
+# Celery's own default for Redis; below it nothing is gained: the reaper recovers a lost worker's submission
+# minutes after its deadline, whatever the broker does with the message.
+MIN_VISIBILITY_TIMEOUT_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -73,3 +80,15 @@ def longest_hard_limit_seconds() -> int:
     """The largest hard limit any challenge can have: the broker's visibility timeout must exceed it."""
     most = replace(Limits(), wall_seconds=MAX_LIMITS["wall_seconds"])
     return max(task_budget(name, most).hard_seconds for name in KINDS)
+
+
+def broker_visibility_timeout_seconds() -> int:
+    """Redis's ``visibility_timeout`` for the grading queue: after it, an unacknowledged message is redelivered.
+
+    Grading tasks are acknowledged late, so a message stays unacknowledged while its task runs (at most the
+    longest hard limit) and while a retry waits for its countdown. Were the timeout shorter, Redis would
+    hand a message that a live worker still holds to a second one, and the same submission would be graded
+    twice at once; longer, it only delays the redelivery after a lost worker, which the reaper covers.
+    """
+    needed = longest_hard_limit_seconds() + RETRY_COUNTDOWN_MAX_SECONDS + VISIBILITY_MARGIN_SECONDS
+    return max(MIN_VISIBILITY_TIMEOUT_SECONDS, needed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from drops.models import Drop
 
@@ -76,6 +77,14 @@ class Submission(models.Model):
         ERROR = "error", "Error"
         TIMEOUT = "timeout", "Timed out"
 
+    class Phase(models.TextChoices):
+        """Where grading is, as a learner sees it: derived from ``status`` and ``checking_at`` (see ``phase``)."""
+
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        CHECKING = "checking", "Checking"
+        DONE = "done", "Done"
+
     FINAL_STATUSES = (Status.PASSED, Status.FAILED, Status.ERROR, Status.TIMEOUT)
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
@@ -103,7 +112,16 @@ class Submission(models.Model):
         default=0, help_text="How many times a worker started grading it (more than one after a lost worker)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="When it last joined the grading queue (created, or requeued): its place in the queue.",
+    )
     started_at = models.DateTimeField(null=True, blank=True)
+    checking_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When this grading run's sandbox returned and the trusted checks began; null before.",
+    )
     deadline_at = models.DateTimeField(
         null=True, blank=True, help_text="While running: past this the worker is presumed lost (the reaper acts)."
     )
@@ -118,6 +136,10 @@ class Submission(models.Model):
             models.Index(fields=["user", "challenge", "-created_at"], name="submission_history"),
             models.Index(fields=["status", "started_at"], name="submission_status_started"),
             models.Index(fields=["status", "deadline_at"], name="submission_status_deadline"),
+            # A queued submission's position is one COUNT over this; the wait estimate reads recent gradings.
+            models.Index(fields=["status", "queued_at"], name="submission_status_queued"),
+            models.Index(fields=["finished_at"], name="submission_finished"),
+            models.Index(fields=["challenge", "finished_at"], name="submission_challenge_finished"),
         ]
 
     def __str__(self) -> str:
@@ -126,6 +148,15 @@ class Submission(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL_STATUSES
+
+    @property
+    def phase(self) -> str:
+        """queued → running → checking (the sandbox has returned, the trusted side compares) → done."""
+        if self.is_final:
+            return self.Phase.DONE
+        if self.status == self.Status.RUNNING:
+            return self.Phase.CHECKING if self.checking_at else self.Phase.RUNNING
+        return self.Phase.QUEUED
 
 
 class HintReveal(models.Model):

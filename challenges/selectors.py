@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
 
 from challenges.models import Challenge, HintReveal, Submission
 
@@ -103,3 +108,171 @@ def hints_revealed(*, user: User, challenge: Challenge) -> list[str]:
 
 def solution_visible(*, user: User, challenge: Challenge) -> bool:
     return Submission.objects.filter(user=user, challenge=challenge, status=Submission.Status.PASSED).exists()
+
+
+# --------------------------------------------------------------------------- grading progress
+
+# The wait is estimated from gradings finished this recently (GRADING_ESTIMATE_WINDOW_MINUTES overrides it)...
+DEFAULT_ESTIMATE_WINDOW_MINUTES = 15
+# ...the most recent of them at most, so that the read stays small however busy the graders are.
+ESTIMATE_SAMPLE = 200
+# A challenge's typical grading time is the median of its last this many gradings, however old.
+TYPICAL_SAMPLE = 50
+
+
+@dataclass(frozen=True)
+class GradingProgress:
+    """Where one submission is in grading, for its owner. Numbers only: nothing about anyone else's work.
+
+    ``queue_position`` (1 = next to be graded) and ``estimated_wait_seconds`` are set only while queued,
+    the estimate only when there are recorded timings to make it from (``estimate_basis`` says which:
+    "recent" gradings or the challenge's "typical" time). While running or checking, ``elapsed_seconds``
+    is the time since this grading run started and ``typical_seconds`` the challenge's median grading
+    time, when it has one.
+    """
+
+    phase: str
+    queue_position: int | None = None
+    estimated_wait_seconds: int | None = None
+    estimate_basis: str | None = None
+    elapsed_seconds: int | None = None
+    typical_seconds: int | None = None
+
+
+DONE_PROGRESS = GradingProgress(phase=Submission.Phase.DONE)
+
+
+@dataclass(frozen=True)
+class RecentGradings:
+    """Gradings finished in the estimate window: their median duration and how many ran at once at most."""
+
+    count: int
+    median_seconds: float | None
+    peak_concurrency: int
+
+
+def _duration(started: datetime | None, finished: datetime | None) -> float | None:
+    if started is None or finished is None or finished < started:
+        return None
+    return (finished - started).total_seconds()
+
+
+def _peak_concurrency(intervals: list[tuple[datetime, datetime]]) -> int:
+    """The most intervals open at one instant (one that ends as another starts does not overlap it)."""
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    peak = running = 0
+    for _, change in events:  # at equal times the end (-1) sorts first
+        running += change
+        peak = max(peak, running)
+    return peak
+
+
+def _timed():
+    # A regrade rewrites finished_at long after started_at; it is not queue work, so it is left out.
+    return Submission.objects.filter(
+        started_at__isnull=False, finished_at__isnull=False, regraded_at__isnull=True
+    ).order_by("-finished_at")
+
+
+def gradings_recent(*, now: datetime | None = None) -> RecentGradings:
+    """The gradings finished in the last few minutes, from their start and finish times (one query)."""
+    now = now or timezone.now()
+    minutes = getattr(settings, "GRADING_ESTIMATE_WINDOW_MINUTES", DEFAULT_ESTIMATE_WINDOW_MINUTES)
+    rows = _timed().filter(finished_at__gte=now - timedelta(minutes=minutes))
+    intervals = [
+        (started, finished)
+        for started, finished in rows.values_list("started_at", "finished_at")[:ESTIMATE_SAMPLE]
+        if _duration(started, finished) is not None
+    ]
+    durations = [_duration(started, finished) for started, finished in intervals]
+    return RecentGradings(
+        count=len(durations),
+        median_seconds=statistics.median(durations) if durations else None,
+        peak_concurrency=_peak_concurrency(intervals),
+    )
+
+
+def challenge_typical_grading_seconds(*, challenge_id: int) -> float | None:
+    """The median time its last gradings took, start to verdict; None before its first one (one query)."""
+    rows = _timed().filter(challenge_id=challenge_id).values_list("started_at", "finished_at")[:TYPICAL_SAMPLE]
+    durations = [d for started, finished in rows if (d := _duration(started, finished)) is not None]
+    return statistics.median(durations) if durations else None
+
+
+def _queue_counts(queued: list[Submission], now: datetime) -> tuple[dict[int, int], int]:
+    """Each queued submission's position (1-based, oldest place first) and how many gradings are running.
+
+    One query whatever the number: a COUNT per submission over the (status, queued_at) index, and the
+    running ones whose worker is not presumed lost.
+    """
+    ahead = {
+        f"ahead_{s.pk}": Count(
+            "pk",
+            filter=Q(status=Submission.Status.QUEUED)
+            & (Q(queued_at__lt=s.queued_at) | Q(queued_at=s.queued_at, pk__lt=s.pk)),
+        )
+        for s in queued
+    }
+    row = Submission.objects.filter(status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]).aggregate(
+        running=Count("pk", filter=Q(status=Submission.Status.RUNNING, deadline_at__gt=now)), **ahead
+    )
+    return {s.pk: row[f"ahead_{s.pk}"] + 1 for s in queued}, row["running"]
+
+
+def submission_progress(*, submissions: list[Submission], now: datetime | None = None) -> dict[int, GradingProgress]:
+    """Phase, queue position and wait estimate of each submission, keyed by id.
+
+    Final submissions cost nothing. For those in flight: one query for the positions, one for the recent
+    gradings when any is queued, and one per challenge whose typical time is needed (a learner has at
+    most a few submissions in flight, usually of one challenge).
+
+    The wait for a queued submission is its position × the median grading time ÷ the graders at work:
+    the median of the gradings finished in the last ``GRADING_ESTIMATE_WINDOW_MINUTES`` (15) minutes, and
+    as graders the most of those that ran at once, or the number running now if higher. With no recent
+    grading, the challenge's typical time and the graders running now stand in; with neither, there is
+    no estimate (None), never a made-up number.
+    """
+    now = now or timezone.now()
+    progress = {s.pk: DONE_PROGRESS for s in submissions if s.is_final}
+    in_flight = [s for s in submissions if not s.is_final]
+    if not in_flight:
+        return progress
+    typical_cache: dict[int, float | None] = {}
+
+    def typical(challenge_id: int) -> float | None:
+        if challenge_id not in typical_cache:
+            typical_cache[challenge_id] = challenge_typical_grading_seconds(challenge_id=challenge_id)
+        return typical_cache[challenge_id]
+
+    queued = [s for s in in_flight if s.status == Submission.Status.QUEUED]
+    recent = None
+    if queued:
+        positions, running = _queue_counts(queued, now)
+        recent = gradings_recent(now=now)
+    for submission in in_flight:
+        if submission.status != Submission.Status.QUEUED:
+            elapsed = _duration(submission.started_at, now)
+            progress[submission.pk] = GradingProgress(
+                phase=submission.phase,
+                elapsed_seconds=None if elapsed is None else int(elapsed),
+                typical_seconds=_whole_seconds(typical(submission.challenge_id)),
+            )
+            continue
+        position = positions[submission.pk]
+        if recent.median_seconds is not None:
+            each, graders, basis = recent.median_seconds, max(1, running, recent.peak_concurrency), "recent"
+        else:
+            each, graders, basis = typical(submission.challenge_id), max(1, running), "typical"
+        wait = None if each is None else _whole_seconds(position * each / graders)
+        progress[submission.pk] = GradingProgress(
+            phase=submission.phase,
+            queue_position=position,
+            estimated_wait_seconds=wait,
+            estimate_basis=basis if wait is not None else None,
+        )
+    return progress
+
+
+def _whole_seconds(seconds: float | None) -> int | None:
+    """Rounded up, and at least 1: "about 0 s" would promise what no grading does."""
+    return None if seconds is None else max(1, math.ceil(seconds))

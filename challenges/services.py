@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
 from challenges import limits
 from challenges.kinds.grader import Verdict
 from challenges.models import Challenge, HintReveal, Submission
+
+logger = logging.getLogger(__name__)
 
 MAX_CODE_BYTES = 64 * 1024
 DEFAULT_MAX_IN_FLIGHT = 3
@@ -92,13 +95,18 @@ def submission_start(*, submission_id: int, task_id: str, worker_host: str, devi
 
     A queued submission is claimed. A running one is claimed again only by the same task id: that is this
     task retrying after an infrastructure error, or the broker redelivering its message after the worker
-    that held it died (Redis redelivers only after the visibility timeout, long past the hard time limit).
+    that held it died (``reject_on_worker_lost``, or Redis's visibility timeout, which is longer than any
+    hard time limit, so the first worker cannot still be grading it). Like the reaper, a redelivery grades
+    a submission at most ``MAX_GRADING_RUNS`` times in all: one that keeps killing its worker then ends in
+    error instead of being handed from worker to worker for ever. A final one is never touched again.
     """
     submission = Submission.objects.select_for_update().select_related("challenge").filter(pk=submission_id).first()
     if submission is None:
         return None
     if submission.status == Submission.Status.RUNNING and submission.task_id == task_id and task_id:
-        pass
+        if submission.grading_runs >= limits.MAX_GRADING_RUNS:
+            submission_finish(submission_id=submission_id, status=Submission.Status.ERROR, message=LOST_WORKER)
+            return None
     elif submission.status != Submission.Status.QUEUED:
         return None
     now = timezone.now()
@@ -108,18 +116,35 @@ def submission_start(*, submission_id: int, task_id: str, worker_host: str, devi
     submission.device = device
     submission.started_at = now
     submission.deadline_at = now + timedelta(seconds=_budget(submission.challenge).reap_after_seconds)
+    submission.checking_at = None
     submission.grading_runs += 1
     submission.save(
-        update_fields=["status", "task_id", "worker_host", "device", "started_at", "deadline_at", "grading_runs"]
-    )
+        update_fields=[
+            "status", "task_id", "worker_host", "device", "started_at", "deadline_at", "checking_at", "grading_runs",
+        ]
+    )  # fmt: skip
     return submission
 
 
-def submission_grade(*, submission_id: int, task_id: str, worker_host: str, device: str, prewarm=None) -> str:
+def submission_mark_checking(*, submission_id: int, task_id: str) -> None:
+    """Record that this grading run's sandbox has returned and the trusted checks began: one UPDATE.
+
+    Only the row this run holds is touched (still running, same task id). The phase is for the learner's
+    page; failing to store it is logged, never raised, so that it cannot cost the verdict that follows.
+    """
+    try:
+        Submission.objects.filter(pk=submission_id, status=Submission.Status.RUNNING, task_id=task_id).update(
+            checking_at=timezone.now()
+        )
+    except DatabaseError:
+        logger.warning("could not record that submission %s is being checked", submission_id, exc_info=True)
+
+
+def submission_grade(*, submission_id: int, task_id: str, worker_host: str, device: str, pool=None) -> str:
     """Claim a queued submission, grade it through its challenge's kind and record the verdict.
 
-    Returns the verdict's status, or "skipped" when there was nothing to grade. ``prewarm`` is the worker's
-    :class:`workers.sandbox.PrewarmSlot`, if it keeps one. Infrastructure errors propagate to the caller,
+    Returns the verdict's status, or "skipped" when there was nothing to grade. ``pool`` is the worker's
+    :class:`workers.sandbox.pool.SandboxPool`, if it keeps one. Infrastructure errors propagate to the caller,
     which retries; nothing a learner's code does raises here.
     """
     from challenges.kinds.grader import grade
@@ -128,12 +153,13 @@ def submission_grade(*, submission_id: int, task_id: str, worker_host: str, devi
     if submission is None:
         return "skipped"
     target = submission.challenge.grading_target()
-    prewarmed = prewarm.take(target.limits, device) if prewarm is not None else None
-    verdict = grade(target, submission.code, device=device, prewarmed=prewarmed)
+
+    def on_phase(phase: str) -> None:
+        if phase == Submission.Phase.CHECKING:
+            submission_mark_checking(submission_id=submission_id, task_id=task_id)
+
+    verdict = grade(target, submission.code, device=device, pool=pool, on_phase=on_phase)
     submission_record_verdict(submission_id=submission_id, verdict=verdict)
-    if prewarm is not None:
-        # After the verdict is stored, so the learner does not wait on the next sandbox's start.
-        prewarm.refill(target.limits, device)
     return verdict.status
 
 
@@ -201,9 +227,10 @@ def submission_requeue(*, submission_id: int) -> Submission | None:
     if submission is None or submission.status != Submission.Status.RUNNING:
         return submission
     submission.status = Submission.Status.QUEUED
+    submission.queued_at = timezone.now()  # its retry joins the broker's queue at the back
     submission.started_at = None
     submission.deadline_at = None
-    submission.save(update_fields=["status", "started_at", "deadline_at"])
+    submission.save(update_fields=["status", "queued_at", "started_at", "deadline_at"])
     return submission
 
 
@@ -241,16 +268,17 @@ def submissions_reap(*, now: datetime | None = None) -> dict[str, list[int]]:
                 continue
             if submission.grading_runs < limits.MAX_GRADING_RUNS:
                 submission.status = Submission.Status.QUEUED
+                submission.queued_at = now  # a fresh task, at the back of the broker's queue
                 submission.started_at = None
                 submission.deadline_at = None
-                submission.save(update_fields=["status", "started_at", "deadline_at"])
+                submission.save(update_fields=["status", "queued_at", "started_at", "deadline_at"])
                 budget = _budget(submission.challenge)
                 transaction.on_commit(lambda pk=submission_id, budget=budget: _dispatch(pk, budget))
                 outcome["requeued"].append(submission_id)
             else:
                 submission_finish(submission_id=submission_id, status=Submission.Status.ERROR, message=LOST_WORKER)
                 outcome["errored"].append(submission_id)
-    queued = Submission.objects.filter(status=Submission.Status.QUEUED, created_at__lt=stale_queued)
+    queued = Submission.objects.filter(status=Submission.Status.QUEUED, queued_at__lt=stale_queued)
     for submission_id in queued.values_list("pk", flat=True):
         with transaction.atomic():
             locked = Submission.objects.select_for_update().filter(pk=submission_id, status=Submission.Status.QUEUED)

@@ -15,14 +15,14 @@ import socket
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 from django.db import DatabaseError, InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
 from challenges import services
 from challenges.kinds.grader import GradingInfrastructureError, grading_device
 from challenges.models import Submission
-from workers.sandbox import PrewarmSlot
+from workers.sandbox.pool import SandboxPool
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +37,19 @@ GRADING_TOO_SLOW = (
     "promptly: no long loops or sleeps."
 )
 
-# One pre-started sandbox per worker process (see workers.sandbox.prewarm and docs/benchmarks.md).
-PREWARM = PrewarmSlot()
+# Warm zygotes per worker process, each forking a fresh sandbox per submission (workers.sandbox.pool).
+POOL = SandboxPool()
+
+
+@worker_process_init.connect
+def warm_sandbox_pool(**_kwargs) -> None:
+    """Start this worker process's zygotes now, so that the first submission does not wait for torch."""
+    POOL.warm(grading_device())
+
+
+@worker_process_shutdown.connect
+def close_sandbox_pool(**_kwargs) -> None:
+    POOL.close()
 
 
 @worker_ready.connect
@@ -57,6 +68,9 @@ def report_sandbox_support(**_kwargs) -> None:
     name="challenges.grade_submission",
     bind=True,
     acks_late=True,
+    # A worker process killed mid-grade (OOM, a crash) hands the message back at once, not after the
+    # visibility timeout; services.submission_start grades it again at most limits.MAX_GRADING_RUNS times.
+    reject_on_worker_lost=True,
     max_retries=MAX_RETRIES,
     ignore_result=True,
 )
@@ -67,10 +81,9 @@ def grade_submission(self, submission_id: int) -> str:
             task_id=self.request.id or "",
             worker_host=self.request.hostname or socket.gethostname(),
             device=grading_device(),
-            prewarm=PREWARM,
+            pool=POOL,
         )
     except SoftTimeLimitExceeded:
-        PREWARM.clear()
         soft = (self.request.timelimit or (None, None))[1]
         message = GRADING_TOO_SLOW.format(seconds=soft or "its time limit in")
         services.submission_finish(submission_id=submission_id, status=Submission.Status.TIMEOUT, message=message)

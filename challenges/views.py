@@ -1,5 +1,5 @@
-"""Browser pages for challenges: the index, the challenge page (JS submits and polls the API), a verdict
-fragment the page's script fetches once a submission is final, and the drop panel."""
+"""Browser pages for challenges: the index, the challenge page (JS submits through the API), the verdict
+fragment the page's script polls while a submission is graded, and the drop panel."""
 
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ def challenge_page(request, slug: str):
         "signature": entrypoint_signature(challenge),
         "history": history,
         "latest": history[0] if history else None,
+        "latest_progress": _progress(history[0]) if history else None,
         "code": history[0].code if history else challenge.starter_code,
         "hints": hints,
         "hints_left": len(challenge.hints) - len(hints),
@@ -72,11 +73,19 @@ def challenge_page(request, slug: str):
 @never_cache
 @login_required
 def submission_verdict(request, slug: str, submission_id: int):
-    """One of the learner's own submissions as the ``_verdict.html`` fragment; 404 for anyone else's."""
+    """One of the learner's own submissions as the ``_verdict.html`` fragment; 404 for anyone else's.
+
+    The page's script polls it while the submission is graded (its phase, queue position and wait), and
+    swaps in the final verdict from it.
+    """
     submission = selectors.submission_get(user=request.user, submission_id=submission_id)
     if submission is None or submission.challenge.slug != slug:
         raise Http404("No such submission.")
-    return render(request, "challenges/_verdict.html", {"submission": submission})
+    return render(request, "challenges/_verdict.html", {"submission": submission, "progress": _progress(submission)})
+
+
+def _progress(submission) -> selectors.GradingProgress:
+    return selectors.submission_progress(submissions=[submission])[submission.pk]
 
 
 def _post(request, challenge: Challenge):

@@ -11,7 +11,7 @@ from django.conf import settings
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
 DISTILLATION = "model-distillation"
 
-pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.worker"]
+pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.sandbox", "tests.fixtures.worker"]
 
 
 def pytest_sessionstart(session):

@@ -181,12 +181,16 @@ def grade(
     *,
     device: str = "cpu",
     seed: int | None = None,
-    prewarmed=None,
+    pool=None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> Verdict:
     """Grade ``code`` for ``target``.
 
     Raises :class:`GradingInfrastructureError` when the sandbox cannot run; every learner-caused outcome
-    (exceptions, timeouts, memory, malformed results) is a Verdict.
+    (exceptions, timeouts, memory, malformed results) is a Verdict. ``pool`` (a
+    :class:`workers.sandbox.pool.SandboxPool`) forks the sandbox from a warm zygote; without one it starts
+    cold. ``on_phase("checking")`` is called once the sandbox has returned outputs, before the trusted checks
+    compare them, so that the caller can show the learner that phase.
     """
     from challenges.kinds import load_kind
     from workers.sandbox import SandboxUnavailable, run_cases
@@ -203,7 +207,7 @@ def grade(
             result=kind.result,
             limits=target.limits,
             device=device,
-            prewarmed=prewarmed,
+            pool=pool,
         )
     except SandboxUnavailable as exc:
         raise GradingInfrastructureError(str(exc)) from exc
@@ -223,7 +227,7 @@ def grade(
                 "sandbox_run_seconds": result.wall_seconds,
                 "checks_seconds": round(now - sandbox_done, 3),
                 "total_seconds": round(now - started, 3),
-                "prewarmed": 1.0 if result.prewarmed else 0.0,
+                "pooled": 1.0 if result.pooled else 0.0,
             },
             device=device,
             grader_version=target.grader_version,
@@ -233,6 +237,8 @@ def grade(
         status, message = _outcome_message(result, target, kind.info)
         return verdict(status, 0.0, Evaluation([Check("runs", False, message)]), message)
 
+    if on_phase is not None:
+        on_phase("checking")
     try:
         evaluation = kind.evaluate(drawn, result.cases, target)
     except Exception:  # outputs the kind could not judge still end in a verdict (logged with its traceback)

@@ -49,6 +49,30 @@ def status_words(status: str) -> str:
     return STATUS_WORDS.get(status, str(status))
 
 
+@register.filter
+def about_seconds(seconds) -> str:
+    """An estimate in words: 7 → "about 7 s", 43 → "about 45 s", 100 → "about 2 min"; "" for no number."""
+    number = _number(seconds)
+    if number is None:
+        return ""
+    number = max(1, round(number))
+    if number < 10:
+        return f"about {number} s"
+    if number < 58:  # 58 s and more round to "about 1 min", not "about 60 s"
+        return f"about {5 * round(number / 5)} s"
+    return f"about {max(1, round(number / 60))} min"
+
+
+@register.filter
+def elapsed_words(seconds) -> str:
+    """A measured time: 4 → "4 s", 125 → "2 min 5 s"; "" for no number."""
+    number = _number(seconds)
+    if number is None:
+        return ""
+    number = int(number)
+    return f"{number} s" if number < 60 else f"{number // 60} min {number % 60} s"
+
+
 def _number(value) -> float | None:
     if isinstance(value, bool) or not isinstance(value, Real):
         return None

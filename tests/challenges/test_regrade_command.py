@@ -41,7 +41,7 @@ def regrade(*args) -> str:
 def test_dry_run_reports_and_writes_nothing(graded):
     right, _ = graded
     out = regrade("distillation-loss", "--dry-run")
-    assert "Dry run" in out and "2 regraded, 1 would change outcome." in out
+    assert "Dry run" in out and "2 regraded, 1 would change outcome (" in out
     assert f"#{right.pk}" in out and "failed -> passed (CHANGED" in out
     right.refresh_from_db()
     assert right.status == "failed" and right.previous_verdicts == [] and right.regraded_at is None
@@ -50,7 +50,7 @@ def test_dry_run_reports_and_writes_nothing(graded):
 def test_regrade_keeps_the_old_verdict_and_records_the_version(graded, challenge):
     right, wrong = graded
     out = regrade("distillation-loss")
-    assert "2 regraded, 1 changed outcome." in out
+    assert "2 regraded, 1 changed outcome (" in out
     right.refresh_from_db()
     wrong.refresh_from_db()
     current = challenge.grading_target().grader_version

@@ -7,6 +7,7 @@ import pytest
 
 from challenges.content import read_target
 from challenges.kinds.grader import GradingTarget, Verdict, grade
+from tests.fixtures.sandbox import active_pool
 from workers.sandbox import Limits
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,6 +29,8 @@ def target(slug: str, limits: Limits | None = None) -> GradingTarget:
 
 
 def grade_code(slug: str, code: str, *, limits: Limits | None = None, seed: int | None = None, **kw) -> Verdict:
+    """Grade as a worker does: in a sandbox forked from the session's warm pool (unless the test asked for cold)."""
+    kw.setdefault("pool", active_pool())
     return grade(target(slug, limits), code, seed=seed, **kw)
 
 

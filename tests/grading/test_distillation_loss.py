@@ -5,7 +5,7 @@ import pytest
 from challenges.kinds import load_kind
 from challenges.kinds.grader import GradingInfrastructureError
 from tests.grading.conftest import grade_code, solution
-from workers.sandbox import runner
+from workers.sandbox import SandboxPool, runner
 
 pytestmark = pytest.mark.sandbox
 
@@ -137,11 +137,18 @@ def test_deterministic_with_seed(small_limits):
     assert first.feedback == second.feedback
 
 
-def test_missing_bwrap_is_infrastructure_error(monkeypatch, small_limits):
+@pytest.mark.parametrize("fresh_pool", [False, True], ids=["cold", "new-pool"])
+def test_missing_bwrap_is_infrastructure_error(monkeypatch, small_limits, fresh_pool):
+    """Without bwrap neither a cold sandbox nor a new pool's zygote can start: never a learner's verdict."""
     monkeypatch.setattr(runner.shutil, "which", lambda name: None)
     monkeypatch.setattr(runner.os.path, "exists", lambda path: False)
-    with pytest.raises(GradingInfrastructureError):
-        grade(SLUG, solution("reference"), limits=small_limits)
+    pool = SandboxPool(size=1) if fresh_pool else None
+    try:
+        with pytest.raises(GradingInfrastructureError):
+            grade(SLUG, solution("reference"), limits=small_limits, pool=pool)
+    finally:
+        if pool is not None:
+            pool.close()
 
 
 def test_a_function_that_always_raises_scores_zero(small_limits):

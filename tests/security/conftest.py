@@ -5,6 +5,7 @@ import time
 import pytest
 import torch
 
+from tests.fixtures.sandbox import active_pool
 from workers.sandbox import Case, Limits, SandboxResult, run_cases
 from workers.sandbox.uids import leased_uids, uid_processes
 
@@ -13,10 +14,11 @@ HOSTILE_LIMITS = Limits(cpu_seconds=6, wall_seconds=8, memory_mb=1536, processes
 
 
 def run_hostile(body: str, *, limits: Limits = HOSTILE_LIMITS, prelude: str = "") -> SandboxResult:
-    """Run ``def f(x): <body>`` once in the sandbox."""
+    """Run ``def f(x): <body>`` once in the sandbox: forked from the session's warm pool, as workers do,
+    unless the test asked for the cold path (``tests.fixtures.sandbox``)."""
     indented = "\n".join("    " + line for line in body.strip("\n").splitlines())
     code = f"import os, sys, time, torch\n{prelude}\ndef f(x):\n{indented}\n"
-    return run_cases(code, entrypoint="f", cases=[Case({"x": torch.ones(2)})], limits=limits)
+    return run_cases(code, entrypoint="f", cases=[Case({"x": torch.ones(2)})], limits=limits, pool=active_pool())
 
 
 def one_case_manifest(**record) -> dict:

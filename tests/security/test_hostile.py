@@ -15,7 +15,7 @@ from tests.security.conftest import HOSTILE_LIMITS, one_case_manifest, result_st
 from workers.sandbox import Limits, run_cases
 from workers.sandbox.runner import _decode_result
 
-pytestmark = pytest.mark.sandbox
+pytestmark = [pytest.mark.sandbox, pytest.mark.usefixtures("both_sandbox_paths")]
 
 SLUG = "distillation-loss"
 REPO = Path(__file__).resolve().parents[2]

@@ -112,7 +112,7 @@ for fd in fds:
 
 
 def test_the_run_leaves_no_cgroup_behind():
-    box = runner.PrewarmedSandbox(LIMITS, "cpu")
+    box = runner.ColdSandbox(LIMITS, "cpu")
     paths = box.cgroup.paths
     assert all(os.path.isdir(path) for path in paths)
     box.close()

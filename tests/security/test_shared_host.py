@@ -10,6 +10,7 @@ import textwrap
 import pytest
 import torch
 
+from tests.fixtures.sandbox import active_pool
 from workers.sandbox import Case, Limits, run_cases
 from workers.sandbox import uids as uid_module
 from workers.sandbox.uids import UidLease, leased_uids, uid_processes
@@ -77,7 +78,7 @@ def test_a_uid_with_a_foreign_process_is_skipped(tmp_path, monkeypatch):
 def test_every_run_is_leased_and_released():
     before = leased_uids()
     result = run_cases("def f(x):\n    return x * 2\n", entrypoint="f", cases=[Case({"x": torch.ones(2)})],
-                       limits=Limits(cpu_seconds=10, wall_seconds=20))  # fmt: skip
+                       limits=Limits(cpu_seconds=10, wall_seconds=20), pool=active_pool())  # fmt: skip
     assert result.status == "ok"
     [uid] = leased_uids() - before
     assert uid_processes(uid) == []

@@ -40,15 +40,17 @@ def submission(learner, challenge):
 def fake_grade(monkeypatch):
     calls = []
 
-    # These tests are about the task's bookkeeping; they start no sandbox, pre-warmed or not.
-    monkeypatch.setenv("GRADING_PREWARM", "0")
+    # These tests are about the task's bookkeeping; they start no sandbox, pooled or cold.
+    monkeypatch.setenv("GRADING_POOL_SIZE", "0")
 
     def install(*outcomes):
-        def fake(target, code, *, device="cpu", seed=None, prewarmed=None):
-            calls.append({"target": target, "device": device, "prewarmed": prewarmed})
+        def fake(target, code, *, device="cpu", seed=None, pool=None, on_phase=None):
+            calls.append({"target": target, "device": device, "pool": pool})
             outcome = outcomes[min(len(calls), len(outcomes)) - 1]
             if isinstance(outcome, BaseException):
                 raise outcome
+            if on_phase is not None:  # as the grader does once the sandbox has returned outputs
+                on_phase("checking")
             return outcome
 
         monkeypatch.setattr(grader, "grade", fake)
@@ -234,7 +236,8 @@ class TestReaper:
 
     def test_errors_submissions_queued_far_too_long(self, submission, dispatched):
         old = timezone.now() - timedelta(seconds=limits.REAP_QUEUED_AFTER_SECONDS + 5)
-        Submission.objects.filter(pk=submission.pk).update(created_at=old)
+        # Its place in the queue dates from when it joined it (created or requeued), not from its creation.
+        Submission.objects.filter(pk=submission.pk).update(created_at=old, queued_at=old)
         assert services.submissions_reap() == {"requeued": [], "errored": [submission.pk]}
         submission.refresh_from_db()
         assert submission.status == "error" and submission.feedback == services.NEVER_PICKED_UP

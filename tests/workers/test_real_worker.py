@@ -83,10 +83,10 @@ def test_worker_killed_mid_grade_leaves_no_submission_stuck(start_worker, api, c
     assert regraded.grading_runs == 2 and regraded.worker_host.startswith("test2-")
 
 
-def test_a_crafted_result_ends_in_a_verdict_and_the_next_is_graded_prewarmed(
+def test_a_crafted_result_ends_in_a_verdict_and_the_next_is_graded_pooled(
     grading_worker, api, challenge, reference_code
 ):
-    """A frame built to crash the decoder: a final verdict, the worker alive, the next sandbox pre-started."""
+    """A frame built to crash the decoder: a final verdict, the worker alive, the next run forked from its zygote."""
     crafted = (
         "import os, struct, sys\n"
         "def distillation_loss(student_logits, teacher_logits, labels, temperature, alpha):\n"
@@ -97,10 +97,10 @@ def test_a_crafted_result_ends_in_a_verdict_and_the_next_is_graded_prewarmed(
     verdict = poll(api, submit(api, crafted), timeout=60)
     assert verdict["status"] == "failed" and verdict["score"] == 0
     assert "without reporting results" in verdict["feedback"]
-    # The worker refilled its pre-started sandbox after that verdict, so the next submission takes it.
+    # The worker's zygote is untouched by that run: the next submission is forked from it too.
     passed = poll(api, submit(api, reference_code), timeout=60)
     assert passed["status"] == "passed", passed["feedback"]
-    assert passed["timings"]["prewarmed"] == 1.0
+    assert passed["timings"]["pooled"] == 1.0
     assert grading_worker.process.poll() is None
     # At start-up the worker said what isolation this host gives (all of it, on these machines).
     assert "sandbox: bubblewrap, seccomp filter and per-run cgroups available" in grading_worker.log()

@@ -1,7 +1,7 @@
 """The only code that touches learner code. Imports nothing from Django.
 
-``Limits`` and the case types import without torch; the runner (which needs torch) loads on first use,
-so the web process can read limits and build requests' shapes without importing it.
+``Limits``, the case types and the pool manager import without torch; the runner and the zygote client
+(which need torch) load on first use, so the web process can read limits without importing it.
 """
 
 from __future__ import annotations
@@ -10,21 +10,21 @@ from typing import TYPE_CHECKING
 
 from workers.sandbox.cases import Case, CaseOutput, ModuleSpec, ResultMode, StateDictResult, TensorResult
 from workers.sandbox.limits import Limits
-from workers.sandbox.prewarm import PrewarmSlot
+from workers.sandbox.pool import SandboxPool
 
 if TYPE_CHECKING:
-    from workers.sandbox.runner import PrewarmedSandbox, SandboxResult, SandboxUnavailable, run_cases, support_problems
+    from workers.sandbox.runner import ColdSandbox, SandboxResult, SandboxUnavailable, run_cases, support_problems
 
-_RUNNER_NAMES = ("PrewarmedSandbox", "SandboxResult", "SandboxUnavailable", "run_cases", "support_problems")
+_RUNNER_NAMES = ("ColdSandbox", "SandboxResult", "SandboxUnavailable", "run_cases", "support_problems")
 
 __all__ = [
     "Case",
     "CaseOutput",
+    "ColdSandbox",
     "Limits",
     "ModuleSpec",
-    "PrewarmSlot",
-    "PrewarmedSandbox",
     "ResultMode",
+    "SandboxPool",
     "SandboxResult",
     "SandboxUnavailable",
     "StateDictResult",

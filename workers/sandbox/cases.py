@@ -76,3 +76,5 @@ class CaseOutput:
     state: dict[str, Any] | None = None  # StateDictResult: the module's parameters after the call
     state_problem: str | None = None  # why ``state`` was refused (wrong names, shapes, dtypes)
     error: dict[str, str] | None = None
+    # How long the learner's function took, as the harness measured it (untrusted: for benchmarks only).
+    seconds: float = 0.0

@@ -475,6 +475,15 @@ class RunCgroup:
             finally:
                 os.close(fd)
 
+    def attach(self, pid: int) -> None:
+        """Move process ``pid`` (a host pid) into the group: how a run forked by the pool's zygote joins it."""
+        for path in self._procs_files:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, str(pid).encode())
+            finally:
+                os.close(fd)
+
     def pids(self) -> list[int]:
         """Live processes in the group (zombies are not listed)."""
         found: set[int] = set()

@@ -28,6 +28,7 @@ import json
 import os
 import struct
 import sys
+import time
 import traceback
 
 READY_MAGIC = b"LPREADY\n"
@@ -42,6 +43,7 @@ _type = type
 _isinstance = isinstance
 _len = len
 _str = str
+_clock = time.perf_counter
 
 
 def _drop_privileges(uid: int, gid: int) -> None:
@@ -203,13 +205,8 @@ def _record_state(torch, plain_tensor, record: dict, tensors_out: dict, index: i
     record["state"] = names
 
 
-def main() -> None:
-    args = sys.argv[1:]
-    result_fd = int(args[0])
-    site_packages = args[1]
-    if _len(args) >= 4:
-        _drop_privileges(int(args[2]), int(args[3]))
-
+def load_runtime(site_packages: str):
+    """Import torch and safetensors (the slow part of a run's start-up); returns what :func:`serve` needs."""
     # -S skipped site; add only the venv's packages, without executing their .pth files.
     sys.path.insert(0, site_packages)
     import torch
@@ -217,6 +214,26 @@ def main() -> None:
     from safetensors.torch import save as st_save
 
     torch.set_num_threads(1)
+    return torch, st_load, st_save
+
+
+def main() -> None:
+    """The cold path: one interpreter per run, started by bwrap, privileges dropped before torch loads."""
+    args = sys.argv[1:]
+    result_fd = int(args[0])
+    site_packages = args[1]
+    if _len(args) >= 4:
+        _drop_privileges(int(args[2]), int(args[3]))
+    serve(load_runtime(site_packages), result_fd)
+
+
+def serve(runtime, result_fd: int) -> None:
+    """Say ready on ``result_fd``, read one request from stdin, run it and write the results. Never returns.
+
+    Called once per process: by :func:`main` on the cold path, and by a child of the pool's zygote
+    (``workers/sandbox/zygote.py``) after it has isolated itself and dropped privileges.
+    """
+    torch, st_load, st_save = runtime
     plain_tensor = torch.Tensor
     out = os.fdopen(result_fd, "wb", buffering=0)
     out.write(READY_MAGIC)
@@ -290,7 +307,9 @@ def main() -> None:
         call_args.update(tensor_args)
         call_args.update(modules)
         try:
+            called = _clock()
             result = entry(**call_args)
+            record["seconds"] = _clock() - called
             if mode == "tensor":
                 _record_tensor(torch, plain_tensor, record, tensors_out, index, result, bool(grad_names))
             else:

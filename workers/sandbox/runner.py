@@ -97,7 +97,7 @@ class SandboxResult:
     message: str = ""
     error: dict[str, str] | None = None  # learner traceback when status == "error"
     startup_seconds: float = 0.0
-    prewarmed: bool = False  # run by a sandbox started ahead of this submission
+    pooled: bool = False  # forked from a warm zygote rather than started cold
 
 
 # --------------------------------------------------------------------------- request encoding
@@ -289,6 +289,9 @@ def _decode_result(raw: bytes, expected: list[dict]) -> tuple[str, list[CaseOutp
             raise _Malformed("bad case record")
         exp = expected[index]
         out = CaseOutput(index=index, ok=rc["ok"], error=_error_dict(rc.get("error")))
+        seconds = rc.get("seconds")
+        if type(seconds) is float and 0.0 <= seconds < 1e6:
+            out.seconds = seconds
         backward = rc.get("backward")
         if backward not in ("not_requested", "done", "skipped_not_scalar", "no_grad_fn"):
             raise _Malformed("bad backward marker")
@@ -420,13 +423,13 @@ def _bind_cuda(args: list[str]) -> None:
             args += ["--ro-bind", path, path]
 
 
-def _build_command(limits: Limits, device: str, result_fd: int, uid: int | None, seccomp_fd: int) -> list[str]:
+def _bwrap_args(device: str, *, tmp_mb: int, user_namespace: bool) -> list[str]:
+    """bwrap and every option a sandboxed interpreter needs, up to (not including) its capabilities,
+    seccomp filter and command: namespaces, environment, the read-only tree, /proc, /dev and /tmp."""
     args = [_bwrap_path()]
     args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
-    if uid is None:
+    if user_namespace:
         args += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns"]
-    # Applied by bwrap to the sandboxed child just before it execs the harness (see workers.sandbox.seccomp).
-    args += ["--seccomp", str(seccomp_fd)]
     args += ["--die-with-parent", "--new-session", "--clearenv"]
     env = {
         "PATH": "/usr/bin:/bin",
@@ -455,36 +458,64 @@ def _build_command(limits: Limits, device: str, result_fd: int, uid: int | None,
     args += ["--proc", "/proc", "--dev", "/dev"]
     if device.startswith("cuda"):
         _bind_cuda(args)
-    args += ["--size", str(limits.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    args += ["--size", str(tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    return args
+
+
+def sandbox_python() -> str:
+    """The runtime's interpreter as the sandbox sees it."""
+    return f"/opt/python/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _build_command(limits: Limits, device: str, result_fd: int, uid: int | None, seccomp_fd: int) -> list[str]:
+    args = _bwrap_args(device, tmp_mb=limits.tmp_mb, user_namespace=uid is None)
+    # Applied by bwrap to the sandboxed child just before it execs the harness (see workers.sandbox.seccomp).
+    args += ["--seccomp", str(seccomp_fd)]
     if uid is not None:
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    python = f"/opt/python/bin/python{sys.version_info.major}.{sys.version_info.minor}"
-    args += [python, "-I", "-S", "-B", "/opt/harness.py", str(result_fd), "/opt/site-packages"]
+    args += [sandbox_python(), "-I", "-S", "-B", "/opt/harness.py", str(result_fd), "/opt/site-packages"]
     if uid is not None:
         args += [str(uid), str(uid)]
     return args
 
 
-def _preexec(limits: Limits, device: str, group: RunCgroup | None):
-    def apply() -> None:
-        def cap(which: int, value: int) -> None:
-            resource.setrlimit(which, (value, value))
+def run_rlimits(limits: Limits, device: str) -> dict[str, tuple[int, int]]:
+    """The per-process limits of a run, by name (soft, hard): set before the learner's code exists."""
+    soft_cpu = int(limits.cpu_seconds)
+    rlimits = {
+        # SIGXCPU at the soft limit, SIGKILL one second later if it is ignored.
+        "cpu": (soft_cpu, soft_cpu + 1),
+        "nproc": (limits.processes, limits.processes),
+        "fsize": (limits.file_size_mb << 20, limits.file_size_mb << 20),
+        "nofile": (limits.open_files, limits.open_files),
+        "core": (0, 0),
+    }
+    if not device.startswith("cuda"):
+        rlimits["as"] = (limits.memory_mb << 20, limits.memory_mb << 20)
+    return rlimits
 
+
+RLIMITS = {
+    "cpu": resource.RLIMIT_CPU,
+    "nproc": resource.RLIMIT_NPROC,
+    "fsize": resource.RLIMIT_FSIZE,
+    "nofile": resource.RLIMIT_NOFILE,
+    "core": resource.RLIMIT_CORE,
+    "as": resource.RLIMIT_AS,
+}
+
+
+def _preexec(limits: Limits, device: str, group: RunCgroup | None):
+    rlimits = run_rlimits(limits, device)
+
+    def apply() -> None:
         if group is not None:
             # Everything this run starts is charged to, capped by and killed with its own cgroup.
             group.attach_self()
         # Not the worker's session keyring: a fresh, empty one for this run's tree (workers.sandbox.keyring).
         join_fresh_session_keyring()
-
-        soft_cpu = int(limits.cpu_seconds)
-        # SIGXCPU at the soft limit, SIGKILL one second later if it is ignored.
-        resource.setrlimit(resource.RLIMIT_CPU, (soft_cpu, soft_cpu + 1))
-        cap(resource.RLIMIT_NPROC, limits.processes)
-        cap(resource.RLIMIT_FSIZE, limits.file_size_mb << 20)
-        cap(resource.RLIMIT_NOFILE, limits.open_files)
-        cap(resource.RLIMIT_CORE, 0)
-        if not device.startswith("cuda"):
-            cap(resource.RLIMIT_AS, limits.memory_mb << 20)
+        for name, value in rlimits.items():
+            resource.setrlimit(RLIMITS[name], value)
 
     return apply
 
@@ -578,11 +609,16 @@ class _Tail:
         return self.buf.decode("utf-8", "replace")
 
 
-class PrewarmedSandbox:
-    """A sandbox started ahead of need, with torch already imported, waiting for one submission.
+class Sandbox:
+    """One sandbox run: a fresh uid, cgroup and process tree, used for exactly one submission, then discarded.
 
-    It is used for exactly one run and then discarded; a fresh one is started for the next run.
+    The two ways of starting one differ only in how the process tree comes to be: :class:`ColdSandbox`
+    starts bwrap and a new interpreter; ``workers.sandbox.pool.ForkedSandbox`` forks it from a zygote
+    that has already imported torch. Reading the bounded streams, enforcing the wall clock and memory,
+    killing the tree and turning what came back into a :class:`SandboxResult` are shared, here.
     """
+
+    pooled = False
 
     def __init__(self, limits: Limits | None = None, device: str = "cpu") -> None:
         self.limits = limits or Limits()
@@ -590,6 +626,8 @@ class PrewarmedSandbox:
         self.used = False
         self.uid: int | None = None
         self._lease: UidLease | None = None
+        self.returncode: int | None = None
+        self.cpu_used = 0.0
         if os.geteuid() == 0:
             try:
                 self._lease = UidLease()
@@ -602,49 +640,41 @@ class PrewarmedSandbox:
         except SandboxUnavailable:
             self._release()
             raise
-        try:
-            seccomp_fd = filter_fd()
-        except (SeccompUnavailable, OSError) as exc:
-            self._release()
-            raise SandboxUnavailable(f"no seccomp filter: {exc}") from exc
-        result_r, result_w = os.pipe()
         self.started = time.monotonic()
-        try:
-            self.proc = subprocess.Popen(
-                _build_command(self.limits, device, result_w, self.uid, seccomp_fd),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=(result_w, seccomp_fd),
-                close_fds=True,
-                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-                cwd="/",
-                start_new_session=True,
-                preexec_fn=_preexec(self.limits, device, self.cgroup),
-            )
-        except (OSError, subprocess.SubprocessError) as exc:  # SubprocessError: the preexec step failed
-            os.close(result_r)
-            self._release()
-            raise SandboxUnavailable(f"could not start bwrap: {exc}") from exc
-        finally:
-            for fd in (result_w, seccomp_fd):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self.result_r = result_r
         self.stdout = _Tail()
         self.stderr = _Tail()
         self.result = bytearray()
         self.ready_at: float | None = None
-        self.cpu_used = 0.0
         self._selector = selectors.DefaultSelector()
-        for stream, name in ((self.proc.stdout, "stdout"), (self.proc.stderr, "stderr")):
-            os.set_blocking(stream.fileno(), False)
-            self._selector.register(stream.fileno(), selectors.EVENT_READ, name)
-        os.set_blocking(result_r, False)
-        self._selector.register(result_r, selectors.EVENT_READ, "result")
-        self.open_streams = 3
+        self._owned_fds: list[int] = []
+        self.open_streams = 0
+
+    def _watch(self, fd: int, name: str, *, owned: bool = True) -> None:
+        """Read ``fd`` (stdout, stderr, result or status) until EOF; an owned one is closed with the sandbox."""
+        os.set_blocking(fd, False)
+        self._selector.register(fd, selectors.EVENT_READ, name)
+        if owned:
+            self._owned_fds.append(fd)
+        self.open_streams += 1
+
+    # -- what differs between a cold and a forked sandbox ----------------------------------------
+
+    def _stdin(self):
+        """A binary file the request is written to (and closed)."""
+        raise NotImplementedError
+
+    def _on_status(self, data: bytes) -> None:
+        """Bytes from a "status" stream (a forked sandbox's keeper reports its runner's exit)."""
+
+    def _reap(self, block: bool) -> bool:
+        """Collect the run's exit status into ``returncode``/``cpu_used`` if it has ended; True once it has."""
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        """Kill the run's root process (the rest of the tree goes with its cgroup and uid)."""
+
+    def alive(self) -> bool:
+        return not self._reap(block=False)
 
     # -- pumping -------------------------------------------------------------------------------
 
@@ -659,7 +689,9 @@ class PrewarmedSandbox:
                 self._selector.unregister(key.fd)
                 self.open_streams -= 1
                 continue
-            if key.data == "result":
+            if key.data == "status":
+                self._on_status(data)
+            elif key.data == "result":
                 self.result += data
                 if self.ready_at is None and len(self.result) >= len(READY_MAGIC):
                     if bytes(self.result[: len(READY_MAGIC)]) != READY_MAGIC:
@@ -673,15 +705,6 @@ class PrewarmedSandbox:
                 if self.stdout.total + self.stderr.total > self.limits.output_bytes:
                     return "output_limit"
         return None
-
-    def is_usable(self, limits: Limits | None, device: str) -> bool:
-        """Unused, still running, and started for the same limits and device."""
-        return (
-            not self.used
-            and self.proc.poll() is None
-            and self.device == device
-            and (limits is None or self.limits == limits)
-        )
 
     def wait_ready(self, timeout: float = 60.0) -> float:
         """Block until torch is imported inside. Returns seconds spent starting."""
@@ -700,18 +723,7 @@ class PrewarmedSandbox:
         return self.ready_at - self.started
 
     def kill(self) -> None:
-        if self.proc.returncode is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            # wait4 rather than Popen.wait: the rusage tells a CPU-limit kill from other crashes.
-            try:
-                _, status, usage = os.wait4(self.proc.pid, 0)
-                self.proc.returncode = os.waitstatus_to_exitcode(status)
-                self.cpu_used = usage.ru_utime + usage.ru_stime
-            except ChildProcessError:
-                self.proc.returncode = self.proc.returncode if self.proc.returncode is not None else -1
+        self._stop()
         if self.cgroup is not None:
             # Every process of the run, whatever uid or session it moved to, is in its cgroup.
             try:
@@ -747,17 +759,16 @@ class PrewarmedSandbox:
         try:
             self._selector.close()
         finally:
-            for fd in (self.result_r,):
+            for fd in self._owned_fds:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-            for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-                try:
-                    if stream:
-                        stream.close()
-                except OSError:
-                    pass
+            self._owned_fds = []
+            self._close_extra()
+
+    def _close_extra(self) -> None:
+        """Anything else a subclass holds open."""
 
     # -- the one run ---------------------------------------------------------------------------
 
@@ -777,10 +788,12 @@ class PrewarmedSandbox:
         started = time.monotonic()
         deadline = started + limits.wall_seconds
 
+        stdin = self._stdin()
+
         def feed() -> None:
             try:
-                self.proc.stdin.write(payload)
-                self.proc.stdin.close()
+                stdin.write(payload)
+                stdin.close()
             except (BrokenPipeError, OSError, ValueError):
                 pass
 
@@ -812,12 +825,7 @@ class PrewarmedSandbox:
         if verdict is None:
             # All pipes closed: the harness is done (or dead). Give bwrap a moment to exit by itself.
             grace_end = min(deadline, time.monotonic() + 5)
-            while self.proc.returncode is None and time.monotonic() < grace_end:
-                pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
-                if pid:
-                    self.proc.returncode = os.waitstatus_to_exitcode(status)
-                    self.cpu_used = usage.ru_utime + usage.ru_stime
-                    break
+            while not self._reap(block=False) and time.monotonic() < grace_end:
                 time.sleep(0.01)
         self.kill()
         writer.join(timeout=1)
@@ -838,6 +846,7 @@ class PrewarmedSandbox:
                 message=message,
                 error=error,
                 startup_seconds=round(startup, 3),
+                pooled=self.pooled,
             )
 
         if self.cgroup is not None and self.cgroup.oom_killed():
@@ -855,7 +864,7 @@ class PrewarmedSandbox:
             )
         if verdict == "result_limit":
             return result("output_limit", f"Your code's results were larger than {limits.result_mb} MB.")
-        rc = self.proc.returncode
+        rc = self.returncode
         if rc is not None and rc in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
             return result("timeout", f"Your code used more than {limits.cpu_seconds} seconds of CPU time.")
         raw = bytes(self.result[len(READY_MAGIC) :])
@@ -884,6 +893,79 @@ class PrewarmedSandbox:
         return self.cpu_used >= self.limits.cpu_seconds - 0.05
 
 
+class ColdSandbox(Sandbox):
+    """bwrap and a new interpreter for this run: ~1 s of CPU for ``import torch``, no zygote needed."""
+
+    def __init__(self, limits: Limits | None = None, device: str = "cpu") -> None:
+        super().__init__(limits, device)
+        try:
+            seccomp_fd = filter_fd()
+        except (SeccompUnavailable, OSError) as exc:
+            self._release()
+            raise SandboxUnavailable(f"no seccomp filter: {exc}") from exc
+        result_r, result_w = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                _build_command(self.limits, device, result_w, self.uid, seccomp_fd),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(result_w, seccomp_fd),
+                close_fds=True,
+                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+                cwd="/",
+                start_new_session=True,
+                preexec_fn=_preexec(self.limits, device, self.cgroup),
+            )
+        except (OSError, subprocess.SubprocessError) as exc:  # SubprocessError: the preexec step failed
+            os.close(result_r)
+            self._release()
+            raise SandboxUnavailable(f"could not start bwrap: {exc}") from exc
+        finally:
+            for fd in (result_w, seccomp_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._watch(self.proc.stdout.fileno(), "stdout", owned=False)  # closed with Popen's file objects
+        self._watch(self.proc.stderr.fileno(), "stderr", owned=False)
+        self._watch(result_r, "result")
+
+    def _stdin(self):
+        return self.proc.stdin
+
+    def _reap(self, block: bool) -> bool:
+        if self.returncode is not None:
+            return True
+        # wait4 rather than Popen.wait: the rusage tells a CPU-limit kill from other crashes.
+        try:
+            pid, status, usage = os.wait4(self.proc.pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            self.returncode = -1
+            return True
+        if not pid:
+            return False
+        self.returncode = self.proc.returncode = os.waitstatus_to_exitcode(status)
+        self.cpu_used = usage.ru_utime + usage.ru_stime
+        return True
+
+    def _stop(self) -> None:
+        if self.returncode is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._reap(block=True)
+
+    def _close_extra(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                if stream:
+                    stream.close()
+            except OSError:
+                pass
+
+
 def run_cases(
     code: str,
     *,
@@ -892,18 +974,16 @@ def run_cases(
     result: ResultMode | None = None,
     limits: Limits | None = None,
     device: str = "cpu",
-    prewarmed: PrewarmedSandbox | None = None,
+    pool=None,
 ) -> SandboxResult:
-    """Run ``entrypoint(**case.args)`` for every case in one fresh sandbox process.
+    """Run ``entrypoint(**case.args)`` for every case in one fresh, isolated sandbox.
 
-    ``prewarmed`` may carry a :class:`PrewarmedSandbox` started earlier with the same limits and
-    device; it is consumed. Raises :class:`SandboxUnavailable` when no sandbox can be started.
+    ``pool`` (a :class:`workers.sandbox.pool.SandboxPool`) forks the sandbox from a warm zygote when it
+    can; without one, or when the pool cannot serve, the sandbox starts cold. Raises
+    :class:`SandboxUnavailable` when no sandbox can be started.
     """
-    if prewarmed is not None and not prewarmed.is_usable(limits, device):
-        # A stale or mismatched sandbox is discarded, never used: the learner gets a fresh one.
-        prewarmed.close()
-        prewarmed = None
-    box = prewarmed or PrewarmedSandbox(limits or Limits(), device)
-    outcome = box.run(code, entrypoint=entrypoint, cases=cases, result=result or TensorResult())
-    outcome.prewarmed = prewarmed is not None
-    return outcome
+    limits = limits or Limits()
+    box = pool.sandbox(limits, device) if pool is not None else None
+    if box is None:
+        box = ColdSandbox(limits, device)
+    return box.run(code, entrypoint=entrypoint, cases=cases, result=result or TensorResult())

@@ -71,8 +71,8 @@ class Command(BaseCommand):
             for key, value in verdict.timings.items()
             if key.endswith("_seconds")
         )
-        if verdict.timings.get("prewarmed"):
-            timing += " (pre-started sandbox)"
+        if verdict.timings.get("pooled"):
+            timing += " (forked from a warm zygote)"
         self.stdout.write(
             f"{verdict.status} · score {verdict.score:.0%} · device {verdict.device} · grader "
             f"{verdict.grader_version} · {timing}"

@@ -1,7 +1,7 @@
-// Challenge page: submit through the API, poll the submission until its verdict, reveal hints, and
-// show the history and (after a pass) the reference solution, all without a reload.
-// Learner-controlled text (code, tracebacks in messages) is only ever set with textContent, except in
-// the final verdict, which is HTML rendered (and escaped) by the server's own template.
+// Challenge page: submit through the API, follow the submission (phase, queue position, wait) until its
+// verdict, reveal hints, and show the history and (after a pass) the reference solution, all without a
+// reload. Learner-controlled text (code, tracebacks in messages) is only ever set with textContent, except
+// in the verdict box, which is HTML rendered (and escaped) by the server's own template.
 (function () {
   "use strict";
 
@@ -16,6 +16,7 @@
     queued: "Queued", running: "Running", passed: "Passed", failed: "Failed", error: "Error", timeout: "Timed out",
   };
   const STANDING_LABELS = { not_tried: "Not tried", attempted: "Attempted", passed: "Passed" };
+  const PHASE_LABELS = { queued: "Queued…", running: "Running…", checking: "Checking…" };
 
   const form = document.getElementById("submit-form");
   const textarea = document.getElementById("id_code");
@@ -73,14 +74,12 @@
     return `${Math.round(score * 100)}%`;
   }
 
-  // A pending submission (queued or running) is drawn here; a final verdict is the server's own
-  // rendering of challenges/_verdict.html, fetched once (see showFinalVerdict).
-  function renderPending(sub) {
-    const box = el("div", { class: "verdict", "data-submission": String(sub.id), "data-status": sub.status });
+  // Shown the moment the submission is accepted, until the server's own rendering arrives (see follow).
+  function renderAccepted(sub) {
+    const box = el("div", { class: "verdict", "data-submission": String(sub.id), "data-status": sub.status, "data-final": "false" });
     const head = el("p", { class: "cluster" });
     head.append(el("strong", {}, `Attempt ${sub.attempt}`), badge(sub.status));
-    box.append(head);
-    box.append(el("p", { class: "muted" }, sub.status === "running" ? "Running your code on hidden inputs…" : "Waiting for a grading worker…"));
+    box.append(head, el("p", { class: "muted" }, "Queued for grading…"));
     verdictBox.replaceChildren(box);
   }
 
@@ -88,25 +87,28 @@
     return root.dataset.verdictUrl.replace(/\/0\/verdict\/$/, `/${encodeURIComponent(id)}/verdict/`);
   }
 
-  async function showFinalVerdict(sub) {
-    for (let attempt = 0; attempt < 3; attempt += 1) {
-      try {
-        const response = await fetch(verdictUrl(sub.id), { credentials: "same-origin", headers: { Accept: "text/html" } });
-        if (response.ok && !response.redirected) {
-          // Server-rendered and auto-escaped by our own template: learner text in it is already escaped.
-          verdictBox.innerHTML = await response.text();
-          return;
-        }
-      } catch (_) {
-        // Fall through to a retry.
-      }
-      await sleep(500 * (attempt + 1));
+  // The server's rendering of challenges/_verdict.html for one submission, or null when it did not come.
+  async function fetchVerdict(id) {
+    const response = await fetch(verdictUrl(id), { credentials: "same-origin", headers: { Accept: "text/html" } });
+    if (!response.ok || response.redirected) return null;
+    const holder = document.createElement("template");
+    // Server-rendered and auto-escaped by our own template: learner text in it is already escaped.
+    holder.innerHTML = await response.text();
+    return holder.content.querySelector(".verdict");
+  }
+
+  // A new phase (or the verdict) replaces the box, which the live region announces; within a phase only
+  // the figures change (position, wait, time so far), in a part of it that is not announced.
+  function showVerdict(next) {
+    const current = verdictBox.querySelector(".verdict");
+    const figures = next.querySelector("[data-progress]");
+    const currentFigures = current && current.querySelector("[data-progress]");
+    const samePhase = current && current.dataset.submission === next.dataset.submission && current.dataset.phase === next.dataset.phase;
+    if (samePhase && next.dataset.final !== "true" && figures && currentFigures) {
+      currentFigures.replaceWith(figures);
+    } else {
+      verdictBox.replaceChildren(next);
     }
-    const box = el("div", { class: `verdict ${sub.status === "passed" ? "is-passed" : "is-failed"}`, "data-submission": String(sub.id) });
-    const head = el("p", { class: "cluster" });
-    head.append(el("strong", {}, `Attempt ${sub.attempt}`), badge(sub.status));
-    box.append(head, el("p", { class: "muted" }, "Graded. Reload the page to see the details."));
-    verdictBox.replaceChildren(box);
   }
 
   function renderHistory(items) {
@@ -150,26 +152,24 @@
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
 
-  async function follow(url) {
-    let delay = 500;
+  // Poll the submission's verdict fragment until it is final; returns its status.
+  async function follow(id, delay = 0) {
     for (;;) {
       await sleep(delay);
-      let result;
+      let next = null;
       try {
-        result = await api(url);
+        next = await fetchVerdict(id);
       } catch (_) {
-        delay = Math.min(delay * 2, 5000);
+        next = null;
+      }
+      if (!next) {
+        delay = Math.min(Math.max(delay, 500) * 2, 5000);
         continue;
       }
-      if (result.response.ok && result.body) {
-        if (result.body.is_final) {
-          await showFinalVerdict(result.body);
-          return result.body;
-        }
-        renderPending(result.body);
-        statusLine.textContent = result.body.status === "running" ? "Running…" : "Queued…";
-      }
-      delay = Math.min(delay * 1.3, 2000);
+      showVerdict(next);
+      if (next.dataset.final === "true") return next.dataset.status;
+      statusLine.textContent = PHASE_LABELS[next.dataset.phase] || "";
+      delay = Math.min(Math.max(delay, 500) * 1.3, 2000);
     }
   }
 
@@ -195,10 +195,10 @@
         statusLine.textContent = "";
         return;
       }
-      renderPending(body);
-      statusLine.textContent = "Queued…";
-      const final = await follow(body.url);
-      statusLine.textContent = final.status === "passed" ? "Passed." : `${STATUS_LABELS[final.status]}.`;
+      renderAccepted(body);
+      statusLine.textContent = PHASE_LABELS.queued;
+      const final = await follow(body.id);
+      statusLine.textContent = final === "passed" ? "Passed." : `${STATUS_LABELS[final] || final}.`;
       await refreshStanding();
     } catch (error) {
       errorLine.textContent = "Could not reach the server; check your connection and try again.";
@@ -233,8 +233,8 @@
   });
 
   // A verdict still pending when the page loaded keeps updating.
-  const pending = verdictBox.querySelector(".verdict:not(.is-passed):not(.is-failed)");
+  const pending = verdictBox.querySelector('.verdict[data-final="false"]');
   if (pending && pending.dataset.submission) {
-    follow(`/api/submissions/${pending.dataset.submission}/`).then(refreshStanding);
+    follow(pending.dataset.submission, 1000).then(refreshStanding);
   }
 })();

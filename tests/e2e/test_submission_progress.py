@@ -1,0 +1,95 @@
+"""In real Chromium: a submission's phases, queue position and wait, as the page polls them (no worker needed).
+
+The test plays the worker by changing the row; the page must follow it from queued to its verdict.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from challenges import services
+from challenges.models import Submission
+from tests.fixtures.browser import sign_up
+
+pytestmark = [pytest.mark.e2e]
+
+CODE = "def distillation_loss(*a):\n    return 0\n"
+
+
+def test_the_page_follows_a_submission_from_the_queue_to_its_verdict(
+    page, live_server, challenge, make_user, monkeypatch
+):
+    monkeypatch.setattr(services, "_dispatch", lambda pk, budget: None)  # nobody grades but this test
+    other = make_user("bob")
+    finished = timezone.now() - timedelta(minutes=1)
+    Submission.objects.create(
+        user=other,
+        challenge=challenge,
+        attempt=1,
+        code=CODE,
+        status="passed",
+        started_at=finished - timedelta(seconds=20),
+        finished_at=finished,
+    )
+    Submission.objects.create(user=other, challenge=challenge, attempt=2, code=CODE)  # ahead in the queue
+
+    sign_up(page)
+    page.goto("/challenges/distillation-loss/")
+    page.get_by_role("button", name="Submit").click()
+    verdict = page.locator("#verdict .verdict")
+    expect(verdict).to_have_attribute("data-phase", "queued")
+    expect(verdict).to_contain_text("Number 2 in the grading queue.")
+    expect(verdict).to_contain_text("Estimated wait: about 40 s, from recent gradings.")
+    expect(verdict.locator("[aria-current=step]")).to_have_text("Queued")
+    expect(page.locator("#submit-status")).to_have_text("Queued…")
+
+    # Within a phase only the figures change: the rest of the box (and what it announced) stays.
+    page.evaluate("document.querySelector('#verdict .verdict-phases').dataset.kept = 'yes'")
+    Submission.objects.filter(user=other, status="queued").update(status="failed", finished_at=timezone.now())
+    expect(verdict).to_contain_text("Number 1 in the grading queue.")
+    expect(page.locator("#verdict .verdict-phases")).to_have_attribute("data-kept", "yes")
+
+    mine = Submission.objects.get(user__username="grace")
+    now = timezone.now()
+    Submission.objects.filter(pk=mine.pk).update(
+        status="running", started_at=now, deadline_at=now + timedelta(minutes=5)
+    )
+    expect(verdict).to_have_attribute("data-phase", "running")
+    expect(verdict.locator("[aria-current=step]")).to_have_text("Running")
+    expect(verdict).to_contain_text("usually take about 20 s")
+    expect(page.locator("#submit-status")).to_have_text("Running…")
+
+    Submission.objects.filter(pk=mine.pk).update(checking_at=timezone.now())
+    expect(verdict.locator("[aria-current=step]")).to_have_text("Checking")
+    expect(verdict).to_contain_text("checking what it returned against the reference")
+
+    Submission.objects.filter(pk=mine.pk).update(
+        status="failed",
+        score=0.5,
+        finished_at=timezone.now(),
+        feedback="1 of 2 checks passed.",
+        checks=[{"name": "runs", "passed": True, "message": "Ran."}, {"name": "soft", "passed": False, "message": "x"}],
+    )
+    expect(page.locator("#verdict .verdict.is-failed")).to_contain_text("1 of 2 checks passed.")
+    expect(page.locator("#submit-status")).to_have_text("Failed.")
+    expect(page.locator("#verdict .verdict-phases")).to_have_count(0)
+
+
+def test_a_submission_queued_before_the_page_loaded_is_followed(page, live_server, challenge, monkeypatch):
+    monkeypatch.setattr(services, "_dispatch", lambda pk, budget: None)
+    sign_up(page)
+    page.goto("/challenges/distillation-loss/")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#verdict .verdict")).to_contain_text("No estimate of the wait yet")
+
+    page.reload()
+    verdict = page.locator("#verdict .verdict")
+    expect(verdict).to_contain_text("Number 1 in the grading queue.")
+    Submission.objects.filter(user__username="grace").update(
+        status="passed", score=1.0, finished_at=timezone.now(), feedback="All checks passed."
+    )
+    expect(page.locator("#verdict .verdict.is-passed")).to_contain_text("All checks passed.")
