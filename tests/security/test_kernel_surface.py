@@ -114,7 +114,7 @@ return x.sum()
 
 KEYRING_SCRIPT = """
 import ctypes, json, sys, torch
-from workers.sandbox import Case, run_cases
+from workers.sandbox import Case, SandboxPool, run_cases
 from tests.security.conftest import HOSTILE_LIMITS
 libc = ctypes.CDLL(None, use_errno=True)
 marker = sys.argv[1]
@@ -132,9 +132,13 @@ def f(x):
     return x.sum()
 '''
 outputs = []
+# The pool's zygote is started under the secret-holding keyring too: its runs must not see it either.
+pool = SandboxPool(size=1) if sys.argv[2] == "pooled" else None
 for _ in range(2):
-    result = run_cases(code, entrypoint="f", cases=[Case({"x": torch.ones(2)})], limits=HOSTILE_LIMITS)
-    outputs.append({"status": result.status, "stdout": result.stdout_tail})
+    result = run_cases(code, entrypoint="f", cases=[Case({"x": torch.ones(2)})], limits=HOSTILE_LIMITS, pool=pool)
+    outputs.append({"status": result.status, "stdout": result.stdout_tail, "pooled": result.pooled})
+if pool is not None:
+    pool.close()
 with open("/proc/keys") as fh:
     mine = fh.read()
 from workers.sandbox.uids import leased_uids
@@ -142,12 +146,13 @@ print(json.dumps({"runs": outputs, "worker_keys": mine, "uids": sorted(leased_ui
 """
 
 
-def test_keyrings_do_not_cross_the_boundary(tmp_path):
+@pytest.mark.parametrize("path", ["pooled", "cold"])
+def test_keyrings_do_not_cross_the_boundary(tmp_path, path):
     """Under a session keyring with a secret: a run sees neither it nor an earlier run's keys, plants nothing."""
     marker = f"lp-secret-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "learnpath.settings.test", "PYTHONPATH": os.getcwd()}
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(KEYRING_SCRIPT), marker],
+        [sys.executable, "-c", textwrap.dedent(KEYRING_SCRIPT), marker, path],
         capture_output=True, text=True, timeout=120, env=env, cwd=os.getcwd(),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -156,7 +161,7 @@ def test_keyrings_do_not_cross_the_boundary(tmp_path):
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert marker in report["worker_keys"], "the test's own session keyring holds the secret"
     for run in report["runs"]:
-        assert run["status"] == "ok"
+        assert run["status"] == "ok" and run["pooled"] == (path == "pooled")
         assert marker not in run["stdout"] and "planted" not in run["stdout"].split("JOIN")[0]
         assert "JOIN -1 1" in run["stdout"] and "PLANT -1 1" in run["stdout"]  # EPERM
     assert "planted" not in report["worker_keys"]

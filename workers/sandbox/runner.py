@@ -443,6 +443,10 @@ def _bwrap_args(device: str, *, tmp_mb: int, user_namespace: bool) -> list[str]:
         "MKL_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
     }
+    if device.startswith("cuda") and os.environ.get("CUDA_VISIBLE_DEVICES"):
+        # One worker per GPU is started with CUDA_VISIBLE_DEVICES=N; the harness initialises CUDA before the
+        # learner's code is loaded, so the choice holds for the run (docs/operations.md).
+        env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
     for key, value in env.items():
         args += ["--setenv", key, value]
     _bind_system(args)
