@@ -93,16 +93,17 @@ def main(runs: int | None = None) -> None:
         rows = {slug: bench_kind(slug, runs, pool) for slug in SLUGS}
     finally:
         pool.close()
-    print(f"sandbox overhead per submission (code handed over -> outputs back, minus the learner's function), "
-          f"CPU, {runs} pooled runs per kind")  # fmt: skip
-    print(f"{'challenge':<28} {'cold p50':>9} {'cold p95':>9} {'pooled p50':>11} {'pooled p95':>11} {'ratio':>7}"
-          f" {'learner':>8} {'checks':>7} {'grade()':>8}")  # fmt: skip
+    print(f"Sandbox overhead per submission (code handed over -> outputs back, minus the learner's own function), "
+          f"CPU, {runs} pooled and {max(3, runs // 3)} cold runs per kind; learner: the reference solution's own "
+          "time; checks: the trusted comparison; grade(): the whole grading, pooled.\n")  # fmt: skip
+    print("| challenge | cold p50 | cold p95 | pooled p50 | pooled p95 | cold / pooled | learner | checks | grade() |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for slug, r in rows.items():
         print(
-            f"{slug:<28} {r['cold_p50']:8.3f}s {r['cold_p95']:8.3f}s {r['pooled_p50']:10.3f}s {r['pooled_p95']:10.3f}s"
-            f" {r['ratio']:6.1f}x {r['learner_p50']:7.3f}s {r['checks_p50']:6.3f}s {r['grade_p50']:7.3f}s"
+            f"| `{slug}` | {r['cold_p50']:.3f} s | {r['cold_p95']:.3f} s | {r['pooled_p50']:.3f} s | "
+            f"{r['pooled_p95']:.3f} s | {r['ratio']:.1f}× | {r['learner_p50']:.3f} s | {r['checks_p50']:.3f} s | "
+            f"{r['grade_p50']:.3f} s |"
         )
-    print("(learner: the reference solution's own time; checks: the trusted comparison; grade(): the whole, pooled)")
 
 
 if __name__ == "__main__":

@@ -96,6 +96,7 @@ def main() -> None:
             rest = _at_rest(learners[0], AT_REST)
             drained = _burst(learners[1:], concurrency)
         rows.append((concurrency, rest, drained))
+    print()
     print(f"| worker processes | at rest p50 | at rest p95 | burst of {burst}: p50 | p95 | drain rate |")
     print("| --- | --- | --- | --- | --- | --- |")
     for concurrency, rest, (latencies, rate) in rows:
@@ -197,7 +198,7 @@ def _regrade() -> None:
 
     out = io.StringIO()
     call_command("regrade", SLUG, "--all", stdout=out)
-    print("regrade: " + out.getvalue().strip().splitlines()[-1])
+    print("\n`manage.py regrade " + SLUG + " --all`: " + out.getvalue().strip().splitlines()[-1])
 
 
 def _wait_for(condition, timeout: float, interval: float = 0.1) -> None:

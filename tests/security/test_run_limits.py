@@ -11,6 +11,7 @@ import os
 import pytest
 
 from tests.conftest import REQUIRE_SERVICES
+from tests.fixtures.sandbox import POOL
 from tests.grading.conftest import grade_code
 from tests.security.conftest import HOSTILE_LIMITS, run_hostile
 from workers.sandbox import Limits, runner
@@ -115,5 +116,16 @@ def test_the_run_leaves_no_cgroup_behind():
     box = runner.ColdSandbox(LIMITS, "cpu")
     paths = box.cgroup.paths
     assert all(os.path.isdir(path) for path in paths)
+    box.close()
+    assert not any(os.path.exists(path) for path in paths)
+
+
+def test_a_pooled_run_leaves_no_cgroup_behind():
+    box = POOL.sandbox(LIMITS, "cpu")
+    assert box is not None and box.pooled
+    paths = box.cgroup.paths
+    assert all(os.path.isdir(path) for path in paths)
+    # The forked run (its keeper, and everything it will start) is in the run's group, nowhere else.
+    assert box.cgroup.pids() and box.keeper_pid in box.cgroup.pids()
     box.close()
     assert not any(os.path.exists(path) for path in paths)
