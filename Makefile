@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test check bench setup setup-dev system-deps system-deps-test migrate content superuser clean
+.PHONY: run test check bench setup setup-dev system-deps system-deps-test system-deps-bench migrate content superuser clean
 
 run: setup system-deps migrate content
 	@echo "learnpath on http://127.0.0.1:8000 (web, Celery worker and beat; Ctrl-C stops all)"
@@ -19,7 +19,7 @@ check: setup-dev
 	DJANGO_SETTINGS_MODULE=learnpath.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=learnpath.settings.test $(BIN)/python manage.py loadcontent --check
 
-bench: setup-dev system-deps
+bench: setup-dev system-deps-bench
 	$(BIN)/python -m bench
 
 setup: $(VENV)/.runtime-installed
@@ -41,6 +41,10 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 system-deps:
 	@command -v bwrap >/dev/null || $(call apt_install,bubblewrap)
 	@ldconfig -p | grep -q 'libseccomp\.so\.2' || $(call apt_install,libseccomp2)
+
+# The endpoint benchmark loads gunicorn with wrk (and needs PostgreSQL, which it does not install).
+system-deps-bench: system-deps
+	@command -v wrk >/dev/null || $(call apt_install,wrk)
 
 system-deps-test: system-deps
 	@command -v chromium >/dev/null || $(call apt_install,chromium)

@@ -15,6 +15,7 @@ import io
 import os
 import pkgutil
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -79,11 +80,23 @@ def main(argv: list[str]) -> int:
             module = importlib.import_module(f"bench.{name}")
             print(f"\n### {name}: {(module.__doc__ or '').strip().splitlines()[0] if module.__doc__ else ''}")
             started = time.perf_counter()
-            module.main()
+            _run_alone(name)
             print(f"({name} took {time.perf_counter() - started:.1f} s)")
     if record:
         _append(described, captured.getvalue())
     return 0
+
+
+def _run_alone(name: str) -> None:
+    """Each benchmark in a process of its own: they configure Django (databases, broker) differently."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"import bench.{name} as m; m.main()"],
+        cwd=DOC.parents[1], stdout=subprocess.PIPE, text=True, bufsize=1,
+    )  # fmt: skip
+    for line in child.stdout:
+        print(line, end="")
+    if child.wait() != 0:
+        print(f"({name} failed with exit status {child.returncode}; see its output above)")
 
 
 def _append(described: str, output: str) -> None:

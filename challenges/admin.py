@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from challenges.models import Challenge, HintReveal, Submission
+from challenges.models import Challenge, ExampleRun, HintReveal, Submission
 
 
 @admin.register(Challenge)
@@ -35,3 +35,15 @@ class HintRevealAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "challenge__slug"]
     ordering = ["-revealed_at"]
     raw_id_fields = ["user", "challenge"]
+
+
+@admin.register(ExampleRun)
+class ExampleRunAdmin(admin.ModelAdmin):
+    """Runs on examples: not attempts; only each learner's latest few per challenge are kept."""
+
+    list_display = ["pk", "user", "challenge", "status", "created_at", "finished_at"]
+    list_filter = ["status", "challenge"]
+    search_fields = ["user__username", "challenge__slug", "task_id"]
+    ordering = ["-created_at"]
+    raw_id_fields = ["user", "challenge"]
+    readonly_fields = ["created_at", "started_at", "finished_at", "task_id"]

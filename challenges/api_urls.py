@@ -9,5 +9,7 @@ urlpatterns = [
         "challenges/<slug:slug>/submissions/", apis.SubmissionListCreateApi.as_view(), name="api-challenge-submissions"
     ),
     path("challenges/<slug:slug>/hints/", apis.HintRevealApi.as_view(), name="api-challenge-hints"),
+    path("challenges/<slug:slug>/try/", apis.ExampleRunCreateApi.as_view(), name="api-challenge-try"),
+    path("example-runs/<int:run_id>/", apis.ExampleRunDetailApi.as_view(), name="api-example-run"),
     path("submissions/<int:submission_id>/", apis.SubmissionDetailApi.as_view(), name="api-submission"),
 ]

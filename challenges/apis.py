@@ -20,8 +20,9 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from challenges import selectors, services
+from challenges.content import hint_html
 from challenges.kinds import KIND_CHOICES, KINDS
-from challenges.models import Challenge, Submission
+from challenges.models import Challenge, ExampleRun, Submission
 from learnpath.api.errors import Conflict
 
 ERROR = OpenApiResponse(
@@ -41,6 +42,12 @@ class SubmissionThrottle(UserRateThrottle):
 
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class ExampleRunThrottle(SubmissionThrottle):
+    """Running on examples, per learner, at the rate of the ``example_runs`` scope (its own counter)."""
+
+    scope = "example_runs"
 
 
 def _challenge_or_404(slug: str) -> Challenge:
@@ -104,7 +111,11 @@ class ChallengeDetailApi(APIView):
         )
         limits = serializers.DictField(help_text="The sandbox limits this challenge is graded under.")
         hints_total = serializers.IntegerField()
-        hints_revealed = serializers.ListField(child=serializers.CharField())
+        hints_revealed = serializers.ListField(child=serializers.CharField(), help_text="As Markdown.")
+        hints_revealed_html = serializers.ListField(
+            child=serializers.CharField(), help_text="The same hints, rendered and sanitized."
+        )
+        examples = serializers.BooleanField(help_text='Whether "Run on examples" (the try endpoint) is offered.')
         solution_code = serializers.CharField(allow_null=True, help_text="The reference solution, after a pass.")
 
     @extend_schema(
@@ -119,6 +130,7 @@ class ChallengeDetailApi(APIView):
 
 def challenge_detail(user, challenge: Challenge) -> dict:
     standing = selectors.challenge_standing(user=user, challenge=challenge)
+    hints = selectors.hints_revealed(user=user, challenge=challenge)
     return {
         **_summary(challenge, standing),
         "statement_html": challenge.statement_html,
@@ -129,7 +141,9 @@ def challenge_detail(user, challenge: Challenge) -> dict:
         "returns": KINDS[challenge.kind].returns,
         "limits": asdict(challenge.grading_target().limits),
         "hints_total": len(challenge.hints),
-        "hints_revealed": selectors.hints_revealed(user=user, challenge=challenge),
+        "hints_revealed": hints,
+        "hints_revealed_html": [hint_html(hint) for hint in hints],
+        "examples": KINDS[challenge.kind].examples,
         "solution_code": challenge.solution_code if standing.status == selectors.PASSED else None,
     }
 
@@ -350,7 +364,8 @@ class SubmissionDetailApi(APIView):
 class HintRevealApi(APIView):
     class HintRevealSerializer(serializers.Serializer):
         index = serializers.IntegerField(help_text="0 for the first hint.")
-        hint = serializers.CharField()
+        hint = serializers.CharField(help_text="As Markdown.")
+        hint_html = serializers.CharField(help_text="The hint rendered and sanitized.")
         hints_revealed = serializers.ListField(child=serializers.CharField())
         hints_total = serializers.IntegerField()
         hints_left = serializers.IntegerField()
@@ -371,8 +386,98 @@ class HintRevealApi(APIView):
         data = {
             "index": index,
             "hint": hint,
+            "hint_html": hint_html(hint),
             "hints_revealed": revealed,
             "hints_total": len(challenge.hints),
             "hints_left": len(challenge.hints) - len(revealed),
         }
         return Response(self.HintRevealSerializer(data).data, status=status.HTTP_201_CREATED)
+
+
+class ExampleInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    shape = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="For a tensor.")
+    dtype = serializers.CharField(required=False, help_text="For a tensor: float32, int64, bool...")
+    value = serializers.JSONField(required=False, help_text="For a plain number (temperature, alpha).")
+
+
+class ExampleResultSerializer(serializers.Serializer):
+    description = serializers.CharField()
+    inputs = ExampleInputSerializer(many=True)
+    expected = serializers.CharField(help_text="The reference's value, computed outside the sandbox in float64.")
+    got = serializers.CharField(allow_null=True, help_text="The learner's value; null when there was none.")
+    matches = serializers.BooleanField(help_text="Within the grader's tolerance of the expected value.")
+    gradient = serializers.ChoiceField(
+        ["matches", "differs", "missing"],
+        allow_null=True,
+        help_text="The gradient w.r.t. the student's logits against the reference's; null without a value.",
+    )
+    error = serializers.CharField(allow_blank=True, help_text="The learner's traceback, or what was wrong.")
+
+
+class ExampleRunSerializer(serializers.ModelSerializer):
+    challenge = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    is_final = serializers.BooleanField(read_only=True, help_text="True once the run is over: stop polling.")
+    examples = ExampleResultSerializer(many=True, read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExampleRun
+        fields = [
+            "id", "url", "challenge", "status", "is_final", "message", "examples", "stdout", "stderr",
+            "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_url(self, run: ExampleRun) -> str:
+        return f"/api/example-runs/{run.pk}/"
+
+
+class ExampleRunCreateApi(APIView):
+    throttle_classes = [ExampleRunThrottle]
+
+    class ExampleRunInputSerializer(serializers.Serializer):
+        code = SourceCodeField(trim_whitespace=False, allow_blank=True, help_text="Python source, as for a submission.")
+
+    @extend_schema(
+        request=ExampleRunInputSerializer,
+        responses={202: ExampleRunSerializer, 400: ERROR, 404: ERROR, 409: ERROR, 429: ERROR},
+        tags=TAGS,
+        summary="Run code on the challenge's visible examples, without counting an attempt",
+        description=(
+            "Queues the code on the grading workers, in the same sandbox, on a few fixed example inputs that "
+            "are shown to the learner (never the hidden ones). Nothing is graded or stored as an attempt. Poll "
+            "the run's `url` until `is_final`; then `examples` gives per example the inputs' shapes, the "
+            "learner's value, the expected one and any error, and `stdout`/`stderr` the run's output. 409 for "
+            "a challenge without examples (train-student) or while a run is still going; rate-limited per "
+            "learner (429)."
+        ),
+    )
+    def post(self, request, slug: str):
+        challenge = _challenge_or_404(slug)
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": ['Send a JSON object like {"code": "..."}.']})
+        serializer = self.ExampleRunInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            run = services.example_run_create(
+                user=request.user, challenge=challenge, code=serializer.validated_data["code"]
+            )
+        except services.SubmissionRejected as rejected:
+            if rejected.code == "invalid":
+                raise ValidationError({"code": [rejected.message]}) from None
+            raise Conflict(rejected.message) from None
+        return Response(ExampleRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExampleRunDetailApi(APIView):
+    @extend_schema(
+        responses={200: ExampleRunSerializer, 404: ERROR},
+        tags=TAGS,
+        summary="One of the caller's runs on examples (others' are 404)",
+    )
+    def get(self, request, run_id: int):
+        run = selectors.example_run_get(user=request.user, run_id=run_id)
+        if run is None:
+            raise Http404("No such run.")
+        return Response(ExampleRunSerializer(run).data)

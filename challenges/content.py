@@ -254,6 +254,11 @@ def load(parsed: list[ChallengeSpec], report) -> None:
         report.record("retired", "challenge", challenge.slug)
 
 
+def hint_html(text: str) -> str:
+    """A hint's Markdown, rendered and sanitized like the statement: `code` becomes <code>, not backticks."""
+    return render_markdown(text)
+
+
 def _relative(file: str) -> str:
     from django.conf import settings
 

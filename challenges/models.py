@@ -173,3 +173,42 @@ class HintReveal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.challenge.slug} hint {self.index + 1}"
+
+
+class ExampleRun(models.Model):
+    """One "Run on examples": the learner's code on the kind's visible examples. Not an attempt: it has no
+    verdict, no score and no attempt number, and only the learner's few latest runs per challenge are kept."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        RAN = "ran", "Ran"  # the function was called on every example; each row says how it went
+        FAILED = "failed", "Did not run"  # code that does not load, a crash, a memory or output limit
+        TIMEOUT = "timeout", "Timed out"
+        ERROR = "error", "Error"  # the grader could not run it (infrastructure), not the learner's fault
+
+    FINAL_STATUSES = (Status.RAN, Status.FAILED, Status.TIMEOUT, Status.ERROR)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="example_runs")
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="example_runs")
+    code = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    message = models.TextField(blank=True, help_text="Why the code did not run, in the learner's terms.")
+    examples = models.JSONField(default=list, blank=True, help_text="Per example: inputs, expected, got, error.")
+    stdout = models.TextField(blank=True)
+    stderr = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "challenge", "-created_at"], name="example_run_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.challenge.slug} examples ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES

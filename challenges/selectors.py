@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
-from challenges.models import Challenge, HintReveal, Submission
+from challenges.models import Challenge, ExampleRun, HintReveal, Submission
 
 NOT_TRIED, ATTEMPTED, PASSED = "not_tried", "attempted", "passed"
 
@@ -276,3 +276,8 @@ def submission_progress(*, submissions: list[Submission], now: datetime | None =
 def _whole_seconds(seconds: float | None) -> int | None:
     """Rounded up, and at least 1: "about 0 s" would promise what no grading does."""
     return None if seconds is None else max(1, math.ceil(seconds))
+
+
+def example_run_get(*, user: User, run_id: int) -> ExampleRun | None:
+    """One of the learner's own "Run on examples" runs; None for anyone else's."""
+    return ExampleRun.objects.select_related("challenge").filter(user=user, pk=run_id).first()

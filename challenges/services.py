@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from challenges import limits
 from challenges.kinds.grader import Verdict
-from challenges.models import Challenge, HintReveal, Submission
+from challenges.models import Challenge, ExampleRun, HintReveal, Submission
 
 logger = logging.getLogger(__name__)
 
@@ -302,3 +302,103 @@ def hint_reveal(*, user: User, challenge: Challenge) -> tuple[int, str]:
         # A concurrent request revealed this one first: hand back the same hint rather than skip ahead.
         pass
     return index, challenge.hints[index]
+
+
+# --------------------------------------------------------------------------- "Run on examples"
+
+EXAMPLE_RUNS_KEPT = 5  # per learner and challenge; older runs are deleted when a new one is made
+EXAMPLE_RUNS_IN_FLIGHT = 2
+# A run not finished after this long no longer blocks a new one (its worker is gone or the queue is long).
+EXAMPLE_RUN_STALE_SECONDS = 5 * 60
+EXAMPLES_UNAVAILABLE = (
+    "The grader is unavailable right now, so your code was not run on the examples. Try again in a few minutes."
+)
+EXAMPLES_TOO_SLOW = "Running on the examples took longer than {seconds} seconds and was stopped."
+
+
+@transaction.atomic
+def example_run_create(*, user: User, challenge: Challenge, code: str) -> ExampleRun:
+    """Queue the learner's code to run on the challenge's visible examples. Not an attempt: nothing is graded."""
+    from challenges.kinds import kind_info
+
+    problem = code_problem(code)
+    if problem:
+        raise SubmissionRejected(problem, code="invalid")
+    if not challenge.is_active:
+        raise SubmissionRejected("This challenge is retired.", code="retired")
+    if not kind_info(challenge.kind).examples:
+        raise SubmissionRejected(
+            "This challenge has no examples to run on; submit to have it graded.", code="no_examples"
+        )
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    recent = timezone.now() - timedelta(seconds=EXAMPLE_RUN_STALE_SECONDS)
+    in_flight = ExampleRun.objects.filter(
+        user=user, status__in=[ExampleRun.Status.QUEUED, ExampleRun.Status.RUNNING], created_at__gte=recent
+    ).count()
+    if in_flight >= EXAMPLE_RUNS_IN_FLIGHT:
+        raise SubmissionRejected(
+            "Your code is already running on the examples; wait for that run to finish.", code="too_many_in_flight"
+        )
+    run = ExampleRun.objects.create(user=user, challenge=challenge, code=code)
+    old = ExampleRun.objects.filter(user=user, challenge=challenge).values_list("pk", flat=True)[EXAMPLE_RUNS_KEPT:]
+    ExampleRun.objects.filter(pk__in=list(old)).delete()
+    budget = _budget(challenge)
+    transaction.on_commit(lambda: _dispatch_examples(run.pk, budget))
+    return run
+
+
+def _dispatch_examples(run_id: int, budget: limits.TaskBudget) -> None:
+    from challenges.tasks import run_examples
+
+    # The same grading queue, sandbox pool and time limits as a submission of this challenge.
+    run_examples.apply_async(
+        (run_id,),
+        queue=settings.CELERY_GRADING_QUEUE,
+        soft_time_limit=budget.soft_seconds,
+        time_limit=budget.hard_seconds,
+    )
+
+
+def example_run_execute(*, run_id: int, task_id: str, device: str, pool=None) -> str:
+    """Claim a queued run, run it through the sandbox on the kind's examples and store what came back.
+
+    Returns the run's status, or "skipped" when it was not queued. Infrastructure errors propagate (the task
+    puts the run back in the queue and retries).
+    """
+    from challenges.kinds.examples import run_examples
+
+    with transaction.atomic():
+        run = ExampleRun.objects.select_for_update().select_related("challenge").filter(pk=run_id).first()
+        if run is None or run.status != ExampleRun.Status.QUEUED:
+            return "skipped"
+        run.status = ExampleRun.Status.RUNNING
+        run.task_id = task_id
+        run.started_at = timezone.now()
+        run.save(update_fields=["status", "task_id", "started_at"])
+    report = run_examples(run.challenge.grading_target(), run.code, device=device, pool=pool)
+    with transaction.atomic():
+        run = ExampleRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.is_final:
+            return run.status if run else "skipped"
+        run.status = report.status
+        run.message = report.message
+        run.examples = report.examples
+        run.stdout = report.stdout
+        run.stderr = report.stderr
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "message", "examples", "stdout", "stderr", "finished_at"])
+    return run.status
+
+
+def example_run_requeue(*, run_id: int) -> None:
+    """Put a running run back in the queue: its worker gave it up for an infrastructure reason."""
+    ExampleRun.objects.filter(pk=run_id, status=ExampleRun.Status.RUNNING).update(
+        status=ExampleRun.Status.QUEUED, started_at=None
+    )
+
+
+def example_run_finish(*, run_id: int, status: str, message: str) -> None:
+    """End a run that could not run normally (its time limit, the grader unavailable)."""
+    ExampleRun.objects.filter(pk=run_id, status__in=[ExampleRun.Status.QUEUED, ExampleRun.Status.RUNNING]).update(
+        status=status, message=message, finished_at=timezone.now()
+    )

@@ -21,7 +21,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from challenges import services
 from challenges.kinds.grader import GradingInfrastructureError, grading_device
-from challenges.models import Submission
+from challenges.models import ExampleRun, Submission
 from workers.sandbox.pool import SandboxPool
 
 logger = logging.getLogger(__name__)
@@ -122,3 +122,26 @@ def reap_submissions() -> dict[str, list[int]]:
     if outcome["requeued"] or outcome["errored"]:
         logger.warning("reaped submissions: %s", outcome)
     return outcome
+
+
+@shared_task(name="challenges.run_examples", bind=True, max_retries=2, ignore_result=True)
+def run_examples(self, run_id: int) -> str:
+    """Run on examples: the learner's code on the kind's visible examples, through the same pool. No verdict."""
+    try:
+        return services.example_run_execute(
+            run_id=run_id, task_id=self.request.id or "", device=grading_device(), pool=POOL
+        )
+    except SoftTimeLimitExceeded:
+        soft = (self.request.timelimit or (None, None))[1]
+        message = services.EXAMPLES_TOO_SLOW.format(seconds=soft or "its time limit in")
+        services.example_run_finish(run_id=run_id, status=ExampleRun.Status.TIMEOUT, message=message)
+        return ExampleRun.Status.TIMEOUT
+    except (*RETRIED, DatabaseError) as exc:
+        logger.warning("running examples %s failed for an infrastructure reason: %r", run_id, exc)
+        if self.request.retries >= self.max_retries:
+            services.example_run_finish(
+                run_id=run_id, status=ExampleRun.Status.ERROR, message=services.EXAMPLES_UNAVAILABLE
+            )
+            return ExampleRun.Status.ERROR
+        services.example_run_requeue(run_id=run_id)
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc

@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 
 from challenges import selectors, services
+from challenges.content import hint_html
 from challenges.kinds import KINDS
 from challenges.models import Challenge
 from challenges.templatetags.challenge_verdicts import BADGES
@@ -62,7 +63,8 @@ def challenge_page(request, slug: str):
         "latest": history[0] if history else None,
         "latest_progress": _progress(history[0]) if history else None,
         "code": history[0].code if history else challenge.starter_code,
-        "hints": hints,
+        "hints": [hint_html(hint) for hint in hints],
+        "examples": KINDS[challenge.kind].examples,
         "hints_left": len(challenge.hints) - len(hints),
         "solution": challenge.solution_code if standing.status == selectors.PASSED else None,
         "max_code_bytes": services.MAX_CODE_BYTES,

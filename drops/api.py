@@ -12,9 +12,12 @@ from rest_framework.views import APIView
 
 from drops import selectors, services
 from drops.models import Drop, RecallCard, ReviewCard
+from drops.selectors import CardMemory
 from learnpath.api.errors import Conflict, error_response
 from learnpath.api.validation import validated
 from learnpath.api.views import ERROR
+from learnpath.cache import learner_cached
+from learnpath.selectors import profile_of
 
 MAX_ID = 2**63 - 1
 LOCKED = inline_serializer(
@@ -79,6 +82,32 @@ def card_payload(review_card: ReviewCard, now, fsrs_scheduler=None) -> dict:
     }
 
 
+def cached_output(request, *, name: str, now, build) -> tuple[dict, list[CardMemory]]:
+    """An endpoint's serialized output, from the learner's cache while it holds (learnpath.cache).
+
+    ``build()`` returns ``(output, cards, valid_until)``: the serialized output, the FSRS state of the cards
+    whose probability of recall it shows (that moves with time, so callers work it out on every read) and
+    when time alone changes the rest. Dates are written in the active timezone, so that is part of the key.
+    """
+
+    def compute():
+        output, cards, valid_until = build()
+        return (dict(output), cards), valid_until
+
+    key = f"api:{name}:{timezone.get_current_timezone_name()}"
+    return learner_cached(user_id=request.user.pk, name=key, now=now, compute=compute)
+
+
+def with_recall(output: dict, key: str, cards: list[CardMemory], now) -> dict:
+    """``output`` with each card under ``key`` given its probability of recall at ``now``."""
+    fsrs_scheduler = services.scheduler()
+    fresh = [
+        {**shown, "retrievability": services.retrievability(card, now, fsrs_scheduler)}
+        for shown, card in zip(output[key], cards, strict=True)
+    ]
+    return {**output, key: fresh}
+
+
 class TodayApi(APIView):
     class OutputSerializer(serializers.Serializer):
         class Meta:
@@ -107,9 +136,19 @@ class TodayApi(APIView):
     )
     def get(self, request):
         now = timezone.now()
-        plan = selectors.today_plan(user=request.user, now=now)
+
+        def build():
+            plan, valid_until = selectors.today_plan_until(user=request.user, now=now)
+            output = self.OutputSerializer(self.payload(plan, now)).data
+            return output, [CardMemory.of(card) for card in plan.first_cards], valid_until
+
+        output, cards = cached_output(request, name="today", now=now, build=build)
+        return Response(with_recall(output, "first_reviews", cards, now))
+
+    @staticmethod
+    def payload(plan: selectors.TodayPlan, now) -> dict:
         fsrs_scheduler = services.scheduler()
-        payload = {
+        return {
             "date": plan.today,
             "timezone": plan.timezone,
             "enrolled": plan.enrolled,
@@ -126,7 +165,6 @@ class TodayApi(APIView):
             "goal_met": plan.minutes >= plan.goal_minutes,
             "streak": plan.streak,
         }
-        return Response(self.OutputSerializer(payload).data)
 
 
 class DropDetailApi(APIView):
@@ -272,17 +310,20 @@ class ReviewsDueApi(APIView):
     def get(self, request):
         limit = validated(_LimitSerializer, request.query_params.dict())["limit"]
         now = timezone.now()
-        profile = request.user.profile
-        counts = selectors.due_counts(user=request.user, now=now, zone=profile.zone, cap=profile.daily_review_cap)
-        cards = selectors.due_cards(user=request.user, now=now, zone=profile.zone, counts=counts, limit=limit)
-        fsrs_scheduler = services.scheduler()
-        payload = {
-            "remaining": counts.in_session,
-            "held_back": counts.capped,
-            "daily_cap": profile.daily_review_cap,
-            "cards": [card_payload(c, now, fsrs_scheduler) for c in cards],
-        }
-        return Response(self.OutputSerializer(payload).data)
+
+        def build():
+            session, valid_until = selectors.due_session_until(user=request.user, now=now, limit=limit)
+            fsrs_scheduler = services.scheduler()
+            payload = {
+                "remaining": session.counts.in_session,
+                "held_back": session.counts.capped,
+                "daily_cap": profile_of(request.user).daily_review_cap,
+                "cards": [card_payload(c, now, fsrs_scheduler) for c in session.cards],
+            }
+            return self.OutputSerializer(payload).data, [CardMemory.of(card) for card in session.cards], valid_until
+
+        output, cards = cached_output(request, name=f"reviews-due:{limit}", now=now, build=build)
+        return Response(with_recall(output, "cards", cards, now))
 
 
 class _LimitSerializer(serializers.Serializer):
@@ -495,7 +536,15 @@ class ProgressApi(APIView):
         summary="Your progress: phases, 14-day activity, streaks, reviews, retention and challenges",
     )
     def get(self, request):
-        return Response(self.OutputSerializer(selectors.progress_summary(user=request.user, now=timezone.now())).data)
+        now = timezone.now()
+
+        def build():
+            summary, valid_until = selectors.progress_summary_until(user=request.user, now=now)
+            output = self.OutputSerializer({**summary, "average_retrievability": None}).data
+            return output, summary["reviewed_cards"], valid_until
+
+        output, cards = cached_output(request, name="progress", now=now, build=build)
+        return Response({**output, "average_retrievability": selectors.average_retrievability(cards, now)})
 
 
 def _id(value: int) -> int:

@@ -96,7 +96,8 @@ class ReviewCard(models.Model):
     class Meta:
         ordering = ["due", "pk"]
         constraints = [models.UniqueConstraint(fields=["user", "card"], name="reviewcard_unique_user_card")]
-        indexes = [models.Index(fields=["user", "due"], name="reviewcard_user_due")]
+        # The session's queries: one learner's Review cards due before midnight, learning steps due soon.
+        indexes = [models.Index(fields=["user", "state", "due"], name="reviewcard_user_state_due")]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.card}"

@@ -1,4 +1,9 @@
-"""Reads for the daily loop. Each selector runs a fixed number of queries, whatever the size of the history."""
+"""Reads for the daily loop. Each selector runs a fixed number of queries, whatever the size of the history.
+
+The learner-facing summaries (Today, the review session, progress, drop states) are cached per learner
+(learnpath.cache): each says until when it holds, the services that change a learner's state make it stale.
+Reads never write.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,21 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.urls import reverse
 
 from drops.days import local_date, next_day_start
 from drops.models import DailyActivity, Drop, DropProgress, ReviewCard, ReviewLog, Streak
+from learnpath.cache import content_cached, learner_cached, learner_cached_until
 from learnpath.models import Enrollment, Path
 
 ACTIVITY_DAYS = 14
+# A drop on the Today page, a card's drop: what is shown of it, not its lesson (which cached plans would carry).
+LESSON_FIELDS = ("body_markdown", "body_html", "sections", "source_file")
 
 
 @dataclass(frozen=True)
@@ -27,12 +36,29 @@ class DropState:
 
 
 def drop_states(*, user: User, path: Path, now: datetime) -> dict[int, DropState]:
-    """The state of every drop of ``path`` for ``user``, keyed by drop id, in two queries."""
-    rows = {p.drop_id: p for p in DropProgress.objects.filter(user=user, drop__path=path)}
-    states = {}
-    for drop_id in Drop.objects.filter(path=path).values_list("pk", flat=True):
-        states[drop_id] = _state_of(rows.get(drop_id), now)
-    return states
+    """The state of every drop of ``path`` for ``user``, keyed by drop id (cached; two queries when not)."""
+    return path_drop_states(user=user, path_id=path.pk, now=now)
+
+
+def path_drop_states(*, user: User, path_id: int, now: datetime) -> dict[int, DropState]:
+    times = learner_cached(
+        user_id=user.pk, name=f"drop-times:{path_id}", now=now, compute=lambda: (_drop_times(user, path_id), None)
+    )
+    drop_ids = content_cached(name=f"path:{path_id}:drop-ids", compute=lambda: _drop_ids(path_id))
+    return {drop_id: _state_from(times.get(drop_id), now) for drop_id in drop_ids}
+
+
+def _drop_ids(path_id: int) -> list[int]:
+    return list(Drop.objects.filter(path_id=path_id).values_list("pk", flat=True))
+
+
+def _drop_times(user: User, path_id: int) -> dict[int, tuple[datetime, datetime | None]]:
+    """When each drop unlocks (or unlocked) and was completed: the states follow from these as time passes."""
+    rows = DropProgress.objects.filter(user=user, drop__path_id=path_id)
+    return {
+        drop_id: (unlocked, completed)
+        for drop_id, unlocked, completed in rows.values_list("drop_id", "unlocked_at", "completed_at")
+    }
 
 
 def drop_state(*, user: User, drop: Drop, now: datetime) -> DropState:
@@ -40,13 +66,18 @@ def drop_state(*, user: User, drop: Drop, now: datetime) -> DropState:
 
 
 def _state_of(progress: DropProgress | None, now: datetime) -> DropState:
-    if progress is None:
+    return _state_from((progress.unlocked_at, progress.completed_at) if progress else None, now)
+
+
+def _state_from(times: tuple[datetime, datetime | None] | None, now: datetime) -> DropState:
+    if times is None:
         return DropState("locked", None, None)
-    if progress.completed_at is not None:
-        return DropState("completed", progress.unlocked_at, progress.completed_at)
-    if progress.unlocked_at <= now:
-        return DropState("available", progress.unlocked_at, None)
-    return DropState("locked", progress.unlocked_at, None)
+    unlocked_at, completed_at = times
+    if completed_at is not None:
+        return DropState("completed", unlocked_at, completed_at)
+    if unlocked_at <= now:
+        return DropState("available", unlocked_at, None)
+    return DropState("locked", unlocked_at, None)
 
 
 def drop_neighbours(drop: Drop) -> tuple[Drop | None, Drop | None]:
@@ -84,9 +115,13 @@ class DueCounts:
 def _session_filters(now: datetime, zone: ZoneInfo) -> tuple[Q, Q]:
     from drops.services import LEARN_AHEAD
 
-    learning = ~Q(state=ReviewCard.State.REVIEW) & Q(due__lte=now + LEARN_AHEAD)
+    # Learning and Relearning spelled out (not "not Review") so that the (user, state, due) index serves both.
+    learning = Q(state__in=LEARNING_STATES, due__lte=now + LEARN_AHEAD)
     review = Q(state=ReviewCard.State.REVIEW, due__lt=next_day_start(now, zone))
     return learning, review
+
+
+LEARNING_STATES = (ReviewCard.State.LEARNING, ReviewCard.State.RELEARNING)
 
 
 def due_counts(
@@ -112,10 +147,47 @@ def due_cards(*, user: User, now: datetime, zone: ZoneInfo, counts: DueCounts, l
     """The next ``limit`` cards of today's session, soonest due first (two queries)."""
     learning, review = _session_filters(now, zone)
     base = ReviewCard.objects.filter(user=user, card__is_active=True).select_related("card", "card__drop")
+    base = base.defer(*(f"card__drop__{name}" for name in LESSON_FIELDS))
     cards = list(base.filter(learning).order_by("due", "pk")[:limit])
     cards += list(base.filter(review).order_by("due", "pk")[: min(limit, counts.cap_left)])
     cards.sort(key=lambda c: (c.due, c.pk))
     return cards[:limit]
+
+
+def session_changes_at(*, user: User, now: datetime, zone: ZoneInfo) -> datetime:
+    """The first moment at which time alone changes today's session: a learning step comes within the
+    learn-ahead window, or the local day ends (Review cards due tomorrow join then). One query."""
+    from drops.services import LEARN_AHEAD
+
+    later = ReviewCard.objects.filter(user=user, card__is_active=True, state__in=LEARNING_STATES)
+    next_due = later.filter(due__gt=now + LEARN_AHEAD).aggregate(due=Min("due"))["due"]
+    midnight = next_day_start(now, zone)
+    return min(midnight, next_due - LEARN_AHEAD) if next_due else midnight
+
+
+@dataclass(frozen=True)
+class ReviewSession:
+    counts: DueCounts
+    cards: list[ReviewCard]
+
+
+def due_session(*, user: User, now: datetime, limit: int) -> ReviewSession:
+    """Today's session for the review page and /api/reviews/due/: counts and the next ``limit`` cards (cached;
+    four queries when not). Rating a card changes it (the service marks it stale)."""
+    return due_session_until(user=user, now=now, limit=limit)[0]
+
+
+def due_session_until(*, user: User, now: datetime, limit: int) -> tuple[ReviewSession, datetime]:
+    from learnpath.selectors import profile_of
+
+    profile = profile_of(user)
+
+    def compute() -> tuple[ReviewSession, datetime]:
+        counts = due_counts(user=user, now=now, zone=profile.zone, cap=profile.daily_review_cap)
+        cards = due_cards(user=user, now=now, zone=profile.zone, counts=counts, limit=limit)
+        return ReviewSession(counts, cards), session_changes_at(user=user, now=now, zone=profile.zone)
+
+    return learner_cached_until(user_id=user.pk, name=f"session:{limit}", now=now, compute=compute)
 
 
 def review_card_for(*, user: User, review_card_id: int) -> ReviewCard:
@@ -187,18 +259,39 @@ class TodayPlan:
 
 
 def today_plan(*, user: User, now: datetime, first_cards: int = 5) -> TodayPlan:
-    """Everything the Today page and /api/today/ show, in eight queries whatever the deck or history.
+    """Everything the Today page and /api/today/ show (cached; at most twelve queries when not, whatever the
+    deck or history).
 
     With several paths, the new drop is the one that has waited longest; a finished path leaves the reviews.
+    The plan holds until the learner next changes something or time alone moves it: a drop unlocks, a
+    learning step comes due, the local day ends.
     """
-    from learnpath.services import profile_for
+    plan = today_plan_until(user=user, now=now, first_cards=first_cards)[0]
+    plan.now = now
+    return plan
 
-    profile = profile_for(user)  # 1
+
+def today_plan_until(*, user: User, now: datetime, first_cards: int = 5) -> tuple[TodayPlan, datetime]:
+    return learner_cached_until(
+        user_id=user.pk,
+        name=f"today:{first_cards}",
+        now=now,
+        compute=lambda: _today_plan(user=user, now=now, first_cards=first_cards),
+    )
+
+
+def _today_plan(*, user: User, now: datetime, first_cards: int) -> tuple[TodayPlan, datetime]:
+    from learnpath.selectors import profile_of
+
+    profile = profile_of(user)  # 1, unless it came with the user
     zone = profile.zone
     today = local_date(now, zone)
     paths = [e.path for e in Enrollment.objects.filter(user=user).select_related("path").order_by("enrolled_at")]
     rows = list(  # 3
-        DropProgress.objects.filter(user=user).select_related("drop", "drop__path").order_by("unlocked_at")
+        DropProgress.objects.filter(user=user)
+        .select_related("drop", "drop__path")
+        .defer(*(f"drop__{name}" for name in LESSON_FIELDS))
+        .order_by("unlocked_at")
     )
     available = [p for p in rows if p.completed_at is None and p.unlocked_at <= now]
     pending = [p for p in rows if p.completed_at is None and p.unlocked_at > now]
@@ -209,7 +302,10 @@ def today_plan(*, user: User, now: datetime, first_cards: int = 5) -> TodayPlan:
     cards = due_cards(user=user, now=now, zone=zone, counts=counts, limit=first_cards) if first_cards else []  # 8
     seconds = activity.seconds if activity else 0
     new_drop = available[0].drop if available else None
-    return TodayPlan(
+    changes_at = session_changes_at(user=user, now=now, zone=zone)  # 9
+    if pending:
+        changes_at = min(changes_at, pending[0].unlocked_at)
+    plan = TodayPlan(
         now=now,
         today=today,
         enrolled=bool(paths),
@@ -223,21 +319,64 @@ def today_plan(*, user: User, now: datetime, first_cards: int = 5) -> TodayPlan:
         minutes=seconds // 60,
         seconds=seconds,
         goal_minutes=profile.daily_goal_minutes,
-        streak=streak_view(streak, today),
+        streak=streak_view(streak, today),  # 10-12 after missed days: were they rest days?
         timezone=profile.timezone,
         paths=paths,
     )
+    return plan, changes_at
 
 
 # ---------- progress ----------
 
 
-def progress_summary(*, user: User, now: datetime) -> dict:
-    """Per-phase completion, a 14-day activity series, streaks, reviews and retention (bounded queries)."""
-    from drops.services import scheduler, to_fsrs
-    from learnpath.services import profile_for
+class CardMemory(NamedTuple):
+    """What retrievability is worked out from (the FSRS fields of a ReviewCard), small enough to cache."""
 
-    profile = profile_for(user)  # 1
+    pk: int
+    state: int
+    step: int | None
+    stability: float | None
+    difficulty: float | None
+    due: datetime
+    last_review: datetime | None
+
+    @classmethod
+    def of(cls, card: ReviewCard) -> CardMemory:
+        return cls(card.pk, card.state, card.step, card.stability, card.difficulty, card.due, card.last_review)
+
+
+def progress_summary(*, user: User, now: datetime) -> dict:
+    """Per-phase completion, a 14-day activity series, streaks, reviews and retention.
+
+    Cached until the local day ends or the learner next changes something (at most twelve queries when not);
+    retention, which moves with time, is worked out from the cached card states on every read, and the
+    challenges' standings are read fresh (two queries): verdicts arrive from the grading workers.
+    """
+    summary = progress_summary_until(user=user, now=now)[0]
+    return {**summary, "average_retrievability": average_retrievability(summary["reviewed_cards"], now)}
+
+
+def progress_summary_until(*, user: User, now: datetime) -> tuple[dict, datetime]:
+    """The cached summary without its retention, with ``reviewed_cards`` to work it out from, and its expiry."""
+    return learner_cached_until(
+        user_id=user.pk, name="progress", now=now, compute=lambda: _progress(user=user, now=now)
+    )
+
+
+def average_retrievability(cards: list[CardMemory], now: datetime) -> float | None:
+    """The mean probability of recall now of cards reviewed at least once (FSRS)."""
+    from drops.services import scheduler, to_fsrs
+
+    fsrs_scheduler = scheduler()
+    fsrs_now = to_fsrs_now(now)
+    values = [fsrs_scheduler.get_card_retrievability(to_fsrs(card), fsrs_now) for card in cards]
+    return (sum(values) / len(values)) if values else None
+
+
+def _progress(*, user: User, now: datetime) -> tuple[dict, datetime]:
+    from learnpath.selectors import profile_of
+
+    profile = profile_of(user)  # 1, unless it came with the user
     zone = profile.zone
     today = local_date(now, zone)
     enrolled = list(Enrollment.objects.filter(user=user).order_by("enrolled_at").values_list("path_id", flat=True))
@@ -287,16 +426,16 @@ def progress_summary(*, user: User, now: datetime) -> dict:
                 "goal_met": bool(row and row.seconds >= profile.daily_goal_minutes * 60),
             }
         )
-    streak = streak_view(Streak.objects.filter(user=user).first(), today)  # 6
+    streak = streak_view(Streak.objects.filter(user=user).first(), today)  # 6 (9-11 after missed days)
     reviews_done = ReviewLog.objects.filter(user=user).count()  # 7
-    fsrs_scheduler = scheduler()
-    values = []
-    for card in ReviewCard.objects.filter(user=user, last_review__isnull=False).only(  # 8
-        "pk", "state", "step", "stability", "difficulty", "due", "last_review"
-    ):
-        values.append(fsrs_scheduler.get_card_retrievability(to_fsrs(card), to_fsrs_now(now)))
+    reviewed = [
+        CardMemory(*row)
+        for row in ReviewCard.objects.filter(user=user, last_review__isnull=False).values_list(  # 8
+            "pk", "state", "step", "stability", "difficulty", "due", "last_review"
+        )
+    ]
     deck_size = ReviewCard.objects.filter(user=user).count()  # 9
-    return {
+    summary = {
         "paths": path_rows,
         "drops_done": sum(p["drops_done"] for p in path_rows),
         "drops_total": sum(p["drops_total"] for p in path_rows),
@@ -305,10 +444,12 @@ def progress_summary(*, user: User, now: datetime) -> dict:
         "streak": streak,
         "reviews_done": reviews_done,
         "cards_in_deck": deck_size,
-        "cards_reviewed": len(values),
-        "average_retrievability": (sum(values) / len(values)) if values else None,
-        "challenges": challenge_status(user),
+        "cards_reviewed": len(reviewed),
+        "reviewed_cards": reviewed,
+        # Verdicts come from the grading workers: a saved submission marks this stale (learnpath.apps).
+        "challenges": challenge_status(user),  # 10-11
     }
+    return summary, next_day_start(now, zone)
 
 
 def to_fsrs_now(now: datetime) -> datetime:

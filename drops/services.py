@@ -456,7 +456,14 @@ def rest_days(*, user_id: int, zone: ZoneInfo, first: date, last: date) -> froze
 
 
 def _lock_learner(user: User) -> Streak:
+    """Lock the learner's row before a daily-loop write, and mark their cached summaries stale.
+
+    Every service here that changes a learner's state comes through this first, so it is the one place the
+    learner's cached Today, review session, progress and outline (learnpath.cache) are invalidated.
+    """
+    from learnpath.cache import learner_changed
     from learnpath.services import profile_for
 
+    learner_changed(user.pk)
     Streak.objects.get_or_create(user=user, defaults={"zone_name": profile_for(user).timezone})
     return Streak.objects.select_for_update().get(user=user)

@@ -84,12 +84,10 @@ def drop_complete(request, drop_id: int):
 @login_required
 def review_session(request):
     now = timezone.now()
-    profile = learnpath_services.profile_for(request.user)
-    counts = selectors.due_counts(user=request.user, now=now, zone=profile.zone, cap=profile.daily_review_cap)
-    cards = selectors.due_cards(user=request.user, now=now, zone=profile.zone, counts=counts, limit=1)
-    context = {"counts": counts, "ratings": RATINGS}
-    if cards:
-        context.update(_card_context(cards[0], now))
+    session = selectors.due_session(user=request.user, now=now, limit=1)
+    context = {"counts": session.counts, "ratings": RATINGS}
+    if session.cards:
+        context.update(_card_context(session.cards[0], now))
     return render(request, "drops/review.html", context)
 
 

@@ -1,6 +1,44 @@
 from django.apps import AppConfig
 
+# Models whose rows are path content: cached pages and summaries built on them go stale when one changes.
+CONTENT_MODELS = (
+    "learnpath.Path",
+    "learnpath.Phase",
+    "learnpath.FAQEntry",
+    "drops.Drop",
+    "drops.RecallCard",
+    "challenges.Challenge",
+)
+
 
 class LearnpathConfig(AppConfig):
     name = "learnpath"
     verbose_name = "Paths and learners"
+
+    def ready(self):
+        from django.apps import apps
+        from django.db.models.signals import post_delete, post_save
+
+        # Content changes through loadcontent or the admin, both of which save model by model: every save
+        # (or delete) of a content row marks the cached content stale, whoever made it.
+        for label in CONTENT_MODELS:
+            model = apps.get_model(label)
+            post_save.connect(_content_changed, sender=model, dispatch_uid=f"content-changed-save-{label}")
+            post_delete.connect(_content_changed, sender=model, dispatch_uid=f"content-changed-delete-{label}")
+        # A learner's progress shows their challenge standings; submissions change in the web process and in
+        # the grading workers (verdicts, regrades, the reaper), so every saved submission marks it stale.
+        submission = apps.get_model("challenges.Submission")
+        post_save.connect(_submission_changed, sender=submission, dispatch_uid="learner-changed-submission-save")
+        post_delete.connect(_submission_changed, sender=submission, dispatch_uid="learner-changed-submission-delete")
+
+
+def _content_changed(**kwargs) -> None:
+    from learnpath.cache import content_changed
+
+    content_changed()
+
+
+def _submission_changed(*, instance, **kwargs) -> None:
+    from learnpath.cache import learner_changed
+
+    learner_changed(instance.user_id)

@@ -15,7 +15,10 @@ class SignupForm(forms.Form):
     )
     email = forms.EmailField(
         required=False,
-        help_text="Optional: for daily reminders.",
+        help_text=(
+            "Optional. With an address we email you a reminder when a drop or reviews wait (turn it off in "
+            "Settings) and you can reset a forgotten password."
+        ),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password = forms.CharField(
@@ -67,13 +70,31 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
 
 class ProfileForm(forms.ModelForm):
+    email = forms.EmailField(
+        required=False,
+        max_length=254,
+        label="Email address",
+        help_text="For reminders and for resetting a forgotten password. Leave it empty to have none.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     timezone = forms.ChoiceField(choices=[])
 
     class Meta:
         model = LearnerProfile
         fields = ["timezone", "reminder_hour", "email_reminders", "daily_goal_minutes", "daily_review_cap"]
         labels = {"email_reminders": "Email me a reminder when something is waiting"}
+        help_texts = {"email_reminders": "Needs an email address above. Adding an address does not turn this on."}
+
+    field_order = ["email", "timezone", "reminder_hour", "email_reminders"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = [(name, name) for name in sorted(available_timezones())]
+        if not self.is_bound:
+            self.initial["email"] = self.instance.user.email
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("email_reminders") and not cleaned.get("email") and "email" not in self.errors:
+            self.add_error("email_reminders", services.REMINDERS_NEED_EMAIL)
+        return cleaned

@@ -86,7 +86,10 @@ class LearnerProfile(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(23)],
         help_text="Local hour (0–23) at which a reminder is sent when something is waiting.",
     )
-    email_reminders = models.BooleanField(default=True)
+    # Off until the learner has an address and asks for them (sign-up with an address, or Settings).
+    email_reminders = models.BooleanField(
+        default=False, help_text="Email a reminder at the reminder hour when something waits (needs an address)."
+    )
     daily_goal_minutes = models.PositiveSmallIntegerField(default=5)
     daily_review_cap = models.PositiveSmallIntegerField(default=50)
 

@@ -17,6 +17,14 @@ urlpatterns = [
     path("accounts/login/", views.ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", views.PasswordChange.as_view(), name="password_change"),
+    path("accounts/password/reset/", views.PasswordReset.as_view(), name="password_reset"),
+    path("accounts/password/reset/sent/", views.PasswordResetSent.as_view(), name="password_reset_done"),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        views.PasswordResetConfirm.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("accounts/password/reset/done/", views.PasswordResetComplete.as_view(), name="password_reset_complete"),
     path("accounts/settings/", views.settings_page, name="settings"),
     path("paths/<slug:slug>/", views.path_page, name="path"),
     path("paths/<slug:slug>/enroll/", views.enroll, name="enroll"),
@@ -28,3 +36,4 @@ urlpatterns = [
 ]
 
 handler404 = "learnpath.views.not_found"
+handler500 = "learnpath.views.server_error"

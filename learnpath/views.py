@@ -6,8 +6,10 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
@@ -32,7 +34,7 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         user = form.save()
         if user is not None:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="learnpath.auth.ProfileModelBackend")
             messages.success(request, f"Welcome, {user.username}! Pick a path to start.")
             return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
@@ -43,7 +45,10 @@ class ThrottledLoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+# Django's auth views with the site's own templates. The names are not registration/*: the admin's templates of
+# those names come first in the template search and would show "Django administration" to a learner.
 class PasswordChange(auth_views.PasswordChangeView):
+    template_name = "learnpath/accounts/password_change.html"
     success_url = reverse_lazy("settings")
 
     def form_valid(self, form):
@@ -51,23 +56,62 @@ class PasswordChange(auth_views.PasswordChangeView):
         return super().form_valid(form)
 
 
+class PasswordReset(auth_views.PasswordResetView):
+    """Sends the link through EMAIL_BACKEND, and says the same whether or not an account has that address."""
+
+    template_name = "learnpath/accounts/password_reset.html"
+    email_template_name = "learnpath/accounts/password_reset_email.txt"
+    subject_template_name = "learnpath/accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        if not services.password_reset_allowed(email=form.cleaned_data["email"]):
+            return redirect(self.success_url)  # the same page as a sent email: nothing to learn, nothing sent
+        return super().form_valid(form)
+
+
+class PasswordResetSent(auth_views.PasswordResetDoneView):
+    template_name = "learnpath/accounts/password_reset_sent.html"
+
+
+class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
+    """An old, used or mangled link renders the same page with validlink False, and a way to ask again."""
+
+    template_name = "learnpath/accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("password_reset_complete")
+
+
+class PasswordResetComplete(auth_views.PasswordResetCompleteView):
+    template_name = "learnpath/accounts/password_reset_complete.html"
+
+
 @login_required
 def settings_page(request):
-    profile = services.profile_for(request.user)
+    profile = selectors.profile_of(request.user)  # a GET writes nothing; saving goes through the service
     form = ProfileForm(request.POST or None, instance=profile)
     if request.method == "POST" and form.is_valid():
-        services.profile_update(user=request.user, **form.cleaned_data)
-        messages.success(request, "Settings saved.")
-        return redirect("settings")
+        changes = dict(form.cleaned_data)
+        had_email = bool(request.user.email)
+        try:
+            services.account_settings_update(user=request.user, email=changes.pop("email"), **changes)
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+        else:
+            saved = "Settings saved."
+            if request.user.email and not had_email and not changes["email_reminders"]:
+                saved += " Reminders stay off until you tick “Email me a reminder”."
+            messages.success(request, saved)
+            return redirect("settings")
     return render(request, "learnpath/settings.html", {"form": form})
 
 
 def path_page(request, slug: str):
-    try:
-        path = selectors.path_detail(slug)
-    except Path.DoesNotExist:
-        raise Http404("No such path") from None
-    return render(request, "learnpath/path.html", {"path": path, "outline": path_outline(path, request.user)})
+    content = selectors.path_content(slug)
+    if content is None:
+        raise Http404("No such path")
+    return render(request, "learnpath/path.html", {"outline": path_outline(content, request.user)})
 
 
 @login_required
@@ -85,3 +129,10 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    """Rendered without the request's context, as Django's own is: whatever broke the page cannot break this."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Something went wrong on our side. Try again in a minute."}, status=500)
+    return HttpResponseServerError(loader.get_template("500.html").render())

@@ -41,6 +41,8 @@ class KindInfo:
     # task's time budget.
     checks_seconds: float = 15.0
     sources: tuple[str, ...] = ()  # further modules whose code makes up this kind's grader
+    # The kind has visible example cases (ChallengeKind.examples): the page offers "Run on examples".
+    examples: bool = False
 
     def source_modules(self) -> tuple[str, ...]:
         return (*SHARED_SOURCES, *self.sources, self.module)
@@ -57,6 +59,7 @@ KINDS: dict[str, KindInfo] = {
             summary="Write the two-term loss alpha·T²·KL(teacher ‖ student) + (1 − alpha)·CE for (batch, classes)",
             limits={"cpu_seconds": 20, "wall_seconds": 40, "memory_mb": 1536},
             sources=("challenges.kinds.loss",),
+            examples=True,
         ),
         KindInfo(
             name="sequence-distillation-loss",
@@ -66,6 +69,7 @@ KINDS: dict[str, KindInfo] = {
             summary="Write the per-token T²·KL(teacher ‖ student) over padded batches, averaged over real tokens only",
             limits={"cpu_seconds": 20, "wall_seconds": 40, "memory_mb": 2048},
             sources=("challenges.kinds.loss",),
+            examples=True,
         ),
         KindInfo(
             name="train-student",

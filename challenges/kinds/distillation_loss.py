@@ -51,6 +51,14 @@ SHAPES: tuple[Shape, ...] = (
     Shape("large", 2, 20, 0.5, 1.0, 100.0),
 )
 
+# Shown to learners ("Run on examples"), from a fixed seed: small enough to read, none of the hidden draws.
+EXAMPLE_SEED = 2024
+EXAMPLE_SHAPES: tuple[Shape, ...] = (
+    Shape("combined", 2, 3, 2.0, 0.5, 2.0),
+    Shape("soft", 3, 4, 1.0, 1.0, 3.0),
+    Shape("hard", 2, 5, 1.0, 0.0, 2.0),
+)
+
 
 # --------------------------------------------------------------------------- float64 formulas
 
@@ -195,10 +203,13 @@ class DistillationLoss(LossKind):
     def reference(self, *args) -> torch.Tensor:
         return reference(*args)
 
-    def draw_inputs(self, seed: int) -> list[tuple[Probe, dict]]:
+    def example_inputs(self) -> list[tuple[Probe, dict]]:
+        return self.draw_inputs(EXAMPLE_SEED, EXAMPLE_SHAPES)
+
+    def draw_inputs(self, seed: int, shapes: tuple[Shape, ...] = SHAPES) -> list[tuple[Probe, dict]]:
         gen = torch.Generator().manual_seed(seed)
         drawn = []
-        for shape in SHAPES:
+        for shape in shapes:
             size = (shape.batch, shape.classes)
             teacher = torch.randn(size, generator=gen, dtype=torch.float64) * shape.scale
             # The student is a noisy copy of the teacher plus a skew: close enough to be realistic,

@@ -129,6 +129,14 @@ class ChallengeKind:
         """Details for a verdict that never reached :meth:`evaluate` (the code did not run)."""
         return {"kind": self.info.name}
 
+    def examples(self, target: GradingTarget, device: str) -> list[Drawn]:
+        """A few fixed, visible cases for "Run on examples" (``info.examples``): never hidden ones, no secrets."""
+        raise NotImplementedError(f"kind {self.info.name} has no visible examples")
+
+    def example_report(self, drawn: list[Drawn], outputs: list[CaseOutput], target: GradingTarget) -> list[dict]:
+        """Per example, as plain JSON: its inputs' shapes, the learner's value, the reference's, any error."""
+        raise NotImplementedError
+
 
 # --------------------------------------------------------------------------- checks every kind shares
 
@@ -254,14 +262,28 @@ def grade(
     advice_text = "".join(f" Advice ({c.name}): {c.message}" for c in advice)
     passed = sum(c.passed for c in checks)
     if passed == len(checks):
+        named = mistakes_text(evaluation.mistakes)
+        advice_text += f" {named}" if named else ""
         return verdict("passed", 1.0, evaluation, kind.passed_feedback(evaluation, target) + advice_text)
     first = next(c for c in checks if not c.passed)
-    lead = ""
-    if evaluation.mistakes:
-        mistake = evaluation.mistakes[0]
-        lead = f"Likely mistake: {mistake.title}. {mistake.explanation} "
+    named = mistakes_text(evaluation.mistakes)
+    lead = f"{named} " if named else ""
     feedback = f"{lead}{passed} of {len(checks)} checks passed. First failing check, {first.name}: {first.message}"
     return verdict("failed", passed / len(checks), evaluation, feedback + advice_text)
+
+
+def mistakes_text(mistakes: list[Mistake]) -> str:
+    """Each recognised mistake named and explained once, the most likely first.
+
+    This is the only place a verdict names a mistake: check messages say what was measured (expected,
+    got, where), so a mistake that fails several checks is still said once.
+    """
+    seen: list[Mistake] = []
+    for mistake in mistakes:
+        if all(m.key != mistake.key for m in seen):
+            seen.append(mistake)
+    parts = [f"{'Likely mistake' if i == 0 else 'Also'}: {m.title}. {m.explanation}" for i, m in enumerate(seen)]
+    return " ".join(parts)
 
 
 def _outcome_message(result, target: GradingTarget, info: KindInfo) -> tuple[GradeStatus, str]:

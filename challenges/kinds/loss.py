@@ -94,12 +94,60 @@ class LossKind(ChallengeKind):
 
     # -- the shared machinery -----------------------------------------------------------------
 
+    def example_inputs(self) -> list[tuple[Probe, dict[str, Any]]]:
+        """The visible examples: small fixed inputs from a fixed seed, never one of the hidden draws."""
+        raise NotImplementedError
+
     def draw(self, seed: int, target: GradingTarget, device: str) -> list[LossDrawn]:
+        return self._drawn(self.draw_inputs(seed))
+
+    def examples(self, target: GradingTarget, device: str) -> list[LossDrawn]:
+        return self._drawn(self.example_inputs())
+
+    def _drawn(self, probes: list[tuple[Probe, dict[str, Any]]]) -> list[LossDrawn]:
         drawn = []
-        for probe, inputs in self.draw_inputs(seed):
+        for probe, inputs in probes:
             args = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
             drawn.append(LossDrawn(probe=probe, inputs=inputs, case=Case(args, grad=(self.student, self.teacher))))
         return drawn
+
+    def example_report(self, drawn: list[LossDrawn], outputs: list[CaseOutput], target: GradingTarget) -> list[dict]:
+        """Per example: the inputs' shapes, the reference's float64 value, the learner's, and the gradient."""
+        report = []
+        for d, out in zip(drawn, outputs, strict=True):
+            want = self.expected(d)
+            row = {
+                "description": d.describe(),
+                "inputs": [_input_summary(name, value) for name, value in d.inputs.items()],
+                "expected": fmt(want),
+                "got": None,
+                "matches": False,
+                "gradient": None,
+                "error": "",
+            }
+            if not out.ok:
+                row["error"] = ((out.error or {}).get("traceback") or "").strip() or "Your function raised an error."
+            elif problem := _scalar_problem(out):
+                row["error"] = f"Your function {problem}."
+            else:
+                got = _scalar_value(out)
+                row["got"] = fmt(got) if math.isfinite(got) else str(got)
+                row["matches"] = _close(got, want)
+                row["gradient"] = self._example_gradient(d, out)
+            report.append(row)
+        return report
+
+    def _example_gradient(self, d: LossDrawn, out: CaseOutput) -> str:
+        """The gradient w.r.t. the student's logits against the reference's: "matches", "differs" or "missing"."""
+        grad = out.grads.get(self.student)
+        if grad is None:
+            return "missing"
+        want = self.expected_grad(d)
+        if grad.shape != want.shape or not grad.is_floating_point():
+            return "differs"
+        got = grad.double()
+        tol = GRAD_REL_TOL * want.abs().max().item() + 1e-7
+        return "matches" if torch.isfinite(got).all() and (got - want).abs().max().item() <= tol else "differs"
 
     def _args64(self, d: LossDrawn) -> list[Any]:
         args = []
@@ -140,7 +188,7 @@ class LossKind(ChallengeKind):
         if diagnosis is not None:
             mistakes.append(diagnosis)
         for group in self.groups:
-            checks.append(self._value_check(group, drawn, values, wanted, diagnosis, mistakes))
+            checks.append(self._value_check(group, drawn, values, wanted, mistakes))
         checks.append(self._finite_check(drawn, values))
         checks.extend(self.extra_checks(drawn, outputs, values))
         checks.append(self._gradient_check(drawn, outputs))
@@ -161,7 +209,7 @@ class LossKind(ChallengeKind):
                 return mistake
         return None
 
-    def _value_check(self, group: ValueGroup, drawn, values, wanted, diagnosis, mistakes: list[Mistake]) -> Check:
+    def _value_check(self, group: ValueGroup, drawn, values, wanted, mistakes: list[Mistake]) -> Check:
         for d, v, want in zip(drawn, values, wanted, strict=True):
             if d.probe.group != group.group:
                 continue
@@ -169,15 +217,12 @@ class LossKind(ChallengeKind):
                 return Check(group.check, False, f"Not checked on {d.describe()}: no scalar tensor result.")
             if _close(v, want):
                 continue
+            # The message says what was measured; the mistake it points to is named once, in the feedback.
             message = f"Wrong {group.what} on {d.describe()}: expected {fmt(want)}, got {fmt(v)}."
             if not math.isfinite(v):
                 message = f"Got {v} on {d.describe()} (expected {fmt(want)})."
-                if not d.probe.diagnose:
-                    message += f" Likely mistake: {self.unstable.title}."
-                    if self.unstable not in mistakes:
-                        mistakes.append(self.unstable)
-            elif diagnosis is not None:
-                message += f" Likely mistake: {diagnosis.title}."
+                if not d.probe.diagnose and self.unstable not in mistakes:
+                    mistakes.append(self.unstable)
             return Check(group.check, False, message)
         return Check(group.check, True, f"Correct {group.what} on every hidden input.")
 
@@ -226,11 +271,7 @@ class LossKind(ChallengeKind):
     def _teacher_check(self, drawn: list[LossDrawn], outputs: list[CaseOutput]) -> Check:
         for d, out in zip(drawn, outputs, strict=True):
             if out.ok and out.grads.get(self.teacher) is not None:
-                return _advice(
-                    "teacher_no_gradient",
-                    False,
-                    f"On {d.describe()}: {self.not_detached.title}. {self.not_detached.explanation}",
-                )
+                return _advice("teacher_no_gradient", False, f"On {d.describe()}, a gradient reached {self.teacher}.")
         not_checked = not_checked_if_no_result("teacher_no_gradient", outputs)
         return (
             _advice(*astuple(not_checked)[:3])
@@ -259,6 +300,12 @@ class LossKind(ChallengeKind):
             if not_checked
             else _advice("inputs_unchanged", True, "Inputs are not modified in place.")
         )
+
+
+def _input_summary(name: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, torch.Tensor):
+        return {"name": name, "shape": list(value.shape), "dtype": str(value.dtype).removeprefix("torch.")}
+    return {"name": name, "value": value}
 
 
 def _advice(name: str, passed: bool, message: str) -> Check:

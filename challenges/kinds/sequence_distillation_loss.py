@@ -60,6 +60,14 @@ SHAPES: tuple[Shape, ...] = (
     Shape("large", ((1, 3),), 5, 50, 0.5, 100.0, torch.float32),
 )
 
+# Shown to learners ("Run on examples"), from a fixed seed: a ragged batch with its two re-padded variants
+# (the loss must not change) and a single-token row. None of them is a hidden draw.
+EXAMPLE_SEED = 2024
+EXAMPLE_SHAPES: tuple[Shape, ...] = (
+    Shape("ragged", ((0, 4), (0, 2)), 4, 6, 2.0, 2.0, torch.int64),
+    Shape("single", ((1, 1),), 3, 5, 1.0, 2.0, torch.bool),
+)
+
 
 @dataclass(frozen=True)
 class SequenceProbe(Probe):
@@ -171,10 +179,13 @@ class SequenceDistillationLoss(LossKind):
     def reference(self, *args) -> torch.Tensor:
         return reference(*args)
 
-    def draw_inputs(self, seed: int) -> list[tuple[SequenceProbe, dict]]:
+    def example_inputs(self) -> list[tuple[SequenceProbe, dict]]:
+        return self.draw_inputs(EXAMPLE_SEED, EXAMPLE_SHAPES)
+
+    def draw_inputs(self, seed: int, shapes: tuple[Shape, ...] = SHAPES) -> list[tuple[SequenceProbe, dict]]:
         gen = torch.Generator().manual_seed(seed)
         drawn: list[tuple[SequenceProbe, dict]] = []
-        for shape in SHAPES:
+        for shape in shapes:
             batch, length, vocab = len(shape.spans), shape.length, shape.vocab
             teacher = torch.randn((batch, length, vocab), generator=gen, dtype=torch.float64) * shape.scale
             noise = torch.randn((batch, length, vocab), generator=gen, dtype=torch.float64)

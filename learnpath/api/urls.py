@@ -1,11 +1,13 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
-from learnpath.api import views
+from learnpath.api import docs, views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", docs.SwaggerDocs.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", docs.RedocDocs.as_view(url_name="api-schema"), name="api-redoc"),
+    path("health/", views.HealthApi.as_view(), name="api-health"),
     path("auth/register/", views.RegisterApi.as_view(), name="api-register"),
     path("auth/token/", views.TokenApi.as_view(), name="api-token"),
     path("me/", views.ProfileApi.as_view(), name="api-profile"),

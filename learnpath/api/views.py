@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from drops.selectors import drop_states
+from drops.selectors import path_drop_states
 from learnpath import selectors, services
 from learnpath.api.validation import validated
 from learnpath.models import Path, available_timezones
@@ -23,6 +23,26 @@ ERROR = inline_serializer(
     "Error",
     {"detail": serializers.CharField(), "errors": serializers.DictField(required=False)},
 )
+
+
+class HealthApi(APIView):
+    """Liveness for load balancers and operators: the process answers, without touching the database.
+
+    Cheap on purpose: no authentication, no session, no query. It is also the benchmarks' trivial endpoint,
+    the floor the learner endpoints are measured against.
+    """
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    class HealthOutputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=["ok"])
+
+    @extend_schema(
+        responses={200: HealthOutputSerializer}, tags=["operations"], summary="Liveness: 200 while the process serves"
+    )
+    def get(self, request):
+        return Response({"status": "ok"})
 
 
 class RegisterApi(APIView):
@@ -115,7 +135,9 @@ class ProfileApi(APIView):
         email = serializers.CharField(read_only=True, source="user.email", help_text="Empty when none was given.")
         timezone = serializers.CharField(max_length=64, required=False)
         reminder_hour = serializers.IntegerField(min_value=0, max_value=23, required=False)
-        email_reminders = serializers.BooleanField(required=False)
+        email_reminders = serializers.BooleanField(
+            required=False, help_text="Turning them on needs an email address on the account (a 400 otherwise)."
+        )
         daily_goal_minutes = serializers.IntegerField(min_value=1, max_value=120, required=False)
         daily_review_cap = serializers.IntegerField(min_value=1, max_value=500, required=False)
 
@@ -128,7 +150,7 @@ class ProfileApi(APIView):
         responses={200: ProfileSerializer, 401: OpenApiResponse(ERROR)}, tags=["auth"], summary="Your profile"
     )
     def get(self, request):
-        return Response(self.ProfileSerializer(services.profile_for(request.user)).data)
+        return Response(self.ProfileSerializer(selectors.profile_of(request.user)).data)
 
     @extend_schema(
         request=ProfileSerializer,
@@ -207,39 +229,32 @@ class PathListApi(APIView):
         return Response(PathSummarySerializer(rows, many=True).data)
 
 
-def path_outline(path: Path, user) -> dict:
-    """The path with its phases, drops (with the caller's state when enrolled) and FAQ."""
-    enrolled = path.pk in selectors.enrolled_path_ids(user)
-    states = drop_states(user=user, path=path, now=timezone.now()) if enrolled else {}
+def path_outline(content: dict, user) -> dict:
+    """The path (``selectors.path_content``) with its phases, drops (with the caller's state when enrolled)
+    and FAQ. Both halves are cached: the content until it changes, the states per learner."""
+    enrolled = content["pk"] in selectors.enrolled_path_ids(user)
+    states = path_drop_states(user=user, path_id=content["pk"], now=timezone.now()) if enrolled else {}
     phases = []
-    for phase in path.phases.all():
+    for phase in content["phases"]:
         drops = []
-        for drop in path.drops.all():
-            if drop.phase_id != phase.pk:
-                continue
-            state = states.get(drop.pk)
+        for drop in phase["drops"]:
+            state = states.get(drop["id"])
             drops.append(
                 {
-                    "id": drop.pk,
-                    "slug": drop.slug,
-                    "title": drop.title,
-                    "summary": drop.summary,
-                    "position": drop.position,
-                    "estimated_minutes": drop.estimated_minutes,
+                    **drop,
                     "state": state.state if state else None,
                     "unlocks_at": state.unlocks_at if state and state.state == "locked" else None,
                     "completed_at": state.completed_at if state else None,
                 }
             )
-        phases.append({"slug": phase.slug, "title": phase.title, "position": phase.position, "drops": drops})
-    faq = [{"slug": f.slug, "question": f.question, "answer_html": f.answer_html} for f in path.faq_entries.all()]
+        phases.append({**phase, "drops": drops})
     return {
-        "slug": path.slug,
-        "title": path.title,
-        "summary": path.summary,
+        "slug": content["slug"],
+        "title": content["title"],
+        "summary": content["summary"],
         "enrolled": enrolled,
         "phases": phases,
-        "faq": faq,
+        "faq": content["faq"],
     }
 
 
@@ -252,8 +267,10 @@ class PathDetailApi(APIView):
         summary="A path with its phases, drops (with your state when enrolled) and FAQ",
     )
     def get(self, request, slug: str):
-        path = _get_path(slug)
-        return Response(PathDetailSerializer(path_outline(path, request.user)).data)
+        content = selectors.path_content(slug)
+        if content is None:
+            raise NotFound(f"No path with slug {slug!r}.")
+        return Response(PathDetailSerializer(path_outline(content, request.user)).data)
 
 
 class EnrollApi(APIView):
@@ -280,10 +297,3 @@ class EnrollApi(APIView):
         return Response(
             self.EnrollmentSerializer(payload).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
-
-
-def _get_path(slug: str) -> Path:
-    try:
-        return selectors.path_detail(slug)
-    except Path.DoesNotExist:
-        raise NotFound(f"No path with slug {slug!r}.") from None

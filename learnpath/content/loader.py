@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 
 from drops.selectors import drop_link_resolver
+from learnpath.cache import content_changed
 from learnpath.content.files import Problem, Problems
 from learnpath.content.paths import PathSpec, find_path_directories, parse_path
 from learnpath.content.render import render_markdown, sections_of
@@ -73,6 +74,8 @@ def load_content(root: Path) -> Report:
             _load_path(spec, report)
         for module in _extra_loaders():
             module.load(extra[module.__name__], report)
+        # Every save above marked cached content stale already; this covers a load that only deleted.
+        content_changed()
     return report
 
 

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from the installation, not a CDN
     "learnpath",
     "drops",
     "challenges",
@@ -74,12 +75,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat are separate processes sharing one file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Keep each process's database connection between requests (seconds; 0 reconnects every request, None never
+# closes): opening one costs more than a learner endpoint's queries. Health checks replace a connection the
+# server closed before it is used.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Django's Redis backend, reusing its redis-py client (learnpath/redis_cache.py says why).
+    CACHES = {"default": {"BACKEND": "learnpath.redis_cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {
         "default": {
@@ -94,12 +101,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The profile comes with the user in the one query that loads a signed-in request's user.
+AUTHENTICATION_BACKENDS = [
+    "learnpath.auth.ProfileModelBackend",
+    "django.contrib.auth.backends.ModelBackend",  # sessions signed in before it (same users, same checks)
+]
+# Sessions are read from the cache and written through to the database: no query to find a signed-in learner.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 # Failed logins allowed per username and per client address before a cool-down.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+# Password-reset emails sent to one address in that window; later requests show the same page and send nothing.
+PASSWORD_RESET_REQUEST_LIMIT = env.int("PASSWORD_RESET_REQUEST_LIMIT", default=3)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -129,6 +145,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
         "submissions": env.str("THROTTLE_SUBMISSIONS", default="6/min"),
+        "example_runs": env.str("THROTTLE_EXAMPLE_RUNS", default="12/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -143,6 +160,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/",
+    # /api/docs/ and /api/redoc/ load their scripts from our static files: an offline install works.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Swagger UI's default validator badge is an image from validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "ENUM_NAME_OVERRIDES": {
         "SubmissionStatusEnum": "challenges.models.Submission.Status",
         "ChallengeKindEnum": "challenges.kinds.KIND_CHOICES",
@@ -156,8 +179,11 @@ SPECTACULAR_SETTINGS = {
 # Celery: the broker is Redis when REDIS_URL is set, otherwise kombu's filesystem transport under var/,
 # so that the web process and the worker are still separate processes talking through a queue.
 if REDIS_URL:
+    from challenges.limits import broker_visibility_timeout_seconds  # torch-free: limits and kinds' registry
+
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+    # Above the longest any grading message stays unacknowledged (acks_late): docs/operations.md.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": broker_visibility_timeout_seconds()}
 else:
     CELERY_BROKER_URL = "filesystem://"
     _queue_dir = VAR_DIR / "broker"
@@ -179,7 +205,13 @@ CELERY_TASK_ROUTES = {"challenges.grade_submission": {"queue": CELERY_GRADING_QU
 CELERY_IMPORTS = ["challenges.tasks", "workers.reminders"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Gradings are long: a worker process reserves no message beyond the one it runs, so a queued submission
+# waits for the first free grader, not behind a busy one.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# After a broker blip a grading carries on and stores its verdict (the database is another connection); its
+# message, which can no longer be acknowledged, comes back after the visibility timeout and finds the
+# submission final. Cancelling it (Celery 6's default) would throw the grading away for the reaper to redo.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {

@@ -5,7 +5,18 @@ import secrets
 from learnpath.settings.base import *
 from learnpath.settings.base import VAR_DIR, env
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off by default, so that `make run` shows learners the site's own 404 and 500 pages, never Django's debug pages
+# (which list every URL). DEBUG=true in .env or the environment brings the tracebacks back for a developer.
+DEBUG = env.bool("DEBUG", default=False)
+# Whitenoise serves the apps' static files straight from their folders, as runserver would with DEBUG on: no
+# collectstatic step, and an edited stylesheet shows on the next reload.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+
+# Emails (password resets, reminders) are written one file each under var/mail/ unless EMAIL_URL says otherwise.
+if not env.str("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 
 (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)  # whitenoise serves from here after collectstatic
 _key_file = VAR_DIR / "secret_key"

@@ -8,6 +8,7 @@ from django.core import mail
 from drops.models import Drop
 from drops.reminders import unsubscribe_token, unsubscribe_url
 from drops.services import drop_complete
+from learnpath import services as learnpath_services
 from learnpath.models import LearnerProfile
 from tests.drops.conftest import build_path, enrol, utc
 from workers.reminders import send_reminders
@@ -17,8 +18,7 @@ from workers.reminders import send_reminders
 def learner_at_18(make_user, db):
     path = build_path(drops=2)
     user = make_user("ravi", timezone="Asia/Kolkata")  # UTC+5:30: 18:00 local is 12:30 UTC
-    user.email = "ravi@example.org"
-    user.save()
+    learnpath_services.account_settings_update(user=user, email="ravi@example.org", email_reminders=True)
     enrol(user, path, utc(2026, 6, 1, 3))
     return user, path
 
@@ -60,6 +60,7 @@ def test_one_click_unsubscribe(client, learner_at_18):
 def test_forged_unsubscribe_token_is_refused(client, learner_at_18, make_user):
     user, _ = learner_at_18
     other = make_user("other")
+    learnpath_services.account_settings_update(user=other, email="other@example.org", email_reminders=True)
     token = unsubscribe_token(user)
     forged = token.replace(token.split(":")[0], unsubscribe_token(other).split(":")[0])
     assert client.post(f"/reminders/unsubscribe/{forged}/").status_code == 400
@@ -71,8 +72,7 @@ def test_forged_unsubscribe_token_is_refused(client, learner_at_18, make_user):
 def test_daylight_saving_keeps_the_local_hour(make_user, db):
     path = build_path(drops=2)
     user = make_user("nina", timezone="Europe/Berlin")
-    user.email = "nina@example.org"
-    user.save()
+    learnpath_services.account_settings_update(user=user, email="nina@example.org", email_reminders=True)
     enrol(user, path, utc(2026, 3, 27, 3))
     assert send_reminders(utc(2026, 3, 28, 17).isoformat()) == 1  # 18:00 CET
     assert send_reminders(utc(2026, 3, 29, 17).isoformat()) == 0  # 19:00 CEST

@@ -64,3 +64,30 @@ def test_wrong_then_right_solution(page, live_server, grading_worker, challenge,
     page.reload()
     expect(page.locator("#verdict .verdict.is-passed")).to_be_visible()
     expect(page.locator("#solution")).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}])
+def test_run_on_examples_counts_no_attempt(page, live_server, grading_worker, challenge, swapped_kl_code, viewport):
+    page.set_viewport_size(viewport)
+    sign_up(page)
+    page.goto("/challenges/distillation-loss/")
+    set_code(page, swapped_kl_code + '\nprint("checking my loss")\n')
+    page.get_by_role("button", name="Run on examples").click()
+    examples = page.locator("#examples")
+    expect(examples.get_by_test_id("examples-summary")).to_be_visible(timeout=90_000)
+    expect(examples.get_by_test_id("examples-summary")).to_contain_text("1 of 3 examples match")
+    expect(examples.get_by_test_id("example")).to_have_count(3)
+    first = examples.get_by_test_id("example").first
+    expect(first).to_contain_text("student_logits: float32 (2, 3)")
+    expect(first).to_contain_text("Expected")
+    expect(first).to_contain_text("Yours")
+    expect(examples.locator(".example.fail")).to_have_count(2)
+    examples.get_by_text("What your code printed (stdout)").click()
+    expect(examples).to_contain_text("checking my loss")
+    scroll_width, inner_width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll_width <= inner_width
+    # Not an attempt: the standing and the history are untouched.
+    expect(page.locator("#standing")).to_have_text("Not tried")
+    expect(page.locator("#history")).to_contain_text("No attempts yet.")
+    page.reload()
+    expect(page.locator("#history")).to_contain_text("No attempts yet.")

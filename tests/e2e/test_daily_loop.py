@@ -57,7 +57,7 @@ def test_a_day_of_learning(page, content):
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Progress").click()
     page.wait_for_url("**/progress/")
-    assert page.get_by_test_id("calendar").locator("rect").count() == 14
+    assert page.get_by_test_id("calendar").locator("li").count() == 14
     assert "1/14" in page.get_by_test_id("progress-stats").inner_text()
     assert page.get_by_test_id("streak").inner_text().startswith("1")
 

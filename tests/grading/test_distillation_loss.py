@@ -160,3 +160,36 @@ def test_a_function_that_always_raises_scores_zero(small_limits):
     assert result.status == "failed"
     assert result.score == 0.0
     assert not any(check.passed for check in result.checks)
+
+
+def rendered_verdict(verdict) -> str:
+    """The verdict as the learner's page shows it (challenges/_verdict.html): feedback and every check."""
+    from django.template.loader import render_to_string
+
+    from challenges.models import Challenge, Submission
+
+    data = verdict.to_dict()
+    submission = Submission(
+        challenge=Challenge(slug=SLUG, kind=SLUG),
+        attempt=1,
+        **{k: data[k] for k in ("status", "score", "checks", "feedback", "mistakes", "details")},
+    )
+    return render_to_string("challenges/_verdict.html", {"submission": submission, "progress": None})
+
+
+@pytest.mark.parametrize(
+    ("name", "mistake"),
+    [
+        ("swapped_kl", MISTAKES_BY_KEY["swapped_kl"]),  # fails soft_term, combined and large_logits
+        ("unstable_log_softmax", KIND.unstable),  # fails large_logits and finite
+        ("not_detached", KIND.not_detached),  # passes, with advice
+    ],
+)
+def test_each_named_mistake_is_said_once_in_the_verdict(name, mistake, small_limits):
+    verdict = grade(SLUG, solution(name), limits=small_limits, seed=7)
+    assert mistake.title in verdict.mistakes
+    page = rendered_verdict(verdict)
+    assert page.count(mistake.title) == 1, page
+    assert page.count("Likely mistake") == 1
+    assert verdict.feedback.count(mistake.explanation) == 1
+    assert not any(mistake.title in c.message or mistake.explanation in c.message for c in verdict.checks)

@@ -3,7 +3,8 @@
 import pytest
 
 from challenges.kinds import load_kind
-from tests.grading.conftest import grade_code, solution
+from tests.fixtures.sandbox import active_pool
+from tests.grading.conftest import grade_code, solution, target
 
 pytestmark = pytest.mark.sandbox
 
@@ -72,3 +73,21 @@ def test_every_mask_dtype_is_exercised():
     assert dtypes == {"torch.int64", "torch.bool", "torch.float32"}
     vocabularies = {inputs["student_logits"].shape[-1] for _, inputs in KIND.draw_inputs(0)}
     assert max(vocabularies) >= 30_000
+
+
+def test_examples_are_fixed_visible_and_checked_outside():
+    from challenges.kinds.examples import run_examples
+
+    report = run_examples(target(SLUG), solution("mean_over_padding", SLUG), pool=active_pool())
+    assert report.status == "ran"
+    variants = [e["description"] for e in report.examples]
+    assert any("new padded logits" in d for d in variants) and any("longer" in d for d in variants)
+    ragged = [e for e in report.examples if "real tokens per row: 4, 2" in e["description"]]
+    # Averaging over padding shows on the ragged example and its re-padded variants, not on a full row.
+    assert ragged and not any(e["matches"] for e in ragged)
+    assert [
+        e["expected"] for e in run_examples(target(SLUG), solution("reference", SLUG), pool=active_pool()).examples
+    ] == [e["expected"] for e in report.examples]
+    # The examples are never one of the hidden draws.
+    hidden = {tuple(inputs["student_logits"].shape) for _, inputs in KIND.draw_inputs(0)}
+    assert not hidden & {tuple(inputs["student_logits"].shape) for _, inputs in KIND.example_inputs()}

@@ -94,6 +94,7 @@ def test_settings_page_saves_profile(browser_client, make_user):
         browser_client,
         "/accounts/settings/",
         {
+            "email": "mia@example.org",
             "timezone": "Asia/Kolkata",
             "reminder_hour": "8",
             "email_reminders": "on",
@@ -104,3 +105,4 @@ def test_settings_page_saves_profile(browser_client, make_user):
     assert response.status_code == 302
     profile = User.objects.get(username="mia").profile
     assert (profile.timezone, profile.reminder_hour, profile.daily_goal_minutes) == ("Asia/Kolkata", 8, 10)
+    assert profile.email_reminders and profile.user.email == "mia@example.org"

@@ -1,7 +1,11 @@
 // Challenge page: submit through the API, follow the submission (phase, queue position, wait) until its
 // verdict, reveal hints, and show the history and (after a pass) the reference solution, all without a
-// reload. Learner-controlled text (code, tracebacks in messages) is only ever set with textContent, except
-// in the verdict box, which is HTML rendered (and escaped) by the server's own template.
+// reload. The editor never loses work: drafts are kept in this browser's localStorage (per learner and
+// challenge) as the learner types and restored on the next visit, reset asks first and can be undone, and
+// "Run on examples" runs the code on the kind's visible examples without counting an attempt.
+// Learner-controlled text (code, tracebacks in messages, example output) is only ever set with textContent,
+// except in the verdict box, which is HTML rendered (and escaped) by the server's own template, and in
+// hints, which are the server's sanitized rendering of the challenge's Markdown.
 (function () {
   "use strict";
 
@@ -33,6 +37,16 @@
   const referenceCode = document.getElementById("reference-code");
   const starter = JSON.parse(document.getElementById("starter-code").textContent);
   const maxBytes = Number(root.dataset.maxBytes);
+  const draftNote = document.getElementById("draft-note");
+  const draftTime = document.getElementById("draft-time");
+  const discardDraftButton = document.getElementById("discard-draft");
+  const draftStatus = document.getElementById("draft-status");
+  const resetDialog = document.getElementById("reset-dialog");
+  const resetNote = document.getElementById("reset-note");
+  const undoResetButton = document.getElementById("undo-reset");
+  const tryButton = document.getElementById("try-button");
+  const examplesBox = document.getElementById("examples");
+  const examplesResult = document.getElementById("examples-result");
 
   function csrfToken() {
     const input = form.querySelector("input[name=csrfmiddlewaretoken]");
@@ -46,6 +60,16 @@
   function currentCode() {
     const ed = editor();
     return ed ? ed.getValue() : textarea.value;
+  }
+
+  function setCode(code) {
+    const ed = editor();
+    if (ed) ed.setValue(code);
+    else textarea.value = code;
+  }
+
+  function tooLong(code) {
+    return new TextEncoder().encode(code).length > maxBytes;
   }
 
   async function api(url, options = {}) {
@@ -177,7 +201,7 @@
     event.preventDefault();
     errorLine.textContent = "";
     const code = currentCode();
-    if (new TextEncoder().encode(code).length > maxBytes) {
+    if (tooLong(code)) {
       errorLine.textContent = `Your code is longer than ${maxBytes.toLocaleString()} bytes (64 KiB).`;
       return;
     }
@@ -195,6 +219,11 @@
         statusLine.textContent = "";
         return;
       }
+      // The submission is now the saved copy (the page opens on the latest attempt): no draft is kept of it.
+      baseline = code;
+      saveDraftNow();
+      draftNote.hidden = true;
+      resetNote.hidden = true;
       renderAccepted(body);
       statusLine.textContent = PHASE_LABELS.queued;
       const final = await follow(body.id);
@@ -208,19 +237,258 @@
     }
   });
 
+  // ---- drafts: this browser keeps what the learner types, per learner and challenge -------------------
+
+  const draftKey = root.dataset.draftKey;
+  // What the server gave this page (the latest attempt, or the starter code): no draft is needed for it.
+  let baseline = currentCode();
+  let saveTimer = null;
+  let restoring = false;
+
+  function storage() {
+    try {
+      return window.localStorage;
+    } catch (_) {
+      return null; // storage disabled for this site
+    }
+  }
+
+  function readDraft() {
+    try {
+      const draft = JSON.parse(storage().getItem(draftKey) || "null");
+      return draft && typeof draft.code === "string" ? draft : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function clearDraft() {
+    try {
+      storage().removeItem(draftKey);
+    } catch (_) {
+      /* nothing stored */
+    }
+  }
+
+  function clock(date) {
+    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function saveDraftNow() {
+    clearTimeout(saveTimer);
+    saveTimer = null;
+    const code = currentCode();
+    if (code === baseline) {
+      clearDraft();
+      draftStatus.textContent = "";
+      return;
+    }
+    try {
+      const now = new Date();
+      storage().setItem(draftKey, JSON.stringify({ code, saved_at: now.toISOString() }));
+      draftStatus.textContent = `Draft saved in this browser at ${clock(now)}.`;
+    } catch (_) {
+      draftStatus.textContent = "This browser could not keep a draft: submit to save your code.";
+    }
+  }
+
+  textarea.addEventListener("input", () => {
+    if (restoring) return;
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(saveDraftNow, 400);
+  });
+  // Leaving the page (a link, closing the tab, a reload) saves at once what the timer had not yet saved.
+  window.addEventListener("pagehide", () => {
+    if (saveTimer) saveDraftNow();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden" && saveTimer) saveDraftNow();
+  });
+
+  const draft = readDraft();
+  if (draft && draft.code !== baseline) {
+    restoring = true;
+    setCode(draft.code);
+    restoring = false;
+    const saved = new Date(draft.saved_at);
+    if (!Number.isNaN(saved.getTime())) {
+      draftTime.dateTime = saved.toISOString();
+      draftTime.textContent = saved.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    } else {
+      draftTime.textContent = "an earlier visit";
+    }
+    draftNote.hidden = false;
+  } else if (draft) {
+    clearDraft();
+  }
+
+  discardDraftButton.addEventListener("click", () => {
+    clearDraft();
+    restoring = true;
+    setCode(baseline);
+    restoring = false;
+    draftNote.hidden = true;
+    draftStatus.textContent = "";
+  });
+
+  // ---- reset: asks first, and can be undone ------------------------------------------------------------
+
+  let beforeReset = null;
+
+  function resetToStarter() {
+    beforeReset = currentCode();
+    setCode(starter);
+    draftNote.hidden = true;
+    resetNote.hidden = false;
+    undoResetButton.focus();
+  }
+
   resetButton.hidden = false;
   resetButton.addEventListener("click", () => {
-    const ed = editor();
-    if (ed) ed.setValue(starter);
-    else textarea.value = starter;
+    if (currentCode() === starter) {
+      statusLine.textContent = "The editor already holds the starter code.";
+      return;
+    }
+    if (resetDialog && typeof resetDialog.showModal === "function") {
+      resetDialog.returnValue = "";
+      resetDialog.showModal();
+    } else if (window.confirm("Reset to starter code? The code in the editor is replaced.")) {
+      resetToStarter();
+    }
   });
+  if (resetDialog) {
+    resetDialog.addEventListener("close", () => {
+      if (resetDialog.returnValue === "reset") resetToStarter();
+      else resetButton.focus();
+    });
+  }
+  undoResetButton.addEventListener("click", () => {
+    if (beforeReset !== null) setCode(beforeReset);
+    beforeReset = null;
+    resetNote.hidden = true;
+    const ed = editor();
+    if (ed) ed.focus();
+  });
+
+  // ---- run on examples: the visible examples, in the grading sandbox, not an attempt -------------------
+
+  const EXAMPLE_RUN_GIVE_UP_MS = 5 * 60 * 1000;
+  const GRADIENT_WORDS = {
+    matches: "matches the reference",
+    differs: "differs from the reference",
+    missing: "none reached student_logits",
+  };
+
+  function describeInput(input) {
+    if (Array.isArray(input.shape)) return `${input.name}: ${input.dtype} (${input.shape.join(", ")})`;
+    return `${input.name} = ${input.value}`;
+  }
+
+  function outputBlock(title, text) {
+    const details = el("details", { class: "example-output" });
+    details.append(el("summary", {}, title));
+    const pre = el("pre");
+    pre.append(el("code", {}, text));
+    details.append(pre);
+    return details;
+  }
+
+  function renderExampleRun(run) {
+    const nodes = [];
+    if (run.status !== "ran") {
+      nodes.push(el("p", { class: "alert" }, STATUS_LABELS[run.status] || "Did not run"));
+      const pre = el("pre", { class: "example-error" });
+      pre.append(el("code", {}, run.message || "Your code did not run on the examples."));
+      nodes.push(pre);
+    } else {
+      const right = run.examples.filter((ex) => ex.matches && ex.gradient === "matches").length;
+      nodes.push(el("p", { "data-testid": "examples-summary" },
+        `${right} of ${run.examples.length} examples match the reference (value and gradient).`));
+      const list = el("ol", { class: "example-list", role: "list" });
+      for (const ex of run.examples) {
+        const ok = ex.matches && ex.gradient === "matches";
+        const item = el("li", { class: `example ${ok ? "pass" : "fail"}`, "data-testid": "example" });
+        item.append(el("p", { class: "example-title" }, ex.description));
+        item.append(el("p", { class: "muted example-inputs" }, ex.inputs.map(describeInput).join(" · ")));
+        const values = el("dl", { class: "example-values" });
+        values.append(el("dt", {}, "Expected"), el("dd", {}, ex.expected));
+        values.append(el("dt", {}, "Yours"), el("dd", {}, ex.got === null ? "no value" : ex.got));
+        if (ex.gradient) values.append(el("dt", {}, "Gradient"), el("dd", {}, GRADIENT_WORDS[ex.gradient] || ex.gradient));
+        item.append(values);
+        if (ex.error) {
+          const pre = el("pre", { class: "example-error" });
+          pre.append(el("code", {}, ex.error));
+          item.append(pre);
+        }
+        list.append(item);
+      }
+      nodes.push(list);
+    }
+    if (run.stdout) nodes.push(outputBlock("What your code printed (stdout)", run.stdout));
+    if (run.stderr) nodes.push(outputBlock("Standard error (stderr)", run.stderr));
+    examplesResult.replaceChildren(...nodes);
+  }
+
+  async function followExampleRun(run) {
+    const started = Date.now();
+    let delay = 400;
+    while (!run.is_final) {
+      if (Date.now() - started > EXAMPLE_RUN_GIVE_UP_MS) {
+        return { ...run, status: "error", message: "No grading worker has run it yet; try again in a few minutes." };
+      }
+      await sleep(delay);
+      try {
+        const { response, body } = await api(run.url);
+        if (response.ok && body) run = body;
+      } catch (_) {
+        /* offline for a moment: keep polling */
+      }
+      delay = Math.min(delay * 1.3, 2000);
+    }
+    return run;
+  }
+
+  if (tryButton && root.dataset.tryApi) {
+    STATUS_LABELS.ran = "Ran";
+    tryButton.hidden = false;
+    tryButton.addEventListener("click", async () => {
+      const code = currentCode();
+      examplesBox.hidden = false;
+      if (tooLong(code)) {
+        examplesResult.replaceChildren(el("p", { class: "alert" }, `Your code is longer than ${maxBytes.toLocaleString()} bytes.`));
+        return;
+      }
+      tryButton.disabled = true;
+      examplesResult.replaceChildren(el("p", { class: "muted" }, "Running your code on the examples…"));
+      try {
+        const { response, body } = await api(root.dataset.tryApi, { method: "POST", body: JSON.stringify({ code }) });
+        if (response.status !== 202) {
+          let message = (body && body.detail) || (body && body.errors && JSON.stringify(body.errors)) || `The run failed (${response.status}).`;
+          if (response.status === 429) {
+            const wait = (body && body.retry_after_seconds) || Number(response.headers.get("Retry-After")) || 60;
+            message = `You are running examples too often; try again in ${wait} s.`;
+          }
+          examplesResult.replaceChildren(el("p", { class: "alert" }, message));
+          return;
+        }
+        renderExampleRun(await followExampleRun(body));
+      } catch (_) {
+        examplesResult.replaceChildren(el("p", { class: "alert" }, "Could not reach the server; check your connection and try again."));
+      } finally {
+        tryButton.disabled = false;
+      }
+    });
+  }
 
   hintForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     hintButton.disabled = true;
     const { response, body } = await api(root.dataset.hintsApi, { method: "POST" });
     if (response.status === 201 && body) {
-      hintsList.append(el("li", {}, body.hint));
+      const item = el("li");
+      // The server's rendering of the challenge's own Markdown, sanitized (challenges.content.hint_html).
+      item.innerHTML = body.hint_html;
+      hintsList.append(item);
       if (body.hints_left > 0) {
         hintButton.textContent = `Show a hint (${body.hints_left} left)`;
         hintButton.disabled = false;
