@@ -30,12 +30,29 @@ class LearnpathConfig(AppConfig):
         submission = apps.get_model("challenges.Submission")
         post_save.connect(_submission_changed, sender=submission, dispatch_uid="learner-changed-submission-save")
         post_delete.connect(_submission_changed, sender=submission, dispatch_uid="learner-changed-submission-delete")
+        # The signed-in user is cached with its profile (learnpath.auth): any save of either drops it.
+        from django.contrib.auth import get_user_model
+
+        for model, field in ((get_user_model(), "pk"), (apps.get_model("learnpath.LearnerProfile"), "user_id")):
+            label = model._meta.label
+            handler = _user_changed_by(field)
+            post_save.connect(handler, sender=model, dispatch_uid=f"auth-user-save-{label}", weak=False)
+            post_delete.connect(handler, sender=model, dispatch_uid=f"auth-user-delete-{label}", weak=False)
 
 
 def _content_changed(**kwargs) -> None:
     from learnpath.cache import content_changed
 
     content_changed()
+
+
+def _user_changed_by(field: str):
+    def changed(*, instance, **kwargs) -> None:
+        from learnpath.auth import forget_user
+
+        forget_user(getattr(instance, field))
+
+    return changed
 
 
 def _submission_changed(*, instance, **kwargs) -> None:
