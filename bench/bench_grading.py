@@ -19,13 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import percentile  # after the path: this file also runs directly
+
 CONTENT = Path(__file__).resolve().parents[1] / "content"
 SLUGS = ("distillation-loss", "sequence-distillation-loss", "train-student")
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _overheads(target, code: str, runs: int, pool) -> tuple[list[float], list[float]]:

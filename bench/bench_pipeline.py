@@ -23,17 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 SLUG = "distillation-loss"
 AT_REST = 10
 PAUSE_SECONDS = 0.5
 PG_URL = "postgres://postgres@127.0.0.1:5432/lp_bench_pipeline"
 REDIS_URL = "redis://127.0.0.1:6379/14"
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _services() -> tuple[str | None, str | None]:

@@ -57,6 +57,25 @@ def _challenge_or_404(slug: str) -> Challenge:
     return challenge
 
 
+def _accept_code(request, slug: str, input_serializer, create):
+    """Validate ``{"code": ...}`` for the challenge and hand it to ``create`` (a submission or an example run).
+
+    A malformed body or unusable code is a 400 on the field; any other refusal (retired, too many in flight,
+    no examples) a 409 with the service's message.
+    """
+    challenge = _challenge_or_404(slug)
+    if not isinstance(request.data, dict):
+        raise ValidationError({"non_field_errors": ['Send a JSON object like {"code": "..."}.']})
+    serializer = input_serializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        return create(user=request.user, challenge=challenge, code=serializer.validated_data["code"])
+    except services.SubmissionRejected as rejected:
+        if rejected.code == "invalid":
+            raise ValidationError({"code": [rejected.message]}) from None
+        raise Conflict(rejected.message) from None
+
+
 class StandingFields(serializers.Serializer):
     status = serializers.ChoiceField(STATUSES, help_text="The caller's best status on this challenge.")
     best_score = serializers.FloatField(allow_null=True, help_text="Best fraction of checks passed, 0 to 1.")
@@ -332,19 +351,7 @@ class SubmissionListCreateApi(APIView):
         ),
     )
     def post(self, request, slug: str):
-        challenge = _challenge_or_404(slug)
-        if not isinstance(request.data, dict):
-            raise ValidationError({"non_field_errors": ['Send a JSON object like {"code": "..."}.']})
-        serializer = self.SubmissionInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            submission = services.submission_create(
-                user=request.user, challenge=challenge, code=serializer.validated_data["code"]
-            )
-        except services.SubmissionRejected as rejected:
-            if rejected.code == "invalid":
-                raise ValidationError({"code": [rejected.message]}) from None
-            raise Conflict(rejected.message) from None
+        submission = _accept_code(request, slug, self.SubmissionInputSerializer, services.submission_create)
         return Response(submission_data([submission])[0], status=status.HTTP_202_ACCEPTED)
 
 
@@ -454,19 +461,7 @@ class ExampleRunCreateApi(APIView):
         ),
     )
     def post(self, request, slug: str):
-        challenge = _challenge_or_404(slug)
-        if not isinstance(request.data, dict):
-            raise ValidationError({"non_field_errors": ['Send a JSON object like {"code": "..."}.']})
-        serializer = self.ExampleRunInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            run = services.example_run_create(
-                user=request.user, challenge=challenge, code=serializer.validated_data["code"]
-            )
-        except services.SubmissionRejected as rejected:
-            if rejected.code == "invalid":
-                raise ValidationError({"code": [rejected.message]}) from None
-            raise Conflict(rejected.message) from None
+        run = _accept_code(request, slug, self.ExampleRunInputSerializer, services.example_run_create)
         return Response(ExampleRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -46,14 +46,19 @@ def code_problem(code: str) -> str | None:
     return None
 
 
-@transaction.atomic
-def submission_create(*, user: User, challenge: Challenge, code: str) -> Submission:
-    """Store a new attempt and queue it for grading once the row is committed."""
+def _check_code_accepted(challenge: Challenge, code: str, *, retired: str) -> None:
+    """Refuse code the sandbox should never see (too large, empty, NUL) and a retired challenge."""
     problem = code_problem(code)
     if problem:
         raise SubmissionRejected(problem, code="invalid")
     if not challenge.is_active:
-        raise SubmissionRejected("This challenge is retired and no longer accepts submissions.", code="retired")
+        raise SubmissionRejected(retired, code="retired")
+
+
+@transaction.atomic
+def submission_create(*, user: User, challenge: Challenge, code: str) -> Submission:
+    """Store a new attempt and queue it for grading once the row is committed."""
+    _check_code_accepted(challenge, code, retired="This challenge is retired and no longer accepts submissions.")
     # Lock the learner's row so that two concurrent requests cannot pick the same attempt number.
     User.objects.select_for_update().filter(pk=user.pk).first()
     max_in_flight = getattr(settings, "GRADING_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT)
@@ -321,11 +326,7 @@ def example_run_create(*, user: User, challenge: Challenge, code: str) -> Exampl
     """Queue the learner's code to run on the challenge's visible examples. Not an attempt: nothing is graded."""
     from challenges.kinds import kind_info
 
-    problem = code_problem(code)
-    if problem:
-        raise SubmissionRejected(problem, code="invalid")
-    if not challenge.is_active:
-        raise SubmissionRejected("This challenge is retired.", code="retired")
+    _check_code_accepted(challenge, code, retired="This challenge is retired.")
     if not kind_info(challenge.kind).examples:
         raise SubmissionRejected(
             "This challenge has no examples to run on; submit to have it graded.", code="no_examples"

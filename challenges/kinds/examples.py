@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from challenges.kinds.grader import GradingInfrastructureError, GradingTarget, _outcome_message, clean_text
+from challenges.kinds.grader import GradingTarget, _outcome_message, clean_text, run_drawn
 
 ExampleStatus = Literal["ran", "failed", "timeout"]
 OUTPUT_CHARS = 4000  # of stdout and stderr each, kept on the run
@@ -34,25 +34,13 @@ class ExampleReport:
 def run_examples(target: GradingTarget, code: str, *, device: str = "cpu", pool=None) -> ExampleReport:
     """Run ``code`` on ``target``'s kind's visible examples. Raises GradingInfrastructureError like grading."""
     from challenges.kinds import kind_info, load_kind
-    from workers.sandbox import SandboxUnavailable, run_cases
 
     if not kind_info(target.kind).examples:
         raise ValueError(f"kind {target.kind} has no visible examples")
     kind = load_kind(target.kind)
     started = time.monotonic()
     drawn = kind.examples(target, device)
-    try:
-        result = run_cases(
-            code,
-            entrypoint=target.entrypoint,
-            cases=[d.case for d in drawn],
-            result=kind.result,
-            limits=target.limits,
-            device=device,
-            pool=pool,
-        )
-    except SandboxUnavailable as exc:
-        raise GradingInfrastructureError(str(exc)) from exc
+    result = run_drawn(target, kind, code, drawn, device=device, pool=pool)
     output = {
         "stdout": clean_text(result.stdout_tail or "")[-OUTPUT_CHARS:],
         "stderr": clean_text(result.stderr_tail or "")[-OUTPUT_CHARS:],

@@ -201,24 +201,12 @@ def grade(
     compare them, so that the caller can show the learner that phase.
     """
     from challenges.kinds import load_kind
-    from workers.sandbox import SandboxUnavailable, run_cases
 
     kind = load_kind(target.kind)
     started = time.monotonic()
     seed = secrets.randbits(63) if seed is None else seed
     drawn = kind.draw(seed, target, device)
-    try:
-        result = run_cases(
-            code,
-            entrypoint=target.entrypoint,
-            cases=[d.case for d in drawn],
-            result=kind.result,
-            limits=target.limits,
-            device=device,
-            pool=pool,
-        )
-    except SandboxUnavailable as exc:
-        raise GradingInfrastructureError(str(exc)) from exc
+    result = run_drawn(target, kind, code, drawn, device=device, pool=pool)
     sandbox_done = time.monotonic()
 
     def verdict(status: GradeStatus, score: float, evaluation: Evaluation, feedback: str) -> Verdict:
@@ -270,6 +258,25 @@ def grade(
     lead = f"{named} " if named else ""
     feedback = f"{lead}{passed} of {len(checks)} checks passed. First failing check, {first.name}: {first.message}"
     return verdict("failed", passed / len(checks), evaluation, feedback + advice_text)
+
+
+def run_drawn(target: GradingTarget, kind, code: str, drawn: list[Drawn], *, device: str, pool=None):
+    """``code``'s entry point on the drawn cases, in a fresh sandbox (forked from ``pool`` when it can): the one
+    way grading and "Run on examples" reach the sandbox. Raises GradingInfrastructureError when none can run."""
+    from workers.sandbox import SandboxUnavailable, run_cases
+
+    try:
+        return run_cases(
+            code,
+            entrypoint=target.entrypoint,
+            cases=[d.case for d in drawn],
+            result=kind.result,
+            limits=target.limits,
+            device=device,
+            pool=pool,
+        )
+    except SandboxUnavailable as exc:
+        raise GradingInfrastructureError(str(exc)) from exc
 
 
 def mistakes_text(mistakes: list[Mistake]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
 import signal
 import socket
 import struct
@@ -159,8 +160,6 @@ class Zygote:
 
 def _zygote_preexec() -> None:
     join_fresh_session_keyring()
-    import resource
-
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 

@@ -677,9 +677,6 @@ class Sandbox:
     def _stop(self) -> None:
         """Kill the run's root process (the rest of the tree goes with its cgroup and uid)."""
 
-    def alive(self) -> bool:
-        return not self._reap(block=False)
-
     # -- pumping -------------------------------------------------------------------------------
 
     def _pump(self, timeout: float, result_cap: int) -> str | None:
