@@ -6,7 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
     DJANGO_SETTINGS_MODULE=learnpath.settings.production VAR_DIR=/var/lib/learnpath
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends bubblewrap \
+ && apt-get install -y --no-install-recommends bubblewrap fonts-dejavu-core fonts-droid-fallback \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test check bench setup setup-dev system-deps system-deps-test system-deps-bench migrate content superuser clean
+.PHONY: run test check bench screenshots setup setup-dev system-deps system-deps-test system-deps-bench migrate content superuser clean
 
 run: setup system-deps migrate content
 	@echo "learnpath on http://127.0.0.1:8000 (web, Celery worker and beat; Ctrl-C stops all)"
@@ -22,6 +22,10 @@ check: setup-dev
 bench: setup-dev system-deps-bench
 	$(BIN)/python -m bench
 
+# The pages of the first day in Chromium, desktop/light and phone/dark, saved for the README.
+screenshots: setup-dev system-deps-test
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest tests/e2e/test_screenshots.py -q -p no:cacheprovider
+
 setup: $(VENV)/.runtime-installed
 setup-dev: $(VENV)/.dev-installed
 
@@ -36,11 +40,14 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $(VENV)/.runtime-installed $@
 
-# The grader refuses to run without bubblewrap and libseccomp (its seccomp filter); browser tests drive
-# Debian's Chromium.
+# The grader refuses to run without bubblewrap and libseccomp (its seccomp filter); certificate PDFs are
+# printed in DejaVu Sans, with Droid Sans Fallback for Chinese, Japanese and Korean names; browser tests
+# drive Debian's Chromium.
 system-deps:
 	@command -v bwrap >/dev/null || $(call apt_install,bubblewrap)
 	@ldconfig -p | grep -q 'libseccomp\.so\.2' || $(call apt_install,libseccomp2)
+	@[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || $(call apt_install,fonts-dejavu-core)
+	@[ -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || $(call apt_install,fonts-droid-fallback)
 
 # The endpoint benchmark loads gunicorn with wrk (and needs PostgreSQL, which it does not install).
 system-deps-bench: system-deps

@@ -137,11 +137,14 @@ def _environment(database_url: str, scratch: Path) -> dict[str, str]:
 
 def _prepare(database_url: str, learners: int, env: dict[str, str]) -> None:
     reuse = os.environ.get("BENCH_REUSE") == "1"
+    manage = [sys.executable, str(ROOT / "manage.py")]
     if reuse and _seeded_learners(database_url) >= learners:
         print(f"reusing {database_url} (BENCH_REUSE=1): it already holds {learners:,} seeded learners or more")
+        # Seeded under an older checkout perhaps: bring its schema and content up to this one.
+        subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+        subprocess.run([*manage, "loadcontent"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
         return
     _recreate_database(database_url)
-    manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run([*manage, "loadcontent"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     started = time.perf_counter()

@@ -39,9 +39,9 @@ def _run(seed: int, train) -> tuple[float, float, float, float]:
         started = time.process_time()
         train(student, teacher, args["transfer_x"], args["labeled_x"], args["labeled_y"], "cpu")
         cpu = time.process_time() - started
-    teacher_predictions = digits.predict(teacher, hidden.x_test)
+    teacher_predictions = digits.predict(teacher, hidden.x_eval)
     accuracy, agreement = kind._scores(student, hidden, teacher_predictions)
-    teacher_accuracy = (teacher_predictions == hidden.y_test).float().mean().item()
+    teacher_accuracy = (teacher_predictions == hidden.y_eval).float().mean().item()
     return accuracy, agreement, teacher_accuracy, cpu
 
 

@@ -408,7 +408,9 @@ class ExampleInputSerializer(serializers.Serializer):
     value = serializers.JSONField(required=False, help_text="For a plain number (temperature, alpha).")
 
 
-class ExampleResultSerializer(serializers.Serializer):
+class LossExampleResultSerializer(serializers.Serializer):
+    """One example of a loss kind (distillation-loss, sequence-distillation-loss)."""
+
     description = serializers.CharField()
     inputs = ExampleInputSerializer(many=True)
     expected = serializers.CharField(help_text="The reference's value, computed outside the sandbox in float64.")
@@ -422,16 +424,60 @@ class ExampleResultSerializer(serializers.Serializer):
     error = serializers.CharField(allow_blank=True, help_text="The learner's traceback, or what was wrong.")
 
 
+class TrainingExampleResultSerializer(serializers.Serializer):
+    """The one example of train-student: the trained student scored on a visible validation split."""
+
+    description = serializers.CharField()
+    inputs = ExampleInputSerializer(many=True)
+    validation_images = serializers.IntegerField(
+        help_text="Size of the visible validation split (training images held out of the example's data)."
+    )
+    accuracy = serializers.FloatField(
+        allow_null=True, help_text="The trained student's accuracy on the validation split, 0 to 1; null without one."
+    )
+    agreement = serializers.FloatField(
+        allow_null=True, help_text="Share of validation images where it gives the teacher's top answer; null without."
+    )
+    min_accuracy = serializers.FloatField(help_text="The accuracy grading requires (on the hidden test set).")
+    min_agreement = serializers.FloatField(help_text="The teacher agreement grading requires.")
+    meets_accuracy = serializers.BooleanField()
+    meets_agreement = serializers.BooleanField()
+    baseline_accuracy = serializers.FloatField(help_text="The same student, same start, trained on the labels alone.")
+    baseline_agreement = serializers.FloatField()
+    teacher_accuracy = serializers.FloatField(help_text="The example's teacher on the validation split.")
+    steps = serializers.IntegerField(help_text="Length of the returned training curve; 0 without one.")
+    first_loss = serializers.FloatField(allow_null=True, help_text="The curve's first finite value.")
+    final_loss = serializers.FloatField(allow_null=True, help_text="The curve's last finite value.")
+    training_seconds = serializers.FloatField(help_text="How long the function ran, timed inside the sandbox.")
+    advice = serializers.CharField(allow_blank=True, help_text="A recognised mistake, named and explained.")
+    error = serializers.CharField(allow_blank=True, help_text="The traceback, or what was wrong with the result.")
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="ExampleResult",
+        serializers=[LossExampleResultSerializer, TrainingExampleResultSerializer],
+        resource_type_field_name=None,
+        many=True,
+    )
+)
+class ExampleResultsField(serializers.JSONField):
+    """The rows the kind's trusted side stored; their shape follows the run's ``kind``."""
+
+
 class ExampleRunSerializer(serializers.ModelSerializer):
     challenge = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    kind = serializers.ChoiceField(
+        KIND_CHOICES, source="challenge.kind", read_only=True, help_text="The challenge's kind: the rows' shape."
+    )
     is_final = serializers.BooleanField(read_only=True, help_text="True once the run is over: stop polling.")
-    examples = ExampleResultSerializer(many=True, read_only=True)
+    examples = ExampleResultsField(read_only=True)
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = ExampleRun
         fields = [
-            "id", "url", "challenge", "status", "is_final", "message", "examples", "stdout", "stderr",
+            "id", "url", "challenge", "kind", "status", "is_final", "message", "examples", "stdout", "stderr",
             "created_at", "started_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
@@ -454,10 +500,12 @@ class ExampleRunCreateApi(APIView):
         description=(
             "Queues the code on the grading workers, in the same sandbox, on a few fixed example inputs that "
             "are shown to the learner (never the hidden ones). Nothing is graded or stored as an attempt. Poll "
-            "the run's `url` until `is_final`; then `examples` gives per example the inputs' shapes, the "
-            "learner's value, the expected one and any error, and `stdout`/`stderr` the run's output. 409 for "
-            "a challenge without examples (train-student) or while a run is still going; rate-limited per "
-            "learner (429)."
+            "the run's `url` until `is_final`; then `examples` gives per example, for the loss kinds, the "
+            "inputs' shapes, the learner's value, the expected one and any error; for train-student, one row: "
+            "the trained student's accuracy and teacher agreement on a visible validation split (never the "
+            "hidden test set) beside the thresholds and the labels-only baseline, the training time and any "
+            "error. `stdout`/`stderr` hold the run's output. 409 for a challenge of a kind without examples or "
+            "while a run is still going; rate-limited per learner (429)."
         ),
     )
     def post(self, request, slug: str):

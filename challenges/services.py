@@ -187,7 +187,16 @@ def submission_record_verdict(*, submission_id: int, verdict: Verdict) -> Submis
     if submission is None or submission.is_final:
         return submission
     submission.save(update_fields=_apply_verdict(submission, verdict))
+    _after_verdict(submission)
     return submission
+
+
+def _after_verdict(submission: Submission) -> None:
+    """A passing verdict may be the last thing the learner needed for the path's certificate."""
+    if submission.status == Submission.Status.PASSED:
+        from certificates.services import certificate_check_on_commit
+
+        certificate_check_on_commit(user_id=submission.user_id, challenge_id=submission.challenge_id)
 
 
 @transaction.atomic
@@ -207,6 +216,7 @@ def submission_regrade(*, submission_id: int, verdict: Verdict) -> tuple[Submiss
     submission.regraded_at = timezone.now()
     fields = _apply_verdict(submission, verdict)
     submission.save(update_fields=[*fields, "previous_verdicts", "regraded_at"])
+    _after_verdict(submission)
     return submission, changed
 
 

@@ -65,6 +65,7 @@ def challenge_page(request, slug: str):
         "code": history[0].code if history else challenge.starter_code,
         "hints": [hint_html(hint) for hint in hints],
         "examples": KINDS[challenge.kind].examples,
+        "examples_note": KINDS[challenge.kind].examples_note,
         "hints_left": len(challenge.hints) - len(hints),
         "solution": challenge.solution_code if standing.status == selectors.PASSED else None,
         "max_code_bytes": services.MAX_CODE_BYTES,
@@ -104,6 +105,14 @@ def _post(request, challenge: Challenge):
         else:
             messages.success(request, "Submitted. Reload this page in a few seconds for the verdict.")
     return redirect(challenge)
+
+
+def drop_challenges_contents(drops) -> dict[int, list[dict[str, str | None]]]:
+    """For the path outline: the active challenges each drop introduces."""
+    found: dict[int, list[dict[str, str | None]]] = {}
+    for challenge in selectors.challenge_list().filter(drop__in=drops).order_by("drop__position", "position"):
+        found.setdefault(challenge.drop_id, []).append({"kind": "challenge", "title": challenge.title, "url": None})
+    return found
 
 
 def drop_challenges_panel(request, drop) -> str | None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -62,7 +66,11 @@ class ReviewCardSerializer(serializers.Serializer):
     due = serializers.DateTimeField()
     last_review = serializers.DateTimeField(allow_null=True)
     retrievability = serializers.FloatField(
-        min_value=0, max_value=1, help_text="Probability of recall now (FSRS); 0 before the first review."
+        min_value=0,
+        max_value=1,
+        allow_null=True,
+        help_text="Probability of recall now (FSRS), for a card in long-term review last reviewed a day or more "
+        "ago; null otherwise (right after any review, a failed one included, FSRS puts it near 1).",
     )
 
 
@@ -78,37 +86,46 @@ def card_payload(review_card: ReviewCard, now, fsrs_scheduler=None) -> dict:
         "state": ReviewCard.State(review_card.state).name.lower(),
         "due": review_card.due,
         "last_review": review_card.last_review,
-        "retrievability": services.retrievability(review_card, now, fsrs_scheduler),
+        "retrievability": (
+            services.retrievability(review_card, now, fsrs_scheduler)
+            if selectors.recall_is_meaningful(review_card, now)
+            else None
+        ),
     }
 
 
-def cached_output(request, *, name: str, now, build) -> tuple[dict, list[CardMemory]]:
-    """An endpoint's serialized output, from the learner's cache while it holds (learnpath.cache).
+def cached_response(request, *, name: str, now, build) -> HttpResponse:
+    """An endpoint's response, rendered from the learner's cache while it holds (learnpath.cache).
 
-    ``build()`` returns ``(output, cards, valid_until)``: the serialized output, the FSRS state of the cards
-    whose probability of recall it shows (that moves with time, so callers work it out on every read) and
-    when time alone changes the rest. Dates are written in the active timezone, so that is part of the key.
+    ``build()`` returns ``(output, recall_of, valid_until)``: the serialized output, the FSRS state of the
+    cards whose probability of recall it shows, and when time alone changes the rest. Recall steps once a day
+    per card (``recall_changes_at``), so the output holds until the first of those steps too. The entry holds
+    the rendered JSON, which a JSON client gets as it is; another renderer (the browsable API) gets it parsed.
+    Dates are written in the active timezone: the entry is kept for one timezone (its variant). The view
+    declares ``name`` in ``learner_entries``, so that the entry comes in the request's first round trip to
+    the cache.
     """
 
     def compute():
-        output, cards, valid_until = build()
-        return (dict(output), cards), valid_until
+        output, recall_of, valid_until = build()
+        steps = [moment for moment in (valid_until, selectors.recall_changes_at(recall_of, now)) if moment]
+        return JSONRenderer().render(output), min(steps, default=None)
 
-    key = f"api:{name}:{timezone.get_current_timezone_name()}"
-    return learner_cached(user_id=request.user.pk, name=key, now=now, compute=compute)
+    body = learner_cached(
+        user_id=request.user.pk, name=name, now=now, compute=compute, variant=timezone.get_current_timezone_name()
+    )
+    if isinstance(request.accepted_renderer, JSONRenderer):
+        return HttpResponse(body, content_type=JSONRenderer.media_type)
+    return Response(json.loads(body))
 
 
-def with_recall(output: dict, key: str, cards: list[CardMemory], now) -> dict:
-    """``output`` with each card under ``key`` given its probability of recall at ``now``."""
-    fsrs_scheduler = services.scheduler()
-    fresh = [
-        {**shown, "retrievability": services.retrievability(card, now, fsrs_scheduler)}
-        for shown, card in zip(output[key], cards, strict=True)
-    ]
-    return {**output, key: fresh}
+def _reviews_due_entry(request, limit: int | str | None = None) -> str:
+    return f"api:reviews-due:{limit if limit is not None else request.GET.get('limit', '10')}"
 
 
 class TodayApi(APIView):
+    learner_entries = ("api:today",)
+
     class OutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "Today"
@@ -142,8 +159,7 @@ class TodayApi(APIView):
             output = self.OutputSerializer(self.payload(plan, now)).data
             return output, [CardMemory.of(card) for card in plan.first_cards], valid_until
 
-        output, cards = cached_output(request, name="today", now=now, build=build)
-        return Response(with_recall(output, "first_reviews", cards, now))
+        return cached_response(request, name="api:today", now=now, build=build)
 
     @staticmethod
     def payload(plan: selectors.TodayPlan, now) -> dict:
@@ -288,6 +304,8 @@ class DropCompleteApi(APIView):
 
 
 class ReviewsDueApi(APIView):
+    learner_entries = (_reviews_due_entry,)
+
     class OutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "ReviewsDue"
@@ -308,7 +326,8 @@ class ReviewsDueApi(APIView):
         summary="The cards due in today's review session, soonest first",
     )
     def get(self, request):
-        limit = validated(_LimitSerializer, request.query_params.dict())["limit"]
+        # The usual request names no limit: the default needs no validation.
+        limit = validated(_LimitSerializer, request.query_params.dict())["limit"] if request.query_params else 10
         now = timezone.now()
 
         def build():
@@ -322,8 +341,7 @@ class ReviewsDueApi(APIView):
             }
             return self.OutputSerializer(payload).data, [CardMemory.of(card) for card in session.cards], valid_until
 
-        output, cards = cached_output(request, name=f"reviews-due:{limit}", now=now, build=build)
-        return Response(with_recall(output, "cards", cards, now))
+        return cached_response(request, name=_reviews_due_entry(request, limit), now=now, build=build)
 
 
 class _LimitSerializer(serializers.Serializer):
@@ -339,8 +357,9 @@ class ReviewRateApi(APIView):
             min_value=1,
             max_value=4,
             required=False,
-            help_text="1 Again, 2 Hard, 3 Good, 4 Easy. Required for free-recall cards; for checked cards it "
-            "defaults to Good when the answer is right and is Again whatever is sent when it is wrong.",
+            help_text="1 Again, 2 Hard, 3 Good, 4 Easy. Required for free-recall cards. For checked cards it is "
+            "the learner's rating after the check: when left out it is the check's suggested_rating (Good "
+            "when the answer is right, Again when it is wrong); when sent it is recorded as given.",
         )
         answer = serializers.CharField(
             max_length=services.ANSWER_MAX_LENGTH,
@@ -367,7 +386,13 @@ class ReviewRateApi(APIView):
         explanation = serializers.CharField(allow_blank=True)
         next_due = serializers.DateTimeField()
         state = serializers.ChoiceField(choices=["learning", "review", "relearning"])
-        retrievability = serializers.FloatField(min_value=0, max_value=1)
+        retrievability = serializers.FloatField(
+            min_value=0,
+            max_value=1,
+            allow_null=True,
+            help_text="The probability of recall FSRS gave the card just before this rating; null for a card not "
+            "in long-term review or last reviewed under a day ago, where it says nothing.",
+        )
         remaining = serializers.IntegerField(help_text="Cards left in today's session.")
         streak = StreakSerializer()
 
@@ -382,6 +407,11 @@ class ReviewRateApi(APIView):
         },
         tags=["daily loop"],
         summary="Rate a card (or answer a checked one); FSRS schedules its next review",
+        description="Free-recall cards: send `rating`. Choice and numeric cards are checked then rated: "
+        "`POST /api/reviews/{card_id}/check/` first (records nothing; returns whether the answer is right, "
+        "the right answer, the explanation and a suggested rating to show the learner), then this call with "
+        "the same `answer` and the rating the learner chose. The answer is checked again here and stored "
+        "with the rating; `correct` says how it was judged.",
     )
     def post(self, request, card_id: int):
         data = validated(self.InputSerializer, request.data)
@@ -445,6 +475,10 @@ class ReviewCheckApi(APIView):
         },
         tags=["daily loop"],
         summary="Check a choice or numeric answer without recording it (then rate it)",
+        description="The first step for a checked card: show the learner `correct`, their answer beside "
+        "`answer` and the `explanation`, offer `suggested_rating` (Good when right, Again when wrong) and "
+        "let them keep or change it; then `POST /api/reviews/{card_id}/` with the same answer and that "
+        "rating. Nothing is recorded and the card stays due until it is rated.",
     )
     def post(self, request, card_id: int):
         data = validated(self.InputSerializer, request.data)
@@ -460,7 +494,7 @@ class ReviewCheckApi(APIView):
             self.OutputSerializer(
                 {
                     "correct": correct,
-                    "suggested_rating": 3 if correct else 1,
+                    "suggested_rating": services.suggested_rating(correct),
                     "answer": card.answer,
                     "explanation": card.explanation,
                 }
@@ -468,7 +502,75 @@ class ReviewCheckApi(APIView):
         )
 
 
+class ReviewSessionApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReviewSession"
+
+        remaining = serializers.IntegerField(help_text="Cards left in today's session.")
+        held_back = serializers.IntegerField(help_text="Due cards held back by the daily review cap.")
+        done = serializers.IntegerField(
+            help_text="Ratings given in the session under way; 0 once the last rating is over 30 minutes old."
+        )
+        last_session = inline_serializer(
+            "ReviewSessionStats",
+            {
+                "reviews": serializers.IntegerField(help_text="Ratings given."),
+                "cards": serializers.IntegerField(help_text="Distinct cards rated."),
+                "right": serializers.IntegerField(
+                    help_text="Checked answers that were right, plus free-recall cards not rated Again."
+                ),
+                "accuracy": serializers.FloatField(allow_null=True, min_value=0, max_value=1),
+                "seconds": serializers.IntegerField(help_text="Time on the cards, capped per card."),
+                "started_at": serializers.DateTimeField(allow_null=True),
+                "ended_at": serializers.DateTimeField(allow_null=True),
+                "active": serializers.BooleanField(help_text="A rating now continues this session."),
+            },
+            help_text="The latest run of ratings today with no pause over 30 minutes (empty when none).",
+        )
+        next_due = serializers.DateTimeField(
+            allow_null=True, help_text="When the next card comes due, once none is left today; else null."
+        )
+        due_by_tomorrow = serializers.IntegerField(help_text="Cards due before the end of your next local day.")
+        streak = StreakSerializer()
+
+    @extend_schema(
+        responses={200: OutputSerializer, 401: OpenApiResponse(ERROR), 403: OpenApiResponse(ERROR)},
+        tags=["daily loop"],
+        summary="Today's review session: live counters and the summary (cards, accuracy, time, what's next)",
+    )
+    def get(self, request):
+        now = timezone.now()
+        profile = profile_of(request.user)
+        session = selectors.due_session(user=request.user, now=now, limit=1)
+        stats = selectors.review_session_stats(user=request.user, now=now, zone=profile.zone)
+        outlook = selectors.review_outlook(user=request.user, now=now, zone=profile.zone)
+        plan = selectors.today_plan(user=request.user, now=now, first_cards=0)
+        left = session.counts.in_session
+        payload = {
+            "remaining": left,
+            "held_back": session.counts.capped,
+            "done": stats.reviews if stats.is_active(now) else 0,
+            "last_session": {
+                "reviews": stats.reviews,
+                "cards": stats.cards,
+                "right": stats.right,
+                "accuracy": stats.right / stats.reviews if stats.reviews else None,
+                "seconds": stats.seconds,
+                "started_at": stats.started_at,
+                "ended_at": stats.last_at,
+                "active": stats.is_active(now),
+            },
+            "next_due": outlook.next_due if not left and outlook.next_due and outlook.next_due > now else None,
+            "due_by_tomorrow": outlook.due_by_tomorrow,
+            "streak": plan.streak,
+        }
+        return Response(self.OutputSerializer(payload).data)
+
+
 class ProgressApi(APIView):
+    learner_entries = ("api:progress",)
+
     class OutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "Progress"
@@ -540,11 +642,11 @@ class ProgressApi(APIView):
 
         def build():
             summary, valid_until = selectors.progress_summary_until(user=request.user, now=now)
-            output = self.OutputSerializer({**summary, "average_retrievability": None}).data
-            return output, summary["reviewed_cards"], valid_until
+            cards = summary["reviewed_cards"]
+            output = {**summary, "average_retrievability": selectors.average_retrievability(cards, now)}
+            return self.OutputSerializer(output).data, cards, valid_until
 
-        output, cards = cached_output(request, name="progress", now=now, build=build)
-        return Response({**output, "average_retrievability": selectors.average_retrievability(cards, now)})
+        return cached_response(request, name="api:progress", now=now, build=build)
 
 
 def _id(value: int) -> int:

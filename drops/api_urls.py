@@ -7,6 +7,7 @@ urlpatterns = [
     path("drops/<int:drop_id>/", api.DropDetailApi.as_view(), name="api-drop"),
     path("drops/<int:drop_id>/complete/", api.DropCompleteApi.as_view(), name="api-drop-complete"),
     path("reviews/due/", api.ReviewsDueApi.as_view(), name="api-reviews-due"),
+    path("reviews/session/", api.ReviewSessionApi.as_view(), name="api-review-session"),
     path("reviews/<int:card_id>/", api.ReviewRateApi.as_view(), name="api-review-rate"),
     path("reviews/<int:card_id>/check/", api.ReviewCheckApi.as_view(), name="api-review-check"),
     path("progress/", api.ProgressApi.as_view(), name="api-progress"),

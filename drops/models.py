@@ -186,3 +186,57 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.local_date}"
+
+
+class FsrsFit(models.Model):
+    """One fit of the FSRS parameters to the stored review logs, and how it did on reviews it never saw.
+
+    Card histories are split into a training part and a held-out part; the fitted parameters are used by the
+    scheduler (``accepted``) only if their log loss on the held-out reviews beats py-fsrs's defaults there.
+    The newest accepted fit is the one in use.
+    """
+
+    fitted_at = models.DateTimeField()
+    parameters = models.JSONField(help_text="The fitted FSRS parameters (py-fsrs's order).")
+    default_parameters = models.JSONField(help_text="py-fsrs's default parameters they were compared with.")
+    fsrs_version = models.CharField("py-fsrs version", max_length=20, help_text="The py-fsrs version that fitted them.")
+    accepted = models.BooleanField(
+        default=False, help_text="Used by the scheduler (the newest accepted fit is). Untick to stop using it."
+    )
+    logs_total = models.PositiveIntegerField("logs stored", help_text="Review logs stored when the fit ran.")
+    logs_used = models.PositiveIntegerField(help_text="Logs of the card histories sampled for the fit.")
+    newest_log_id = models.PositiveBigIntegerField(help_text="The newest review log the fit could see.")
+    learners = models.PositiveIntegerField(help_text="Learners whose reviews were used.")
+    train_logs = models.PositiveIntegerField("training logs")
+    train_reviews = models.PositiveIntegerField(
+        "training reviews", help_text="Training reviews scored: a day or more after the card's previous one."
+    )
+    held_out_logs = models.PositiveIntegerField("held-out logs")
+    held_out_reviews = models.PositiveIntegerField(
+        "held-out reviews", help_text="Held-out reviews scored: a day or more after the card's previous one."
+    )
+    held_out_log_loss = models.FloatField(
+        "held-out log loss", help_text="Log loss of the fitted parameters on the held-out reviews (lower is better)."
+    )
+    default_held_out_log_loss = models.FloatField(
+        "defaults' held-out log loss", help_text="Log loss of py-fsrs's default parameters on the same reviews."
+    )
+    train_log_loss = models.FloatField(
+        "training log loss", help_text="Log loss of the fitted parameters on the reviews they were fitted to."
+    )
+    epochs = models.PositiveSmallIntegerField()
+    seconds = models.FloatField(help_text="How long the fit took.")
+
+    class Meta:
+        ordering = ["-fitted_at", "-pk"]
+        verbose_name = "FSRS fit"
+        indexes = [models.Index(fields=["accepted", "-fitted_at"], name="fsrsfit_accepted_newest")]
+
+    def __str__(self) -> str:
+        verdict = "in use" if self.accepted else "not used"
+        return f"FSRS fit of {self.fitted_at:%Y-%m-%d %H:%M} ({verdict})"
+
+    @property
+    def improvement(self) -> float:
+        """How much lower the held-out log loss is than the defaults' (positive: the fit is better)."""
+        return self.default_held_out_log_loss - self.held_out_log_loss

@@ -8,6 +8,8 @@ Reads never write.
 from __future__ import annotations
 
 import copy
+import hashlib
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -195,6 +197,113 @@ def review_card_for(*, user: User, review_card_id: int) -> ReviewCard:
     return ReviewCard.objects.select_related("card", "card__drop").get(pk=review_card_id, user=user)
 
 
+def card_in_session(review_card: ReviewCard, now: datetime, zone: ZoneInfo) -> bool:
+    """Whether ``review_card`` belongs to today's session (it can be answered and rated now)."""
+    return review_card.due <= session_horizon(review_card.state, now, zone)
+
+
+def choice_order(review_card: ReviewCard) -> list[str]:
+    """A multiple-choice card's choices, shuffled afresh for each review of it.
+
+    The shuffle is seeded by the deck card and its last review, so the order holds while the learner answers
+    (a reload, the check, the feedback) and changes once the card has been rated.
+    """
+    choices = list(review_card.card.choices)
+    moment = review_card.last_review.isoformat() if review_card.last_review else "new"
+    seed = hashlib.sha256(f"{review_card.pk}:{moment}".encode()).digest()
+    random.Random(seed).shuffle(choices)
+    return choices
+
+
+# FSRS puts the probability of recall at about 100% right after any review, a failed one included: the
+# figure says something only about a card in long-term review (the Review state) whose last review is at
+# least this long ago.
+RECALL_SHOWN_AFTER = timedelta(days=1)
+
+
+def recall_is_meaningful(card: ReviewCard | CardMemory, now: datetime) -> bool:
+    """Whether "recall now about N%" means something for ``card``: see RECALL_SHOWN_AFTER."""
+    return (
+        card.state == ReviewCard.State.REVIEW
+        and card.last_review is not None
+        and now - card.last_review >= RECALL_SHOWN_AFTER
+    )
+
+
+# A pause longer than this between two ratings ends a review session.
+SESSION_IDLE_GAP = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class SessionStats:
+    """The learner's latest review session today: a run of ratings with no pause over SESSION_IDLE_GAP."""
+
+    reviews: int  # ratings given
+    cards: int  # distinct cards rated
+    right: int  # checked answers that were right, free-recall cards not rated Again
+    seconds: int  # time on the cards, capped per card as for the goal minutes
+    started_at: datetime | None
+    last_at: datetime | None
+
+    @property
+    def accuracy(self) -> int | None:
+        return round(100 * self.right / self.reviews) if self.reviews else None
+
+    @property
+    def minutes(self) -> int:
+        return round(self.seconds / 60)
+
+    def is_active(self, now: datetime) -> bool:
+        """Still going: a rating now would continue this session rather than start a new one."""
+        return self.last_at is not None and now - self.last_at <= SESSION_IDLE_GAP
+
+
+def review_session_stats(*, user: User, now: datetime, zone: ZoneInfo) -> SessionStats:
+    """Counts, accuracy and time of the latest review session of the learner's local day (one query)."""
+    from drops.services import REVIEW_SECONDS_CAP
+
+    rows = list(
+        ReviewLog.objects.filter(user=user, local_date=local_date(now, zone), reviewed_at__lte=now)
+        .order_by("reviewed_at", "pk")
+        .values_list("review_card_id", "reviewed_at", "rating", "correct", "duration_ms")
+    )
+    start = 0
+    for index in range(1, len(rows)):
+        if rows[index][1] - rows[index - 1][1] > SESSION_IDLE_GAP:
+            start = index
+    run = rows[start:]
+    seconds = 0
+    for index, (_, reviewed_at, _, _, duration_ms) in enumerate(run):
+        if duration_ms is not None:
+            seconds += min(duration_ms // 1000, REVIEW_SECONDS_CAP)
+        elif index:  # no timing sent (no JavaScript): the time since the previous rating
+            seconds += min(int((reviewed_at - run[index - 1][1]).total_seconds()), REVIEW_SECONDS_CAP)
+    right = sum(1 for _, _, rating, correct, _ in run if (correct if correct is not None else rating > 1))
+    return SessionStats(
+        reviews=len(run),
+        cards=len({row[0] for row in run}),
+        right=right,
+        seconds=seconds,
+        started_at=run[0][1] if run else None,
+        last_at=run[-1][1] if run else None,
+    )
+
+
+@dataclass(frozen=True)
+class ReviewOutlook:
+    next_due: datetime | None  # when the next card of the deck comes due
+    due_by_tomorrow: int  # cards due before the end of the learner's next local day
+
+
+def review_outlook(*, user: User, now: datetime, zone: ZoneInfo) -> ReviewOutlook:
+    """What comes next in the deck (one query)."""
+    end_of_tomorrow = next_day_start(next_day_start(now, zone), zone)
+    row = ReviewCard.objects.filter(user=user, card__is_active=True).aggregate(
+        next_due=Min("due"), due_by_tomorrow=Count("pk", filter=Q(due__lt=end_of_tomorrow))
+    )
+    return ReviewOutlook(next_due=row["next_due"], due_by_tomorrow=row["due_by_tomorrow"])
+
+
 # ---------- streak ----------
 
 
@@ -345,6 +454,22 @@ class CardMemory(NamedTuple):
         return cls(card.pk, card.state, card.step, card.stability, card.difficulty, card.due, card.last_review)
 
 
+def recall_changes_at(cards: list[CardMemory], now: datetime) -> datetime | None:
+    """The first moment after ``now`` at which time alone changes a card's probability of recall, or None.
+
+    FSRS works recall out from the whole days elapsed since the last review, so it steps once a day, on the
+    hour of that review, and it is shown once ``RECALL_SHOWN_AFTER`` has passed: a value that shows recall
+    holds until the earliest such moment among its cards.
+    """
+    steps = []
+    for card in cards:
+        if card.last_review is not None:
+            steps.append(card.last_review + timedelta(days=max(0, (now - card.last_review).days) + 1))
+            if card.last_review + RECALL_SHOWN_AFTER > now:
+                steps.append(card.last_review + RECALL_SHOWN_AFTER)
+    return min(steps, default=None)
+
+
 def progress_summary(*, user: User, now: datetime) -> dict:
     """Per-phase completion, a 14-day activity series, streaks, reviews and retention.
 
@@ -364,12 +489,17 @@ def progress_summary_until(*, user: User, now: datetime) -> tuple[dict, datetime
 
 
 def average_retrievability(cards: list[CardMemory], now: datetime) -> float | None:
-    """The mean probability of recall now of cards reviewed at least once (FSRS)."""
+    """The mean probability of recall now (FSRS) of the cards for which it means something
+    (``recall_is_meaningful``: in long-term review, last reviewed a day ago or more); None when there are none."""
     from drops.services import scheduler, to_fsrs
 
     fsrs_scheduler = scheduler()
     fsrs_now = to_fsrs_now(now)
-    values = [fsrs_scheduler.get_card_retrievability(to_fsrs(card), fsrs_now) for card in cards]
+    values = [
+        fsrs_scheduler.get_card_retrievability(to_fsrs(card), fsrs_now)
+        for card in cards
+        if recall_is_meaningful(card, now)
+    ]
     return (sum(values) / len(values)) if values else None
 
 

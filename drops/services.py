@@ -6,7 +6,9 @@ tabs) run one after the other; unique constraints back that up.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,7 +22,10 @@ from django.utils import timezone
 
 from drops.days import day_start, local_date, next_day_start, to_utc
 from drops.models import DailyActivity, Drop, DropProgress, RecallCard, ReviewCard, ReviewLog, Streak
+from drops.selectors import recall_is_meaningful
 from learnpath.models import Path
+
+logger = logging.getLogger(__name__)
 
 # Client-reported time is capped per action so that the goal cannot be inflated.
 REVIEW_SECONDS_CAP = 120
@@ -68,16 +73,94 @@ class RatingResult:
     log: ReviewLog
     rating: int
     correct: bool | None
-    retrievability: float
+    retrievability: float | None  # FSRS's probability of recall just before the rating, where it means something
     remaining: int
     streak: Streak
 
 
-def scheduler() -> fsrs.Scheduler:
-    return fsrs.Scheduler(
-        desired_retention=getattr(settings, "FSRS_DESIRED_RETENTION", 0.9),
-        enable_fuzzing=getattr(settings, "FSRS_FUZZING", True),
-    )
+# ---------- the scheduler ----------
+
+
+@dataclass(frozen=True)
+class AcceptedParameters:
+    fit_id: int | None  # None: py-fsrs's defaults, no accepted fit
+    parameters: tuple[float, ...]
+    looked_up_at: float  # time.monotonic()
+
+
+_accepted: AcceptedParameters | None = None
+_schedulers: dict[tuple, fsrs.Scheduler] = {}
+_SCHEDULERS_KEPT = 64  # learners choose their retention freely: the memo is emptied when it grows past this
+
+
+def scheduler(*, desired_retention: float | None = None) -> fsrs.Scheduler:
+    """The FSRS scheduler for a desired retention (the platform's FSRS_DESIRED_RETENTION when None), with the
+    parameters of the newest accepted fit (py-fsrs's defaults until one is accepted: drops.fsrs_fit).
+
+    Every read that shows recall calls this, so it makes no query and builds nothing on most calls: the
+    accepted parameters are looked up once per process and then at most every FSRS_PARAMETERS_RECHECK_SECONDS
+    (at once after a fit made in this process), and one scheduler is kept per (parameters, retention, fuzzing).
+    Retrievability depends on the parameters only, so a read that shows recall needs no learner.
+    """
+    accepted = accepted_parameters()
+    retention = settings.FSRS_DESIRED_RETENTION if desired_retention is None else float(desired_retention)
+    fuzzing = settings.FSRS_FUZZING
+    key = (accepted.parameters, retention, fuzzing)
+    found = _schedulers.get(key)
+    if found is None:
+        if len(_schedulers) >= _SCHEDULERS_KEPT:
+            _schedulers.clear()
+        found = _schedulers[key] = fsrs.Scheduler(
+            parameters=accepted.parameters, desired_retention=retention, enable_fuzzing=fuzzing
+        )
+    return found
+
+
+def accepted_parameters() -> AcceptedParameters:
+    """The parameters the scheduler uses now: the newest accepted FsrsFit's, or py-fsrs's defaults."""
+    global _accepted
+    current = _accepted
+    recheck = settings.FSRS_PARAMETERS_RECHECK_SECONDS
+    if current is not None and (recheck is None or time.monotonic() - current.looked_up_at < recheck):
+        return current
+    _accepted = current = _accepted_lookup()
+    return current
+
+
+def scheduler_parameters_changed() -> None:
+    """A fit was accepted, or an operator changed which one is used: look the parameters up again on next use
+    (now, and again when the current transaction commits)."""
+
+    def forget() -> None:
+        global _accepted
+        _accepted = None
+
+    forget()
+    transaction.on_commit(forget)
+
+
+def _accepted_lookup() -> AcceptedParameters:
+    from drops.models import FsrsFit
+
+    defaults = tuple(fsrs.scheduler.DEFAULT_PARAMETERS)
+    row = FsrsFit.objects.filter(accepted=True).order_by("-fitted_at", "-pk").values_list("pk", "parameters").first()
+    if row is not None:
+        try:
+            parameters = tuple(float(value) for value in row[1])
+            fsrs.Scheduler(parameters=parameters)  # checks their number and bounds for this py-fsrs
+        except (TypeError, ValueError) as error:
+            # Fitted by another py-fsrs version (another number of parameters): the defaults are safe.
+            logger.warning("FSRS fit %s is not usable with this py-fsrs (%s): using the defaults", row[0], error)
+        else:
+            return AcceptedParameters(row[0], parameters, time.monotonic())
+    return AcceptedParameters(None, defaults, time.monotonic())
+
+
+def interval_days(*, stability_days: float, desired_retention: float) -> float:
+    """The interval FSRS gives a card of this stability (its interval at 90%) at ``desired_retention``."""
+    decay = -accepted_parameters().parameters[20]
+    factor = 0.9 ** (1 / decay) - 1
+    return stability_days / factor * (desired_retention ** (1 / decay) - 1)
 
 
 # ---------- unlocking ----------
@@ -189,6 +272,9 @@ def drop_complete(*, user: User, drop: Drop, seconds_spent: int, now: datetime |
     activity_record(
         user=user, now=now, seconds_reading=seconds, drops_completed=1, counts_for_streak=True, _streak=streak
     )
+    from certificates.services import certificate_check_on_commit
+
+    certificate_check_on_commit(user_id=user.pk, path_id=drop.path_id)  # the last drop may finish the path
     return CompletionResult(progress, True, next_drop, next_unlocks_at, len(new_cards), streak)
 
 
@@ -210,6 +296,11 @@ def answer_is_correct(card: RecallCard, answer: str) -> bool:
         tolerance = card.tolerance or 0.0
         return abs(value - card.numeric_answer) <= tolerance + 1e-9 * max(1.0, abs(card.numeric_answer))
     raise ValueError("free-recall cards are self-rated")
+
+
+def suggested_rating(correct: bool) -> int:
+    """The rating offered after a checked answer: Good when right, Again when wrong."""
+    return ReviewLog.Rating.GOOD if correct else ReviewLog.Rating.AGAIN
 
 
 def to_fsrs(review_card: ReviewCard) -> fsrs.Card:
@@ -243,9 +334,11 @@ def review_card_rate(
 ) -> RatingResult:
     """Rate one of ``user``'s cards (1 Again … 4 Easy) and schedule it with FSRS.
 
-    Choice and numeric cards need ``answer``: a wrong one is rated Again whatever was sent, a right one is
-    Good unless the learner chose another rating. Raises ReviewCard.DoesNotExist for another learner's card,
-    CardNotDue for a card that is not in today's session, ReviewInputError for a missing answer or rating.
+    Choice and numeric cards need ``answer``, checked here and recorded with the rating. The rating is the
+    learner's: without one, a right answer is rated Good and a wrong one Again (the ratings suggested after
+    the check); one sent is recorded as given, since only the learner knows a slip from a gap.
+    Raises ReviewCard.DoesNotExist for another learner's card, CardNotDue for a card that is not in today's
+    session, ReviewInputError for a missing answer or rating.
     """
     from drops.selectors import due_counts
     from learnpath.services import profile_for
@@ -262,14 +355,16 @@ def review_card_rate(
         if answer is None or not str(answer).strip():
             raise ReviewInputError("answer", "This card is checked: send the learner's answer.")
         correct = answer_is_correct(card, answer)
-        rating = ReviewLog.Rating.AGAIN if not correct else (rating or ReviewLog.Rating.GOOD)
+        rating = rating or suggested_rating(correct)
     elif rating is None:
         raise ReviewInputError("rating", "Rate free-recall cards from 1 (Again) to 4 (Easy).")
     if rating not in ReviewLog.Rating.values:
         raise ReviewInputError("rating", "Rating must be 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy).")
 
-    fsrs_scheduler = scheduler()
+    fsrs_scheduler = scheduler(desired_retention=profile.retention)
     state_before = review_card.state
+    # What FSRS expected of this review, before it (just after it, any card is at about 100%).
+    recall_before = retrievability(review_card, now, fsrs_scheduler) if recall_is_meaningful(review_card, now) else None
     updated, _ = fsrs_scheduler.review_card(
         to_fsrs(review_card), fsrs.Rating(rating), review_datetime=to_utc(now), review_duration=duration_ms
     )
@@ -310,7 +405,7 @@ def review_card_rate(
         log=log,
         rating=rating,
         correct=correct,
-        retrievability=retrievability(review_card, now, fsrs_scheduler),
+        retrievability=recall_before,
         remaining=counts.in_session,
         streak=streak,
     )

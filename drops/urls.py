@@ -9,5 +9,6 @@ urlpatterns = [
     path("review/", views.review_session, name="review"),
     path("review/<int:card_id>/", views.review_rate, name="review-rate"),
     path("progress/", views.progress_page, name="progress"),
+    path("demos/", views.demos_page, name="demos"),
     path("reminders/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

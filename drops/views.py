@@ -1,7 +1,8 @@
-"""Browser pages for the daily loop: Today, the drop reader, the review session, progress, unsubscribe.
+"""Browser pages for the daily loop: Today, the drop reader, the review session, progress, unsubscribe, and
+the public demos page.
 
 Every page works without JavaScript (forms post back here); drops/daily.js adds the reading timer and the
-review keyboard (Space reveals, 1–4 rate).
+review keyboard (1–9 pick a choice, Enter checks, Space reveals, 1–4 rate).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from drops import selectors, services
+from drops.demos import DEMOS, demo_uses, demos_in_html
 from drops.extras import render_extras
 from drops.models import Drop, RecallCard, ReviewCard
 from drops.reminders import unsubscribe_user_id
@@ -37,7 +39,26 @@ def today(request):
     enrolled = {path.pk for path in plan.paths}
     # The home page sends signed-in learners here, so the paths they can still join are listed here.
     others = [path for path in learnpath_selectors.path_list() if path.pk not in enrolled]
-    return render(request, "drops/today.html", {"plan": plan, "goal_percent": percent, "other_paths": others})
+    context = {"plan": plan, "goal_percent": percent, "other_paths": others}
+    contents = _drop_contents(plan.paths)
+    if plan.new_drop:
+        context["new_drop_contents"] = contents.get(plan.new_drop.pk, [])
+    elif plan.enrolled:
+        # Today's drop is read (or none is left): say what tomorrow brings, so there is a reason to return.
+        profile = learnpath_selectors.profile_of(request.user)
+        context["outlook"] = selectors.review_outlook(user=request.user, now=now, zone=profile.zone)
+        context["next_drop_contents"] = contents.get(plan.next_drop.pk, []) if plan.next_drop else []
+    return render(request, "drops/today.html", context)
+
+
+def _drop_contents(paths) -> dict[int, list[dict]]:
+    """What each drop of ``paths`` holds (demos, challenges, worksheet), from the cached path outlines."""
+    found: dict[int, list[dict]] = {}
+    for path in paths:
+        content = learnpath_selectors.path_content(path.slug) or {"phases": []}
+        for phase in content["phases"]:
+            found.update({drop["id"]: drop.get("contents", []) for drop in phase["drops"]})
+    return found
 
 
 @login_required
@@ -55,9 +76,16 @@ def drop_page(request, drop_id: int):
         "following": following,
         "following_state": following_state,
         "extras": render_extras(request, drop),
-        "has_temperature_demo": 'data-demo="temperature"' in drop.body_html,
+        "demos": demos_in_html(drop.body_html),
     }
     return render(request, "drops/drop.html", context)
+
+
+def demos_page(request):
+    """Every interactive demo on one public page: no sign-in, nothing saved, nothing fetched."""
+    uses = demo_uses()
+    demos = [(demo, uses[demo.name]) for demo in DEMOS.values()]
+    return render(request, "drops/demos.html", {"demos": demos})
 
 
 @login_required
@@ -83,18 +111,25 @@ def drop_complete(request, drop_id: int):
 
 @login_required
 def review_session(request):
+    """The next card of today's session with live counters, or the session's summary once none is left."""
     now = timezone.now()
     session = selectors.due_session(user=request.user, now=now, limit=1)
-    context = {"counts": session.counts, "ratings": RATINGS}
+    context = _session_context(request.user, now, session.counts)
     if session.cards:
         context.update(_card_context(session.cards[0], now))
+    else:
+        context.update(_summary_context(request.user, now, context["stats"]))
     return render(request, "drops/review.html", context)
 
 
 @login_required
 @require_POST
 def review_rate(request, card_id: int):
-    """Rate a card; a checked card's answer is checked first and, when right, the learner confirms the rating."""
+    """Check a choice or numeric answer (the same card then shows the feedback and the rating form), or rate.
+
+    A check records nothing: the learner's answer, the right one and the explanation are shown, with the
+    rating the check suggests (Good when right, Again when wrong) for the learner to confirm or change.
+    """
     now = timezone.now()
     try:
         review_card = selectors.review_card_for(user=request.user, review_card_id=card_id)
@@ -103,33 +138,25 @@ def review_rate(request, card_id: int):
     answer = request.POST.get("answer")
     rating = _int_or_none(request.POST.get("rating"))
     duration_ms = _int_or_none(request.POST.get("duration_ms"))
+    duration_ms = max(0, min(duration_ms, 86_400_000)) if duration_ms is not None else None
     checked = review_card.card.kind != RecallCard.Kind.RECALL
     if checked and rating is None and answer is not None and answer.strip():
-        # First step: show whether the answer is right; a wrong one is recorded as Again straight away.
-        if services.answer_is_correct(review_card.card, answer):
-            profile = learnpath_services.profile_for(request.user)
-            counts = selectors.due_counts(user=request.user, now=now, zone=profile.zone, cap=profile.daily_review_cap)
-            context = {"counts": counts, "ratings": RATINGS, "checked_answer": answer, "correct": True}
-            context.update(_card_context(review_card, now))
-            return render(request, "drops/review.html", context)
+        return _checked_card(request, review_card, answer.strip(), duration_ms, now)
     try:
         result = services.review_card_rate(
             user=request.user,
             review_card_id=review_card.pk,
             rating=rating,
             answer=answer if checked else None,
-            duration_ms=max(0, min(duration_ms, 86_400_000)) if duration_ms is not None else None,
+            duration_ms=duration_ms,
             now=now,
         )
     except services.CardNotDue:
+        messages.info(request, "That card is not due any more; here is the next one.")
         return redirect("review")
     except services.ReviewInputError as error:
         messages.error(request, error.message)
         return redirect("review")
-    if result.correct is False:
-        messages.warning(
-            request, f"Not quite: the answer is {review_card.card.answer}. {review_card.card.explanation}".strip()
-        )
     next_due = timezone.localtime(result.review_card.due)
     messages.info(
         request, f"Rated {dict((r[0], r[1]) for r in RATINGS)[result.rating]}. Next review {next_due:%a %d %b, %H:%M}."
@@ -137,18 +164,83 @@ def review_rate(request, card_id: int):
     return redirect("review")
 
 
+def _checked_card(request, review_card: ReviewCard, answer: str, duration_ms: int | None, now):
+    profile = learnpath_selectors.profile_of(request.user)
+    if not selectors.card_in_session(review_card, now, profile.zone):
+        messages.info(request, "That card is not due any more; here is the next one.")
+        return redirect("review")
+    if len(answer) > services.ANSWER_MAX_LENGTH:
+        messages.error(request, f"An answer has at most {services.ANSWER_MAX_LENGTH} characters.")
+        return redirect("review")
+    card = review_card.card
+    correct = services.answer_is_correct(card, answer)
+    counts = selectors.due_counts(user=request.user, now=now, zone=profile.zone, cap=profile.daily_review_cap)
+    context = _session_context(request.user, now, counts)
+    context.update(_card_context(review_card, now))
+    context.update(
+        {
+            "checked_answer": answer,
+            "correct": correct,
+            "suggested": services.suggested_rating(correct),
+            "suggested_label": dict((r[0], r[1]) for r in RATINGS)[services.suggested_rating(correct)],
+            "check_duration_ms": duration_ms,
+        }
+    )
+    if card.kind == RecallCard.Kind.CHOICE:
+        given = " ".join(answer.split()).casefold()
+        context["choice_results"] = [
+            {
+                "text": choice,
+                "is_answer": services.answer_is_correct(card, choice),
+                "is_given": " ".join(choice.split()).casefold() == given,
+            }
+            for choice in context["choices"]
+        ]
+        context["answer_listed"] = any(choice["is_given"] for choice in context["choice_results"])
+    return render(request, "drops/review.html", context)
+
+
+def _session_context(user, now, counts: selectors.DueCounts) -> dict:
+    profile = learnpath_selectors.profile_of(user)
+    stats = selectors.review_session_stats(user=user, now=now, zone=profile.zone)
+    return {
+        "counts": counts,
+        "ratings": RATINGS,
+        "stats": stats,
+        # A rating after a long pause starts a new session: until then nothing is done in it.
+        "done_in_session": stats.reviews if stats.is_active(now) else 0,
+    }
+
+
 def _card_context(review_card: ReviewCard, now) -> dict:
+    card = review_card.card
+    meaningful = selectors.recall_is_meaningful(review_card, now)
     return {
         "review_card": review_card,
-        "card": review_card.card,
-        "retrievability": round(100 * services.retrievability(review_card, now)),
+        "card": card,
+        "choices": selectors.choice_order(review_card) if card.kind == RecallCard.Kind.CHOICE else [],
+        "retrievability": round(100 * services.retrievability(review_card, now)) if meaningful else None,
         "state_label": ReviewCard.State(review_card.state).label,
+    }
+
+
+def _summary_context(user, now, stats: selectors.SessionStats) -> dict:
+    profile = learnpath_selectors.profile_of(user)
+    plan = selectors.today_plan(user=user, now=now, first_cards=0)
+    outlook = selectors.review_outlook(user=user, now=now, zone=profile.zone)
+    return {
+        "plan": plan,
+        "session_just_ended": stats.is_active(now),
+        "outlook": outlook,
+        # Capped cards are overdue yet wait for tomorrow: only a moment still ahead is "next".
+        "next_due": outlook.next_due if outlook.next_due and outlook.next_due > now else None,
     }
 
 
 @login_required
 def progress_page(request):
-    summary = selectors.progress_summary(user=request.user, now=timezone.now())
+    now = timezone.now()
+    summary = selectors.progress_summary(user=request.user, now=now)
     max_minutes = max([day["minutes"] for day in summary["activity"]] + [summary["goal_minutes"], 1])
     days = []
     for index, day in enumerate(summary["activity"]):
@@ -172,6 +264,8 @@ def progress_page(request):
         "phases": phases,
         "bars_height": max(36, row * 36),
         "retention": round(100 * average) if average is not None else None,
+        # The cards the average is over: right after a review FSRS says ~100% whatever the rating.
+        "recall_cards": sum(1 for card in summary["reviewed_cards"] if selectors.recall_is_meaningful(card, now)),
     }
     return render(request, "drops/progress.html", context)
 

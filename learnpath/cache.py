@@ -16,14 +16,24 @@ dropped comes back as a fresh clock reading, never as an older number, so no old
 
 Entries expire after an hour at most, so a change that bypasses the services (an admin editing a
 learner's rows) shows within the hour.
+
+A request's reads share one round trip where they can: ``RequestCacheMiddleware`` opens a batch for the
+request and plans what the request will read (its session, its user, the learner's version, and the entries
+its view declares in ``learner_entries``); the first read fetches the plan and the keys asked for in one
+``get_many``, and later reads of those keys are answered from the batch. Whatever this process writes to a key
+(a version bump, a new entry, a saved session, a dropped user) takes the key out of the batch, so a read after
+a write goes back to the cache.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
@@ -34,39 +44,109 @@ LEARNER_TTL_SECONDS = 60 * 60
 CONTENT_TTL_SECONDS = 24 * 60 * 60
 # Part of every key: raise it when what a selector caches changes shape, so that a deploy reads no entry
 # written by the code before it.
-SHAPE = 1
+SHAPE = 2
 _PREFIX = f"lp{SHAPE}"
 _CONTENT_VERSION = f"{_PREFIX}:content:v"
+
+
+_ABSENT = object()
+
+
+@dataclass
+class _Batch:
+    planned: list[str] = field(default_factory=list)
+    found: dict[str, Any] = field(default_factory=dict)  # _ABSENT: asked for, not in the cache
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("learnpath_cache_batch", default=None)
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """One request's reads: what :func:`plan` names is fetched with the first read, in the same round trip."""
+    token = _batch.set(_Batch())
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
+def plan(keys: Iterable[str]) -> None:
+    """Fetch ``keys`` with the current batch's next round trip (nothing outside a batch)."""
+    current = _batch.get()
+    if current is not None:
+        current.planned.extend(key for key in keys if key not in current.found)
+
+
+def read_many(keys: list[str]) -> dict[str, Any]:
+    """``cache.get_many(keys)``, answered from the current batch for what it holds and fetching the rest (with
+    whatever is planned) in one round trip. Within a batch a key read twice gives the same object: treat
+    what the cache returns as read-only."""
+    current = _batch.get()
+    if current is None:
+        return cache.get_many(keys)
+    wanted = [key for key in keys if key not in current.found]
+    if wanted:
+        fetch = list(dict.fromkeys([*wanted, *(key for key in current.planned if key not in current.found)]))
+        current.planned.clear()
+        got = cache.get_many(fetch)
+        for key in fetch:
+            current.found[key] = got.get(key, _ABSENT)
+    return {key: value for key in keys if (value := current.found[key]) is not _ABSENT}
+
+
+def read(key: str, default: Any = None) -> Any:
+    return read_many([key]).get(key, default)
+
+
+def wrote(key: str) -> None:
+    """This process changed ``key`` in the cache: the current batch no longer answers for it."""
+    current = _batch.get()
+    if current is not None:
+        current.found.pop(key, None)
+
+
+def learner_keys(user_id: int, names: Iterable[str] = ()) -> list[str]:
+    """What reading the learner's entries ``names`` reads: the versions and the entries (for :func:`plan`)."""
+    return [_learner_version_key(user_id), _CONTENT_VERSION, *(_learner_entry_key(user_id, name) for name in names)]
 
 
 def _learner_version_key(user_id: int) -> str:
     return f"{_PREFIX}:learner:{user_id}:v"
 
 
+def _learner_entry_key(user_id: int, name: str) -> str:
+    return f"{_PREFIX}:learner:{user_id}:{name}"
+
+
 def _version(key: str, found: dict) -> int:
     version = found.get(key)
     if version is None:
         cache.add(key, time.time_ns(), timeout=None)
+        wrote(key)
         version = cache.get(key, time.time_ns())
     return version
 
 
-def learner_cached(*, user_id: int, name: str, now: datetime, compute: Callable[[], tuple[T, datetime | None]]) -> T:
+def learner_cached(
+    *, user_id: int, name: str, now: datetime, compute: Callable[[], tuple[T, datetime | None]], variant: str = ""
+) -> T:
     """``compute()``'s value for this learner at ``now``, from the cache while it holds.
 
     ``compute`` returns ``(value, valid_until)``: the first moment at which time alone would change the value
-    (None when only a state change can). The value must be picklable.
+    (None when only a state change can). The value must be picklable. ``variant`` names what else the value
+    depends on (the timezone it is written in): an entry computed for another variant is computed again.
     """
-    return learner_cached_until(user_id=user_id, name=name, now=now, compute=compute)[0]
+    return learner_cached_until(user_id=user_id, name=name, now=now, compute=compute, variant=variant)[0]
 
 
 def learner_cached_until(
-    *, user_id: int, name: str, now: datetime, compute: Callable[[], tuple[T, datetime | None]]
+    *, user_id: int, name: str, now: datetime, compute: Callable[[], tuple[T, datetime | None]], variant: str = ""
 ) -> tuple[T, datetime | None]:
     """Like :func:`learner_cached`, with the moment the value stops holding (for a cache built on top)."""
-    version_key, entry_key = _learner_version_key(user_id), f"{_PREFIX}:learner:{user_id}:{name}"
-    found = cache.get_many([version_key, _CONTENT_VERSION, entry_key])
-    versions = (_version(version_key, found), _version(_CONTENT_VERSION, found))
+    version_key, entry_key = _learner_version_key(user_id), _learner_entry_key(user_id, name)
+    found = read_many([version_key, _CONTENT_VERSION, entry_key])
+    versions = (_version(version_key, found), _version(_CONTENT_VERSION, found), variant)
     entry = found.get(entry_key)
     if entry is not None:
         entry_versions, valid_from, valid_until, value = entry
@@ -77,19 +157,21 @@ def learner_cached_until(
     if valid_until is not None:
         timeout = max(1, min(timeout, int((valid_until - now).total_seconds()) + 1))
     cache.set(entry_key, (versions, now, valid_until, value), timeout=timeout)
+    wrote(entry_key)
     return value, valid_until
 
 
 def content_cached(*, name: str, compute: Callable[[], T]) -> T:
     """``compute()``'s value, from the cache until the content next changes. The value must be picklable."""
     entry_key = f"{_PREFIX}:content:{name}"
-    found = cache.get_many([_CONTENT_VERSION, entry_key])
+    found = read_many([_CONTENT_VERSION, entry_key])
     version = _version(_CONTENT_VERSION, found)
     entry = found.get(entry_key)
     if entry is not None and entry[0] == version:
         return entry[1]
     value = compute()
     cache.set(entry_key, (version, value), timeout=CONTENT_TTL_SECONDS)
+    wrote(entry_key)
     return value
 
 
@@ -109,6 +191,7 @@ def _bump(key: str) -> None:
             cache.incr(key)
         except ValueError:  # not in the cache: a fresh clock reading is newer than any version handed out
             cache.set(key, time.time_ns(), timeout=None)
+        wrote(key)
 
     bump()
     transaction.on_commit(bump)

@@ -1,9 +1,15 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from learnpath import services
-from learnpath.models import LearnerProfile, available_timezones
+from learnpath import selectors, services
+from learnpath.models import RETENTION_MAX, RETENTION_MIN, LearnerProfile, Path, available_timezones
+
+# The rows of the settings page's workload table, in percent; the learner's own value is added when it is not one.
+WORKLOAD_RETENTIONS = (70, 80, 85, 90, 95, 97)
+# The card the table follows: one FSRS would bring back after this many days at 90% retention.
+WORKLOAD_STABILITY_DAYS = 10
 
 
 class SignupForm(forms.Form):
@@ -30,9 +36,31 @@ class SignupForm(forms.Form):
         help_text="Your day starts at midnight here; we pre-fill it from your browser.",
     )
 
-    def __init__(self, *args, **kwargs):
+    start_path = forms.ChoiceField(
+        label="Start a path now",
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Enrolling opens day 1 at once; one new drop unlocks each day after that.",
+    )
+
+    def __init__(self, *args, initial_path: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = [(name, name) for name in sorted(available_timezones())]
+        paths = selectors.path_list()
+        if not paths:
+            del self.fields["start_path"]
+            return
+        field = self.fields["start_path"]
+        field.choices = [(p.slug, f"Yes: enrol me in {p.title} and open day 1") for p in paths] + [
+            ("", "Not now: I will look around first")
+        ]
+        slugs = [p.slug for p in paths]
+        # Arriving from a path's page picks that path; with a single path, starting it is the obvious default.
+        field.initial = initial_path if initial_path in slugs else (slugs[0] if len(slugs) == 1 else "")
+
+    def clean_start_path(self) -> Path | None:
+        slug = self.cleaned_data.get("start_path")
+        return next((p for p in selectors.path_list() if p.slug == slug), None) if slug else None
 
     def save(self):
         try:
@@ -69,6 +97,33 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         return cleaned
 
 
+class RetentionPercentField(forms.FloatField):
+    """The desired retention typed in percent (70–97) and handed on as a fraction (0.70–0.97); empty: None."""
+
+    default_error_messages = {
+        "invalid": "Enter your desired retention as a number of percent, between 70 and 97.",
+        "retention_range": "Choose a desired retention between 70% and 97%.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+        self.widget.attrs.update({"min": round(RETENTION_MIN * 100), "max": round(RETENTION_MAX * 100), "step": "0.5"})
+
+    def prepare_value(self, value):
+        if isinstance(value, float) and value <= 1:
+            return f"{value * 100:g}"
+        return value
+
+    def to_python(self, value):
+        percent = super().to_python(value)
+        return None if percent is None else round(percent / 100, 4)
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and not (RETENTION_MIN <= value <= RETENTION_MAX):
+            raise ValidationError(self.error_messages["retention_range"], code="retention_range")
+
+
 class ProfileForm(forms.ModelForm):
     email = forms.EmailField(
         required=False,
@@ -78,10 +133,25 @@ class ProfileForm(forms.ModelForm):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     timezone = forms.ChoiceField(choices=[])
+    desired_retention = RetentionPercentField(
+        label="Desired retention (%)",
+        help_text=(
+            "How likely you want to be to remember a card when it comes back, from 70% to 97%. Higher means "
+            "shorter intervals and more reviews; lower, fewer reviews and more forgotten. Leave it empty for the "
+            "platform default. The table below shows the trade-off."
+        ),
+    )
 
     class Meta:
         model = LearnerProfile
-        fields = ["timezone", "reminder_hour", "email_reminders", "daily_goal_minutes", "daily_review_cap"]
+        fields = [
+            "timezone",
+            "reminder_hour",
+            "email_reminders",
+            "daily_goal_minutes",
+            "daily_review_cap",
+            "desired_retention",
+        ]
         labels = {"email_reminders": "Email me a reminder when something is waiting"}
         help_texts = {"email_reminders": "Needs an email address above. Adding an address does not turn this on."}
 
@@ -92,6 +162,36 @@ class ProfileForm(forms.ModelForm):
         self.fields["timezone"].choices = [(name, name) for name in sorted(available_timezones())]
         if not self.is_bound:
             self.initial["email"] = self.instance.user.email
+        self.fields["desired_retention"].widget.attrs["placeholder"] = f"{self.default_retention_percent:g}"
+
+    @property
+    def default_retention_percent(self) -> float:
+        return round(settings.FSRS_DESIRED_RETENTION * 100, 1)
+
+    @property
+    def retention_percent(self) -> str:
+        return f"{round(self.instance.retention * 100, 1):g}"
+
+    workload_stability_days = WORKLOAD_STABILITY_DAYS
+
+    @property
+    def retention_workload(self) -> list[dict]:
+        """For the settings page: how far apart reviews come, and how many there are, at each retention."""
+        from drops.services import interval_days
+
+        current = round(self.instance.retention * 100, 1)
+        rows = []
+        for percent in sorted({*WORKLOAD_RETENTIONS, current}):
+            days = interval_days(stability_days=WORKLOAD_STABILITY_DAYS, desired_retention=percent / 100)
+            rows.append(
+                {
+                    "percent": f"{percent:g}",
+                    "days": f"{days:.1f}" if days < 10 else f"{days:.0f}",
+                    "reviews": f"{WORKLOAD_STABILITY_DAYS / days:.2g}",
+                    "current": percent == current,
+                }
+            )
+        return rows
 
     def clean(self):
         cleaned = super().clean()

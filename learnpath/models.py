@@ -19,6 +19,18 @@ def available_timezones() -> set[str]:
     return zoneinfo.available_timezones()
 
 
+# The desired retention a learner may choose: below 70% reviews come so late that much is relearned; above
+# 97% the intervals shrink so fast that the workload explodes for little gain.
+RETENTION_MIN = 0.70
+RETENTION_MAX = 0.97
+RETENTION_MESSAGE = "Choose a desired retention between 70% and 97% (0.70 to 0.97)."
+
+
+def validate_retention(value: float) -> None:
+    if not (RETENTION_MIN <= value <= RETENTION_MAX):
+        raise ValidationError(RETENTION_MESSAGE, code="retention_range")
+
+
 class Path(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=200)
@@ -92,9 +104,22 @@ class LearnerProfile(models.Model):
     )
     daily_goal_minutes = models.PositiveSmallIntegerField(default=5)
     daily_review_cap = models.PositiveSmallIntegerField(default=50)
+    desired_retention = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[validate_retention],
+        help_text="Probability of recall aimed at when a card comes due (0.70–0.97); empty: the platform default.",
+    )
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+    @property
+    def retention(self) -> float:
+        """The desired retention the scheduler uses for this learner: theirs, or the platform default."""
+        if self.desired_retention is not None:
+            return self.desired_retention
+        return settings.FSRS_DESIRED_RETENTION
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

@@ -52,6 +52,9 @@ def _path_content(slug: str) -> dict | None:
     except Path.DoesNotExist:
         return None
     drops = list(path.drops.all())
+    from drops.extras import drop_contents  # the spine does not import the daily loop at start-up
+
+    contents = drop_contents(drops)
     return {
         "pk": path.pk,
         "slug": path.slug,
@@ -70,6 +73,7 @@ def _path_content(slug: str) -> dict | None:
                         "summary": drop.summary,
                         "position": drop.position,
                         "estimated_minutes": drop.estimated_minutes,
+                        "contents": contents.get(drop.pk, []),
                     }
                     for drop in drops
                     if drop.phase_id == phase.pk

@@ -9,6 +9,7 @@ api_patterns = [
     path("", include("drops.api_urls")),
     path("", include("challenges.api_urls")),
     path("", include("plans.api_urls")),
+    path("", include("certificates.api_urls")),
 ]
 
 urlpatterns = [
@@ -33,6 +34,7 @@ urlpatterns = [
     path("", include("drops.urls")),
     path("", include("challenges.urls")),
     path("", include("plans.urls")),
+    path("", include("certificates.urls")),
 ]
 
 handler404 = "learnpath.views.not_found"

@@ -11,8 +11,10 @@ from django.http import Http404, HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from drops.models import Drop
 from learnpath import selectors, services
 from learnpath.api.views import path_outline
 from learnpath.forms import ProfileForm, SignupForm, ThrottledAuthenticationForm
@@ -30,14 +32,29 @@ def home(request):
 def signup(request):
     if request.user.is_authenticated:
         return redirect("home")
-    form = SignupForm(request.POST or None)
+    form = SignupForm(request.POST or None, initial_path=request.GET.get("path"))
     if request.method == "POST" and form.is_valid():
         user = form.save()
         if user is not None:
             login(request, user, backend="learnpath.auth.ProfileModelBackend")
-            messages.success(request, f"Welcome, {user.username}! Pick a path to start.")
-            return redirect("home")
+            path = form.cleaned_data.get("start_path")
+            if path is None:
+                messages.success(request, f"Welcome, {user.username}! Pick a path to start.")
+                return redirect("home")
+            services.enrollment_create(user=user, path=path)
+            messages.success(request, f"Welcome, {user.username}! You are enrolled in {path.title}: day 1 is open.")
+            return _to_first_open_drop(user, path)
     return render(request, "registration/signup.html", {"form": form})
+
+
+def _to_first_open_drop(user, path: Path):
+    """Straight to the lesson waiting for the learner (day 1 after enrolling); the path page if none is."""
+    from drops.selectors import path_drop_states
+
+    states = path_drop_states(user=user, path_id=path.pk, now=timezone.now())
+    open_ids = [drop_id for drop_id, state in states.items() if state.state == "available"]
+    drop = Drop.objects.filter(pk__in=open_ids).order_by("position").only("pk").first()
+    return redirect("drop", drop_id=drop.pk) if drop else redirect("path", slug=path.slug)
 
 
 class ThrottledLoginView(auth_views.LoginView):
@@ -111,7 +128,10 @@ def path_page(request, slug: str):
     content = selectors.path_content(slug)
     if content is None:
         raise Http404("No such path")
-    return render(request, "learnpath/path.html", {"outline": path_outline(content, request.user)})
+    outline = path_outline(content, request.user)
+    drops = [drop for phase in outline["phases"] for drop in phase["drops"]]
+    next_drop = next((drop for drop in drops if drop["state"] == "available"), None)
+    return render(request, "learnpath/path.html", {"outline": outline, "next_drop": next_drop})
 
 
 @login_required
@@ -119,9 +139,10 @@ def path_page(request, slug: str):
 def enroll(request, slug: str):
     path = get_object_or_404(Path, slug=slug)
     _, created = services.enrollment_create(user=request.user, path=path)
-    if created:
-        messages.success(request, f"You are enrolled in {path.title}. Your first drop is ready.")
-    return redirect("path", slug=slug)
+    if not created:
+        return redirect("path", slug=slug)
+    messages.success(request, f"You are enrolled in {path.title}: day 1 is open.")
+    return _to_first_open_drop(request.user, path)
 
 
 def not_found(request, exception=None):

@@ -7,6 +7,7 @@ class PlansConfig(AppConfig):
 
     def ready(self) -> None:
         from drops import extras
-        from plans.views import worksheet_panel
+        from plans.views import worksheet_contents, worksheet_panel
 
         extras.register(worksheet_panel)
+        extras.register_contents(worksheet_contents)

@@ -67,11 +67,27 @@ def _assign(plan: DistillationPlan, fields: dict) -> None:
 def _after_save(*, plan: DistillationPlan, now: datetime) -> None:
     if not plan.is_complete:
         return
-    if plan.completed_at is None:
+    first_complete = plan.completed_at is None
+    if first_complete:
         plan.completed_at = now
         plan.save(update_fields=["completed_at"])
     seconds = (now - plan.created_at) if plan.created_at else timedelta(0)
     _plan_drop_complete(user=plan.owner, seconds_spent=int(seconds.total_seconds()), now=now)
+    if first_complete:
+        _certificate_check(user=plan.owner)
+
+
+def _certificate_check(*, user: User) -> None:
+    """A first complete plan may be the last thing a learner needed for a certificate, on each path with the worksheet.
+
+    Checked after the commit, as drops and verdicts are (certificates.services.certificate_check_on_commit).
+    """
+    from certificates.services import certificate_check_on_commit
+    from learnpath.models import Path
+
+    paths = Path.objects.filter(enrollments__user=user, drops__slug=PLAN_DROP_SLUG).values_list("pk", flat=True)
+    for path_id in paths.distinct():
+        certificate_check_on_commit(user_id=user.pk, path_id=path_id)
 
 
 def _plan_drop_complete(*, user: User, seconds_spent: int, now: datetime) -> None:

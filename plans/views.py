@@ -18,6 +18,15 @@ from plans.forms import PlanForm
 from plans.models import DistillationPlan
 
 
+def worksheet_contents(drops) -> dict[int, list[dict[str, str | None]]]:
+    """For the path outline: the drop that holds the distillation-plan worksheet and its cost calculator."""
+    return {
+        drop.pk: [{"kind": "worksheet", "title": "Distillation plan worksheet and cost calculator", "url": None}]
+        for drop in drops
+        if drop.slug == services.PLAN_DROP_SLUG
+    }
+
+
 def worksheet_panel(request, drop) -> str | None:
     """Drop extra: the worksheet below the lesson of the path's last drop, for a signed-in learner."""
     if drop.slug != services.PLAN_DROP_SLUG or not request.user.is_authenticated:

@@ -37,12 +37,14 @@ class KindInfo:
     summary: str
     limits: dict = field(default_factory=dict)  # defaults for this kind; a challenge's own limits override
     options: dict[str, type | tuple[type, ...]] = field(default_factory=dict)  # what challenge.yaml may set
-    # Seconds of trusted work around the sandbox run (drawing cases, references, evaluation): part of the
-    # task's time budget.
+    # Seconds of trusted work around the sandbox run (drawing cases, references, evaluation), for grading and
+    # for "Run on examples" alike: part of the task's time budget, which both tasks get.
     checks_seconds: float = 15.0
     sources: tuple[str, ...] = ()  # further modules whose code makes up this kind's grader
     # The kind has visible example cases (ChallengeKind.examples): the page offers "Run on examples".
     examples: bool = False
+    # What the page's examples panel says about them, above the results.
+    examples_note: str = ""
 
     def source_modules(self) -> tuple[str, ...]:
         return (*SHARED_SOURCES, *self.sources, self.module)
@@ -60,6 +62,10 @@ KINDS: dict[str, KindInfo] = {
             limits={"cpu_seconds": 20, "wall_seconds": 40, "memory_mb": 1536},
             sources=("challenges.kinds.loss",),
             examples=True,
+            examples_note=(
+                "A few fixed inputs, the same for everyone: not the hidden ones, and not an attempt. The expected "
+                "values come from the platform's reference."
+            ),
         ),
         KindInfo(
             name="sequence-distillation-loss",
@@ -70,6 +76,10 @@ KINDS: dict[str, KindInfo] = {
             limits={"cpu_seconds": 20, "wall_seconds": 40, "memory_mb": 2048},
             sources=("challenges.kinds.loss",),
             examples=True,
+            examples_note=(
+                "A few fixed inputs, the same for everyone: not the hidden ones, and not an attempt. The expected "
+                "values come from the platform's reference."
+            ),
         ),
         KindInfo(
             name="train-student",
@@ -81,6 +91,13 @@ KINDS: dict[str, KindInfo] = {
             options={"min_accuracy": float, "min_agreement": float},
             checks_seconds=30.0,
             sources=("challenges.digits",),
+            examples=True,
+            examples_note=(
+                "One fixed training run, the same for everyone and not an attempt: your function trains the student "
+                "on public digits, and the platform scores it on 200 validation images held out of that data. "
+                "Grading uses a fresh draw and a hidden test set that examples never touch, so these figures are "
+                "an estimate of your grade, not the grade."
+            ),
         ),
     )
 }

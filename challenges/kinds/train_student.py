@@ -19,6 +19,12 @@ The learner writes ``train_student(student, teacher, transfer_x, labeled_x, labe
   failed check) and measures test accuracy and top-1 agreement with the teacher on the hidden test set,
   beside the same student trained on the 50 labels alone under the same transform.
 
+**Run on examples** (:func:`draw_example`) runs the same function, in the same sandbox, on one fixed public
+draw built like a hidden one from a visible split of the training images: 200 validation images (20 per
+class) held out, its own teacher trained on the rest, 50 labelled and 1,007 transfer images from the rest.
+It reports the student's accuracy and teacher agreement on those 200 images beside the thresholds and the
+labels-only baseline; the hidden test set is never used, so the examples cannot reveal the grade's data.
+
 Thresholds (``min_accuracy`` 0.92, ``min_agreement`` 0.95, options in challenge.yaml) come from 20 seeds of
 the reference distillation against the labels-only baseline at sigma 0.05 (docs/challenges.md): the
 reference's worst run is 95.6% / 97.6%, the baseline's best 87.0% / 87.0%.
@@ -48,6 +54,7 @@ from challenges.kinds.grader import (
     Evaluation,
     GradingTarget,
     Mistake,
+    mistakes_text,
     not_checked_if_no_result,
     runs_check,
 )
@@ -61,6 +68,10 @@ MIN_AGREEMENT = 0.95
 MAX_ABOVE_TEACHER = 0.02
 MIN_MISTAKES_COPIED = 0.4
 SERIES_MAX = 5000
+# "Run on examples" (draw_example): one fixed, public draw. torch's generators keep only the low 32 bits of a
+# seed, so a seed "outside the hidden range" would separate nothing; the example's data does (see there).
+EXAMPLE_SEED = 2024
+VALIDATION_PER_CLASS = 20  # 200 validation images, held out of the 1,257 training images
 CURVE_POINTS = 300  # the curve kept on the verdict, downsampled evenly
 
 STUDENT_LAYERS = (("hidden", digits.NUM_FEATURES, 32), ("out", 32, digits.NUM_CLASSES))
@@ -76,8 +87,8 @@ LABELS_ONLY = Mistake(
     "labels_only",
     "the teacher's soft targets were not used",
     "Your student scores like one trained on the 50 labels alone. Most of what the teacher knows is in its "
-    "outputs on the 1,207 unlabelled transfer images: add the soft term, T²·KL(teacher ‖ student) on "
-    "transfer_x, to the hard-label loss.",
+    "outputs on the unlabelled transfer images, over twenty times as many as the labelled ones: add the soft term, "
+    "T²·KL(teacher ‖ student) on transfer_x, to the hard-label loss.",
 )
 OUTSIDE_LABELS = Mistake(
     "outside_labels",
@@ -98,6 +109,20 @@ def _teacher() -> torch.nn.Module:
     return digits.train_teacher(0)
 
 
+@cache
+def _validation_split() -> tuple[torch.Tensor, torch.Tensor]:
+    """The examples' visible validation split: VALIDATION_PER_CLASS training images per class, and the rest."""
+    return digits.labelled_subset(_split()[1], VALIDATION_PER_CLASS, seed=EXAMPLE_SEED)
+
+
+@cache
+def _example_teacher() -> torch.nn.Module:
+    """The examples' teacher: the same recipe, trained on the training split without the validation images."""
+    x_train, y_train, _, _ = _split()
+    _, rest = _validation_split()
+    return digits.train_teacher(0, images=(x_train[rest], y_train[rest]))
+
+
 def _state_of(module: torch.nn.Module, layers) -> dict[str, torch.Tensor]:
     """A module's Linear layers renamed to ``layers`` (same order), as float32 CPU tensors."""
     linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
@@ -112,12 +137,16 @@ def _state_of(module: torch.nn.Module, layers) -> dict[str, torch.Tensor]:
 class Hidden:
     """What the trusted side keeps from the draw; none of it enters the sandbox."""
 
-    x_test: torch.Tensor
-    y_test: torch.Tensor
+    # The images the trained student is scored on, transformed like the learner's: the hidden test set
+    # when grading, the visible validation split for "Run on examples".
+    x_eval: torch.Tensor
+    y_eval: torch.Tensor
     teacher: torch.nn.Module  # adapted to the transform
     x_labelled: torch.Tensor
     y_labelled: torch.Tensor
     initial: dict[str, torch.Tensor]
+    labelled: torch.Tensor  # indices into the training split: the labelled images
+    transfer: torch.Tensor  # and the unlabelled transfer images
 
 
 @dataclass
@@ -129,20 +158,51 @@ class TrainDrawn(Drawn):
         return "the digits training set"
 
 
+@dataclass
+class ExampleDrawn(TrainDrawn):
+    validation: torch.Tensor  # indices into the training split: the visible validation images
+
+    def describe(self) -> str:
+        return "the example digits"
+
+    def describe_split(self) -> str:
+        h = self.hidden
+        return (
+            f"The example draw: {h.labelled.numel()} labelled images ({digits.LABELS_PER_CLASS} per class) and "
+            f"{h.transfer.numel():,} unlabelled transfer images from the public digits training split; the "
+            f"trained student is scored on {self.validation.numel()} validation images held out of that split, "
+            "which neither it nor this example's teacher trained on."
+        )
+
+
 def _transform(x: torch.Tensor, perm: torch.Tensor, signs: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return signs * x[:, perm] + NOISE_SIGMA * torch.randn(x.shape, generator=gen)
 
 
 def draw_task(seed: int) -> tuple[dict[str, Any], Hidden]:
-    """The learner's arguments and what stays hidden, both from ``seed``."""
+    """The learner's arguments and what stays hidden, both from ``seed``; scored on the hidden test set."""
+    x_train, y_train, x_test, y_test = _split()
+    labelled, unlabelled = digits.labelled_subset(y_train, digits.LABELS_PER_CLASS, seed=seed % (2**62))
+    return _task(seed, labelled, unlabelled, (x_test, y_test), _teacher())
+
+
+def _task(
+    seed: int,
+    labelled: torch.Tensor,
+    transfer: torch.Tensor,
+    scored_on: tuple[torch.Tensor, torch.Tensor],
+    source_teacher: torch.nn.Module,
+) -> tuple[dict[str, Any], Hidden]:
+    """The learner's arguments from the training images ``labelled`` and ``transfer`` (indices), and what
+    stays outside: the images ``scored_on``, transformed alike, the teacher adapted to the transform, and
+    the student's start. Grading and the examples differ only in these arguments."""
     gen = torch.Generator().manual_seed(seed)
     perm = torch.randperm(digits.NUM_FEATURES, generator=gen)
     signs = torch.randint(0, 2, (digits.NUM_FEATURES,), generator=gen).float() * 2 - 1
-    x_train, y_train, x_test, y_test = _split()
-    labelled, unlabelled = digits.labelled_subset(y_train, digits.LABELS_PER_CLASS, seed=seed % (2**62))
+    x_train, y_train, _, _ = _split()
 
     teacher = digits.make_teacher()
-    teacher.load_state_dict(_teacher().state_dict())
+    teacher.load_state_dict(source_teacher.state_dict())
     with torch.no_grad():
         first = teacher[0]
         # teacher'(signs * x[:, perm]) == teacher(x): permute and flip the first layer's input columns.
@@ -158,24 +218,72 @@ def draw_task(seed: int) -> tuple[dict[str, Any], Hidden]:
     args = {
         "student": ModuleSpec(STUDENT_LAYERS, dict(initial), trainable=True),
         "teacher": ModuleSpec(TEACHER_LAYERS, _state_of(teacher, TEACHER_LAYERS), trainable=False),
-        "transfer_x": _transform(x_train[unlabelled], perm, signs, gen),
+        "transfer_x": _transform(x_train[transfer], perm, signs, gen),
         "labeled_x": x_labelled,
         "labeled_y": y_train[labelled].clone(),
     }
+    x_eval, y_eval = scored_on
     hidden = Hidden(
-        x_test=_transform(x_test, perm, signs, gen),
-        y_test=y_test,
+        x_eval=_transform(x_eval, perm, signs, gen),
+        y_eval=y_eval,
         teacher=teacher,
         x_labelled=x_labelled,
         y_labelled=y_train[labelled].clone(),
         initial=initial,
+        labelled=labelled,
+        transfer=transfer,
     )
     return args, hidden
 
 
+def draw_example() -> tuple[dict[str, Any], Hidden, torch.Tensor]:
+    """The one visible example: the learner's arguments, what stays outside, and the validation indices.
+
+    Its data makes it none of the hidden draws, whatever the seeds: the validation images are taken out of
+    the training split first, so its transfer set has 1,007 images where every hidden draw's has 1,207, its
+    50 labelled images come from the rest, and it is scored on the validation images, which neither the
+    student nor this example's own teacher (trained on the rest alone) has seen. The hidden test set
+    enters neither the example nor its teacher.
+    """
+    x_train, y_train, _, _ = _split()
+    validation, rest = _validation_split()
+    labelled, transfer = digits.labelled_subset(y_train[rest], digits.LABELS_PER_CLASS, seed=EXAMPLE_SEED)
+    args, hidden = _task(
+        EXAMPLE_SEED, rest[labelled], rest[transfer], (x_train[validation], y_train[validation]), _example_teacher()
+    )
+    return args, hidden, validation
+
+
+def _references(hidden: Hidden) -> tuple[torch.Tensor, float, float, float]:
+    """The teacher's answers on the scored images, its accuracy, and the labels-only baseline's two scores."""
+    teacher_predictions = digits.predict(hidden.teacher, hidden.x_eval)
+    teacher_accuracy = (teacher_predictions == hidden.y_eval).float().mean().item()
+    baseline_accuracy, baseline_agreement = _scores(_baseline(hidden), hidden, teacher_predictions)
+    return teacher_predictions, teacher_accuracy, baseline_accuracy, baseline_agreement
+
+
+def _untrained(out: CaseOutput, hidden: Hidden) -> bool:
+    return all(torch.equal(out.state[name], hidden.initial[name]) for name in hidden.initial)
+
+
+def _like_labels_only(accuracy: float, agreement: float, baseline_accuracy: float, min_agreement: float) -> bool:
+    return agreement < min_agreement and abs(accuracy - baseline_accuracy) < 0.04
+
+
+def _input_summary(name: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, torch.Tensor):
+        return {"name": name, "shape": list(value.shape), "dtype": str(value.dtype).removeprefix("torch.")}
+    if isinstance(value, ModuleSpec):
+        sizes = "→".join(str(n) for n in (value.layers[0][1], *(fan_out for _, _, fan_out in value.layers)))
+        count = sum(math.prod(shape) for shape in value.parameter_shapes().values())
+        state = "trainable" if value.trainable else "frozen, eval mode"
+        return {"name": name, "value": f"{sizes} MLP, {count:,} parameters, {state}"}
+    return {"name": name, "value": value}
+
+
 def _scores(model: torch.nn.Module, hidden: Hidden, teacher_predictions: torch.Tensor) -> tuple[float, float]:
-    predictions = digits.predict(model, hidden.x_test)
-    accuracy = (predictions == hidden.y_test).float().mean().item()
+    predictions = digits.predict(model, hidden.x_eval)
+    accuracy = (predictions == hidden.y_eval).float().mean().item()
     agreement = (predictions == teacher_predictions).float().mean().item()
     return accuracy, agreement
 
@@ -235,14 +343,12 @@ class TrainStudent(ChallengeKind):
         if out.result is not None:
             details["steps"] = int(out.result.numel())
 
-        teacher_predictions = digits.predict(hidden.teacher, hidden.x_test)
-        teacher_accuracy = (teacher_predictions == hidden.y_test).float().mean().item()
-        baseline_accuracy, baseline_agreement = _scores(_baseline(hidden), hidden, teacher_predictions)
+        teacher_predictions, teacher_accuracy, baseline_accuracy, baseline_agreement = _references(hidden)
         details |= {
             "teacher_accuracy": teacher_accuracy,
             "baseline_accuracy": baseline_accuracy,
             "baseline_agreement": baseline_agreement,
-            "test_images": int(hidden.y_test.numel()),
+            "test_images": int(hidden.y_eval.numel()),
         }
         mistakes: list[Mistake] = []
 
@@ -256,12 +362,12 @@ class TrainStudent(ChallengeKind):
         checks.append(
             Check("student_parameters", True, "The student's own parameters came back: right names, shapes, finite.")
         )
-        if all(torch.equal(out.state[name], hidden.initial[name]) for name in hidden.initial):
+        if _untrained(out, hidden):
             mistakes.append(NOT_TRAINED)
 
         accuracy, agreement = _scores(student, hidden, teacher_predictions)
-        predictions = digits.predict(student, hidden.x_test)
-        teacher_wrong = teacher_predictions != hidden.y_test
+        predictions = digits.predict(student, hidden.x_eval)
+        teacher_wrong = teacher_predictions != hidden.y_eval
         copied = (predictions[teacher_wrong] == teacher_predictions[teacher_wrong]).float().mean().item()
         details |= {"accuracy": accuracy, "agreement": agreement, "teacher_mistakes_copied": copied}
 
@@ -296,9 +402,70 @@ class TrainStudent(ChallengeKind):
         else:
             message = "Nothing this student knows needs labels beyond the teacher's answers and the labelled set."
         checks.append(Check("no_outside_labels", not (above_teacher or avoids_teacher), message))
-        if not mistakes and agreement < min_agreement and abs(accuracy - baseline_accuracy) < 0.04:
+        if not mistakes and _like_labels_only(accuracy, agreement, baseline_accuracy, min_agreement):
             mistakes.append(LABELS_ONLY)
         return Evaluation(checks=checks, mistakes=mistakes, details=details)
+
+    def examples(self, target: GradingTarget, device: str) -> list[ExampleDrawn]:
+        args, hidden, validation = draw_example()
+        return [ExampleDrawn(case=Case({**args, "device": device}), hidden=hidden, validation=validation)]
+
+    def example_report(self, drawn: list[ExampleDrawn], outputs: list[CaseOutput], target: GradingTarget) -> list[dict]:
+        """The example's one row: the trained student on the visible validation split beside the thresholds,
+        the labels-only baseline and the teacher, its training curve's length and ends, and what went wrong
+        in the grader's own words. The hidden test set is not touched."""
+        [d], [out] = drawn, outputs
+        hidden = d.hidden
+        min_accuracy, min_agreement = self.thresholds(target)
+        teacher_predictions, teacher_accuracy, baseline_accuracy, baseline_agreement = _references(hidden)
+        curve = out.result if out.ok and out.result_type == "series" else None
+        losses = [v for v in (curve.tolist() if curve is not None else []) if math.isfinite(v)]
+        row: dict[str, Any] = {
+            "description": d.describe_split(),
+            "inputs": [_input_summary(name, value) for name, value in d.case.args.items()],
+            "validation_images": int(hidden.y_eval.numel()),
+            "accuracy": None,
+            "agreement": None,
+            "min_accuracy": min_accuracy,
+            "min_agreement": min_agreement,
+            "meets_accuracy": False,
+            "meets_agreement": False,
+            "baseline_accuracy": baseline_accuracy,
+            "baseline_agreement": baseline_agreement,
+            "teacher_accuracy": teacher_accuracy,
+            "steps": int(curve.numel()) if curve is not None else 0,
+            "first_loss": losses[0] if losses else None,
+            "final_loss": losses[-1] if losses else None,
+            "training_seconds": round(out.seconds, 3),  # timed inside the sandbox: the learner's own figure
+            "advice": "",
+            "error": "",
+        }
+        problems = []
+        if not (runs := runs_check(drawn, outputs)).passed:
+            problems.append(runs.message)
+        elif not (returned := self._curve_check(out)).passed:
+            problems.append(returned.message)
+        student = self._load(out)
+        if student is None:
+            if out.ok:
+                problems.append(out.state_problem or "Not checked: your function did not finish training.")
+            row["error"] = "\n".join(problems)
+            return [row]
+        accuracy, agreement = _scores(student, hidden, teacher_predictions)
+        row |= {
+            "accuracy": accuracy,
+            "agreement": agreement,
+            "meets_accuracy": accuracy >= min_accuracy,
+            "meets_agreement": agreement >= min_agreement,
+            "error": "\n".join(problems),
+        }
+        # Only the mistakes 200 images can tell apart; the grader's outside-labels test needs the teacher's
+        # mistakes on the 540 test images, and on this split the teacher makes a handful.
+        if _untrained(out, hidden):
+            row["advice"] = mistakes_text([NOT_TRAINED])
+        elif _like_labels_only(accuracy, agreement, baseline_accuracy, min_agreement):
+            row["advice"] = mistakes_text([LABELS_ONLY])
+        return [row]
 
     def _curve_check(self, out: CaseOutput) -> Check:
         if not out.ok:

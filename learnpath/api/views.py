@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
@@ -17,7 +18,7 @@ from rest_framework.views import APIView
 from drops.selectors import path_drop_states
 from learnpath import selectors, services
 from learnpath.api.validation import validated
-from learnpath.models import Path, available_timezones
+from learnpath.models import RETENTION_MAX, RETENTION_MESSAGE, RETENTION_MIN, Path, available_timezones
 
 ERROR = inline_serializer(
     "Error",
@@ -140,6 +141,27 @@ class ProfileApi(APIView):
         )
         daily_goal_minutes = serializers.IntegerField(min_value=1, max_value=120, required=False)
         daily_review_cap = serializers.IntegerField(min_value=1, max_value=500, required=False)
+        desired_retention = serializers.FloatField(
+            min_value=RETENTION_MIN,
+            max_value=RETENTION_MAX,
+            required=False,
+            allow_null=True,
+            # Formatted with the bound (%-style) by DRF: the message's own percent signs are escaped.
+            error_messages={
+                "min_value": RETENTION_MESSAGE.replace("%", "%%"),
+                "max_value": RETENTION_MESSAGE.replace("%", "%%"),
+            },
+            help_text=(
+                "The probability of recall FSRS aims for when a card comes due, 0.70–0.97; null: the platform's "
+                "default (default_retention). Higher means shorter intervals and more reviews."
+            ),
+        )
+        default_retention = serializers.SerializerMethodField(
+            help_text="The platform's desired retention, used while desired_retention is null."
+        )
+
+        def get_default_retention(self, profile) -> float:
+            return settings.FSRS_DESIRED_RETENTION
 
         def validate_timezone(self, value: str) -> str:
             if value not in available_timezones():
@@ -156,7 +178,7 @@ class ProfileApi(APIView):
         request=ProfileSerializer,
         responses={200: ProfileSerializer, 400: OpenApiResponse(ERROR), 401: OpenApiResponse(ERROR)},
         tags=["auth"],
-        summary="Change your timezone, reminder hour or goals",
+        summary="Change your timezone, reminder hour, goals or desired retention",
     )
     def patch(self, request):
         data = validated(self.ProfileSerializer, request.data, partial=True)
@@ -173,6 +195,12 @@ class PathSummarySerializer(serializers.Serializer):
     enrolled = serializers.BooleanField()
 
 
+class DropContentSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["demo", "challenge", "worksheet"])
+    title = serializers.CharField()
+    url = serializers.CharField(allow_null=True, help_text="A page anyone can open for it (demos), else null.")
+
+
 class DropSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     slug = serializers.SlugField()
@@ -180,6 +208,9 @@ class DropSummarySerializer(serializers.Serializer):
     summary = serializers.CharField()
     position = serializers.IntegerField()
     estimated_minutes = serializers.IntegerField()
+    contents = DropContentSerializer(
+        many=True, help_text="What the drop holds beyond its text: interactive demos, code challenges, worksheets."
+    )
     state = serializers.ChoiceField(
         choices=["locked", "available", "completed"], allow_null=True, help_text="Null when not enrolled."
     )
@@ -242,6 +273,7 @@ def path_outline(content: dict, user) -> dict:
             drops.append(
                 {
                     **drop,
+                    "contents": drop.get("contents", []),  # absent from outlines cached before it existed
                     "state": state.state if state else None,
                     "unlocks_at": state.unlocks_at if state and state.state == "locked" else None,
                     "completed_at": state.completed_at if state else None,

@@ -7,6 +7,7 @@ path.yaml holds the path's phases, the drops' order, titles and summaries, and t
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,9 @@ CARD_KEYS = {
     },
 }  # fmt: skip
 NUMBER_KEYS = {"quote": True, "expr": True}
+# Site links that content writes by hand: a challenge page, or an FAQ entry on a path's page.
+CHALLENGE_LINK = re.compile(r"\]\(/challenges/(?P<slug>[^/)#\s]+)/\)")
+FAQ_LINK = re.compile(r"\]\(/paths/(?P<path>[^/)#\s]+)/#faq-(?P<faq>[^)\s]+)\)")
 
 
 @dataclass
@@ -134,7 +138,26 @@ def parse_path(directory: Path, problems: Problems) -> PathSpec | None:
         spec.faq.append((slug, text_of(entry["question"]), text_of(entry["answer"])))
 
     _parse_drop_files(directory, spec, seen_drop, problems)
+    _check_site_links(directory, spec, seen_faq, problems)
     return spec
+
+
+def _check_site_links(directory: Path, spec: PathSpec, faq_slugs: set[str], problems: Problems) -> None:
+    """Links from drops to /challenges/<slug>/ and /paths/<slug>/#faq-<slug> must name content that exists."""
+    challenges = directory.parents[1] / "challenges"
+    for drop in spec.drops:
+        if not drop.source_file:
+            continue
+        file = Path(drop.source_file)
+        text = file.read_text(encoding="utf-8")
+        for match in CHALLENGE_LINK.finditer(text):
+            if not (challenges / match["slug"] / "challenge.yaml").is_file():
+                line = text.count("\n", 0, match.start()) + 1
+                problems.add(file, line, f"link to missing challenge '/challenges/{match['slug']}/'")
+        for match in FAQ_LINK.finditer(text):
+            if match["path"] != spec.slug or match["faq"] not in faq_slugs:
+                line = text.count("\n", 0, match.start()) + 1
+                problems.add(file, line, f"link to missing FAQ entry '{match['faq']}' of path '{match['path']}'")
 
 
 def _parse_drop_files(directory: Path, spec: PathSpec, listed: dict[str, int], problems: Problems) -> None:

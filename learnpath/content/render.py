@@ -24,7 +24,7 @@ ALLOWED_ATTRIBUTES = {
     "abbr": {"title"},
 }
 DEMO_MARKER = re.compile(r"<p>\[\[demo:(?P<name>[a-z-]+)\]\]</p>")
-KNOWN_DEMOS = {"temperature"}
+KNOWN_DEMOS = {"temperature", "pipeline"}  # each has its script, stylesheet and page entry in drops/demos.py
 DROP_LINK = re.compile(r"\]\(drop:(?P<slug>[a-z0-9-]+)(?:#(?P<anchor>[a-z0-9-]+))?\)")
 SECTION = re.compile(r'<h2 id="(?P<id>[^"]+)">(?P<title>.*?)</h2>')
 TAG = re.compile(r"<[^>]+>")

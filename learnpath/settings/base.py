@@ -20,6 +20,13 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The certificate PDF's fonts (certificates/pdf.py): Debian's fonts-dejavu-core, and for scripts DejaVu lacks
+# (Chinese, Japanese, Korean) fonts-droid-fallback where installed. A missing main font answers 503.
+CERTIFICATE_FONT = env.str("CERTIFICATE_FONT", default="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+CERTIFICATE_FONT_BOLD = env.str("CERTIFICATE_FONT_BOLD", default="/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+CERTIFICATE_FALLBACK_FONTS = env.list(
+    "CERTIFICATE_FALLBACK_FONTS", default=["/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"]
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -37,6 +44,7 @@ INSTALLED_APPS = [
     "drops",
     "challenges",
     "plans",
+    "certificates",
     "workers",
 ]
 
@@ -44,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "learnpath.middleware.RequestCacheMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -107,7 +116,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",  # sessions signed in before it (same users, same checks)
 ]
 # Sessions are read from the cache and written through to the database: no query to find a signed-in learner.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "learnpath.sessions"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -116,6 +125,20 @@ LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
 # Password-reset emails sent to one address in that window; later requests show the same page and send nothing.
 PASSWORD_RESET_REQUEST_LIMIT = env.int("PASSWORD_RESET_REQUEST_LIMIT", default=3)
+
+# FSRS scheduling (docs/operations.md, "FSRS parameters"). The desired retention is the probability of recall
+# aimed at when a card comes due: the default for learners who have not chosen their own (0.70–0.97).
+FSRS_DESIRED_RETENTION = env.float("FSRS_DESIRED_RETENTION", default=0.9)
+FSRS_FUZZING = env.bool("FSRS_FUZZING", default=True)
+# Fitting parameters to the platform's review logs: py-fsrs's optimizer needs at least 512 reviews.
+FSRS_FIT_MIN_LOGS = env.int("FSRS_FIT_MIN_LOGS", default=512)
+FSRS_FIT_MAX_LOGS = env.int("FSRS_FIT_MAX_LOGS", default=20_000)  # a sample of whole card histories beyond this
+FSRS_FIT_EPOCHS = env.int("FSRS_FIT_EPOCHS", default=5)
+FSRS_FIT_HELD_OUT = env.float("FSRS_FIT_HELD_OUT", default=0.2)  # share of card histories kept out of training
+# A fit is used only if its held-out log loss is lower than the defaults' by at least this much.
+FSRS_FIT_MIN_IMPROVEMENT = env.float("FSRS_FIT_MIN_IMPROVEMENT", default=0.0)
+# How often each process looks for newly accepted parameters (seconds; None: only its own fits).
+FSRS_PARAMETERS_RECHECK_SECONDS = env.int("FSRS_PARAMETERS_RECHECK_SECONDS", default=60)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -137,7 +160,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so that a request without credentials gets 401 with a WWW-Authenticate header.
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "learnpath.auth.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -202,7 +225,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_GRADING_QUEUE = env.str("GRADING_QUEUE", default="gpu")
 CELERY_TASK_ROUTES = {"challenges.grade_submission": {"queue": CELERY_GRADING_QUEUE}}
-CELERY_IMPORTS = ["challenges.tasks", "workers.reminders"]
+CELERY_IMPORTS = ["challenges.tasks", "workers.reminders", "drops.tasks"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Gradings are long: a worker process reserves no message beyond the one it runs, so a queued submission
@@ -217,6 +240,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "send-reminders": {"task": "workers.send_reminders", "schedule": crontab(minute=0)},
     "reap-stuck-submissions": {"task": "challenges.reap_submissions", "schedule": 60.0},
+    "fit-fsrs-parameters": {"task": "drops.fit_fsrs_parameters", "schedule": crontab(hour=3, minute=17)},
 }
 
 LOGGING = {

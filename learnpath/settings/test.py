@@ -26,3 +26,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
 WHITENOISE_AUTOREFRESH = True
+# Accepted FSRS parameters are looked up once per process and after each fit made in it, never on a timer:
+# a lookup must not land in the middle of a test that counts queries.
+FSRS_PARAMETERS_RECHECK_SECONDS = None

@@ -5,9 +5,12 @@ The run itself, by a real worker in the sandbox, is in tests/workers/test_exampl
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from challenges import services
+from challenges.kinds import KINDS
 from challenges.models import ExampleRun, Submission
 from tests.conftest import api_client_for
 
@@ -47,11 +50,14 @@ def test_a_run_is_the_callers_own(api, make_user, challenge, queued):
     assert api.get("/api/example-runs/999999/").status_code == 404
 
 
-def test_train_student_has_no_examples(api, challenge, queued):
+def test_a_kind_without_examples_is_409(api, challenge, queued, monkeypatch):
+    # Every kind has examples today (train-student's run is in test_train_student_examples.py); a new kind may not.
+    monkeypatch.setitem(KINDS, "train-student", replace(KINDS["train-student"], examples=False))
     response = api.post(TRY.format(slug="train-student"), {"code": "def train_student(*a):\n    pass\n"}, format="json")
     assert response.status_code == 409
     assert "no examples" in response.json()["detail"]
     assert api.get("/api/challenges/train-student/").json()["examples"] is False
+    assert not ExampleRun.objects.exists() and queued == []
 
 
 @pytest.mark.parametrize("body", [{"code": ""}, {"code": 42}, {}, ["x"]])

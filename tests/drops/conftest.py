@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -71,3 +71,17 @@ def enrol(user, path, now):
 
     with time_machine.travel(now, tick=False):
         services.enrollment_create(user=user, path=path)
+
+
+DAY_ONE = datetime(2026, 6, 1, 9, tzinfo=UTC)  # a Monday, 11:00 in Berlin
+
+
+@pytest.fixture
+def learner_on_day_one(client, make_user, db):
+    """(user, path): Ines (Europe/Berlin), enrolled an hour before DAY_ONE in a three-drop path, logged in on
+    ``client``."""
+    path = build_path(drops=3)
+    user = make_user("ines", timezone="Europe/Berlin")
+    enrol(user, path, DAY_ONE - timedelta(hours=1))
+    client.force_login(user)
+    return user, path

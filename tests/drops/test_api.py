@@ -182,3 +182,28 @@ def test_query_counts_do_not_grow_with_the_deck_or_history(learner_api, path, ur
     # The same queries whatever the size; the history adds only the streak's rest-day lookup (3 queries,
     # run when days were skipped) and one more for the deck.
     assert len(big) <= len(small) + 4
+
+
+@pytest.mark.usefixtures("fsrs_no_fuzz")
+def test_check_then_rate_and_the_session_counters_through_the_api(learner_api, path):
+    learner_api.post(f"/api/drops/{first_drop(path).pk}/complete/", {"seconds_spent": 100}, format="json")
+    session = learner_api.get("/api/reviews/session/").json()
+    assert (session["remaining"], session["done"], session["last_session"]["reviews"]) == (3, 0, 0)
+    assert session["next_due"] is None  # cards are left today
+    ids = {c["kind"]: c["id"] for c in learner_api.get("/api/reviews/due/").json()["cards"]}
+    check = learner_api.post(f"/api/reviews/{ids['choice']}/check/", {"answer": "C"}, format="json").json()
+    assert (check["correct"], check["suggested_rating"], check["answer"]) == (False, 1, "B")
+    # The learner keeps the rating theirs: a wrong answer they call a slip is recorded as Hard, and marked wrong.
+    rated = learner_api.post(f"/api/reviews/{ids['choice']}/", {"answer": "C", "rating": 2}, format="json").json()
+    assert (rated["rating"], rated["correct"]) == (2, False)
+    defaulted = learner_api.post(f"/api/reviews/{ids['numeric']}/", {"answer": "7"}, format="json").json()
+    assert (defaulted["rating"], defaulted["correct"]) == (1, False)
+    learner_api.post(f"/api/reviews/{ids['recall']}/", {"rating": 4, "duration_ms": 6000}, format="json")
+    session = learner_api.get("/api/reviews/session/").json()
+    assert session["done"] == 3 and session["remaining"] == 2  # Easy graduated the recall card
+    stats = session["last_session"]
+    assert (stats["reviews"], stats["cards"], stats["right"], stats["active"]) == (3, 3, 1, True)
+    assert stats["accuracy"] == pytest.approx(1 / 3) and stats["seconds"] == 6
+    assert session["streak"]["current"] == 1
+    other = api_client_for(learner_api.user.__class__.objects.create_user("zed", password="p-4-zed-long-pass"))
+    assert other.get("/api/reviews/session/").json()["last_session"]["reviews"] == 0  # only your own reviews

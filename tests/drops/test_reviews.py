@@ -10,7 +10,14 @@ import pytest
 
 from drops.days import to_utc
 from drops.models import Drop, ReviewCard, ReviewLog
-from drops.selectors import due_counts
+from drops.selectors import (
+    CardMemory,
+    average_retrievability,
+    choice_order,
+    due_counts,
+    recall_is_meaningful,
+    review_session_stats,
+)
 from drops.services import CardNotDue, ReviewInputError, drop_complete, retrievability, review_card_rate, to_fsrs
 from tests.drops.conftest import enrol, utc
 
@@ -90,10 +97,16 @@ def test_rating_with_a_berlin_datetime_is_converted(deck):
     assert ReviewLog.objects.get(review_card=card).local_date.isoformat() == "2026-06-01"
 
 
-def test_wrong_choice_is_again_whatever_was_sent(deck):
+def test_wrong_choice_is_again_unless_the_learner_rates_it_otherwise(deck):
     card = card_of(deck, "choice")
-    result = review_card_rate(user=deck, review_card_id=card.pk, answer="A", rating=4, now=utc(2026, 6, 1, 7, 1))
+    result = review_card_rate(user=deck, review_card_id=card.pk, answer="A", now=utc(2026, 6, 1, 7, 1))
     assert (result.rating, result.correct) == (1, False)
+    numeric = card_of(deck, "numeric")
+    # After the feedback the rating is the learner's: a slip they would not make again may be rated Hard.
+    result = review_card_rate(user=deck, review_card_id=numeric.pk, answer="61", rating=2, now=utc(2026, 6, 1, 7))
+    assert (result.rating, result.correct) == (2, False)
+    log = ReviewLog.objects.get(review_card=numeric)
+    assert (log.rating, log.correct, log.answer) == (2, False, "61")
 
 
 def test_right_choice_suggests_good_and_the_learner_may_change_it(deck):
@@ -150,3 +163,75 @@ def test_daily_cap_holds_back_review_cards_but_never_learning_steps(deck):
     assert result.remaining == 2  # one more review card allowed today, plus the lapsed card's relearning step
     counts = due_counts(user=deck, now=now, zone=profile.zone, cap=2)
     assert (counts.learning, counts.review, counts.cap_left) == (1, 2, 1)
+
+
+def test_choice_order_holds_within_a_review_and_changes_between_reviews(deck):
+    card = card_of(deck, "choice")
+    assert choice_order(card) == choice_order(ReviewCard.objects.get(pk=card.pk))
+    assert sorted(choice_order(card)) == ["A", "B", "C"]
+    orders = set()
+    for day in range(1, 21):  # twenty reviews of the card, each on its own day
+        card.last_review = utc(2026, 6, day, 7)
+        orders.add(tuple(choice_order(card)))
+    assert len(orders) >= 3  # 20 seeded shuffles of 3 choices: far from one fixed order
+    assert card.card.choices == ["A", "B", "C"]  # the card itself keeps the authored order
+
+
+def test_recall_figure_means_something_only_in_long_term_review_a_day_on(deck):
+    card = card_of(deck, "recall")
+    now = utc(2026, 6, 1, 7, 1)
+    assert not recall_is_meaningful(card, now)  # never reviewed
+    review_card_rate(user=deck, review_card_id=card.pk, rating=1, now=now)
+    review_card_rate(user=deck, review_card_id=card.pk, rating=1, now=now + timedelta(minutes=2))
+    card.refresh_from_db()
+    # Failed twice: FSRS still says about 100%, which is why the figure is not shown.
+    assert retrievability(card, now + timedelta(minutes=3)) > 0.95
+    assert not recall_is_meaningful(card, now + timedelta(minutes=3))
+    review_card_rate(user=deck, review_card_id=card.pk, rating=4, now=now + timedelta(minutes=4))
+    card.refresh_from_db()
+    assert card.state == ReviewCard.State.REVIEW
+    assert not recall_is_meaningful(card, now + timedelta(hours=23))
+    assert recall_is_meaningful(card, now + timedelta(days=1, minutes=4))
+    assert recall_is_meaningful(CardMemory.of(card), now + timedelta(days=2))
+
+
+def test_average_recall_is_over_cards_in_long_term_review_only(deck):
+    now = utc(2026, 6, 1, 7, 1)
+    for card in ReviewCard.objects.filter(user=deck).select_related("card"):
+        review_card_rate(user=deck, review_card_id=card.pk, rating=1, answer="wrong", now=now)
+    fresh = [CardMemory.of(card) for card in ReviewCard.objects.filter(user=deck)]
+    assert average_retrievability(fresh, now + timedelta(minutes=1)) is None  # not "100%" after three misses
+    graduated = ReviewCard(
+        pk=10**6, state=ReviewCard.State.REVIEW, step=None, stability=3.0, difficulty=5.0,
+        due=now + timedelta(days=3), last_review=now - timedelta(days=3),
+    )  # fmt: skip
+    mixed = average_retrievability([*fresh, CardMemory.of(graduated)], now)
+    assert mixed == pytest.approx(retrievability(graduated, now))
+    assert 0.5 < mixed < 0.95
+
+
+def test_session_stats_cover_the_latest_run_of_ratings(deck):
+    zone = deck.profile.zone
+    cards = {c.card.kind: c for c in ReviewCard.objects.filter(user=deck).select_related("card")}
+    start = utc(2026, 6, 1, 7, 1)
+    review_card_rate(user=deck, review_card_id=cards["recall"].pk, rating=3, duration_ms=20_000, now=start)
+    # Forty minutes later: a new session, with one wrong answer, one right and a card rated twice.
+    later = start + timedelta(minutes=40)
+    review_card_rate(user=deck, review_card_id=cards["choice"].pk, answer="A", duration_ms=9_000, now=later)
+    review_card_rate(
+        user=deck,
+        review_card_id=cards["numeric"].pk,
+        answer="16",
+        duration_ms=500_000,
+        now=later + timedelta(minutes=1),
+    )
+    review_card_rate(user=deck, review_card_id=cards["choice"].pk, answer="B", now=later + timedelta(minutes=3))
+    stats = review_session_stats(user=deck, now=later + timedelta(minutes=4), zone=zone)
+    assert (stats.reviews, stats.cards, stats.right, stats.accuracy) == (3, 2, 2, 67)
+    # 9 s, the numeric card capped at 120 s, and 120 s (the cap) for the rating sent without a duration.
+    assert stats.seconds == 9 + 120 + 120 and stats.minutes == 4
+    assert (stats.started_at, stats.last_at) == (later, later + timedelta(minutes=3))
+    assert stats.is_active(later + timedelta(minutes=30)) and not stats.is_active(later + timedelta(minutes=34))
+    # The session belongs to the learner's local day: the next day starts with none.
+    tomorrow = review_session_stats(user=deck, now=utc(2026, 6, 2, 7), zone=zone)
+    assert (tomorrow.reviews, tomorrow.accuracy, tomorrow.last_at) == (0, None, None)

@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from challenges.models import Challenge, Submission
-from drops.models import Drop, DropProgress, ReviewCard, ReviewLog
+from drops.models import Drop, DropProgress, RecallCard, ReviewCard, ReviewLog
 from learnpath.models import Path
 from tests.conftest import DISTILLATION
 
@@ -241,3 +241,47 @@ def test_retrievability_is_worked_out_for_the_moment_of_each_request(api, learne
     with time_machine.travel(noon + timedelta(minutes=20), tick=False):
         later = api.get("/api/progress/").json()["average_retrievability"]
     assert 0 < later < first < 1
+
+
+def test_recall_is_given_only_where_it_means_something_and_from_before_the_rating(api, learner, enrolled):
+    noon = datetime(2027, 6, 1, 12, tzinfo=UTC)
+    with time_machine.travel(noon, tick=False):
+        _read_first_drop(api)
+        fresh, seasoned = ReviewCard.objects.filter(user=learner, card__kind=RecallCard.Kind.RECALL).order_by("pk")[:2]
+        # Both in long-term review and due: one last reviewed two hours ago, the other three days ago.
+        for card, ago in ((fresh, timedelta(hours=2)), (seasoned, timedelta(days=3))):
+            ReviewCard.objects.filter(pk=card.pk).update(
+                state=ReviewCard.State.REVIEW, step=None, stability=4.0, difficulty=5.0,
+                last_review=noon - ago, due=noon - timedelta(minutes=1),
+            )  # fmt: skip
+        cache.clear()
+        shown = {c["id"]: c["retrievability"] for c in api.get("/api/reviews/due/").json()["cards"]}
+        assert shown[fresh.pk] is None  # about 100% two hours after any review: says nothing
+        assert 0 < shown[seasoned.pk] < 1
+        today = {c["id"]: c["retrievability"] for c in api.get("/api/today/").json()["first_reviews"]}
+        assert all(today[pk] == shown[pk] for pk in today)
+        rated = api.post(f"/api/reviews/{seasoned.pk}/", {"rating": 3}, format="json").json()
+        assert rated["retrievability"] == shown[seasoned.pk]  # what FSRS expected, not ~1 just after
+        assert api.post(f"/api/reviews/{fresh.pk}/", {"rating": 3}, format="json").json()["retrievability"] is None
+
+
+def test_a_cached_summary_shows_recall_once_the_last_review_is_a_day_old(api, learner, enrolled):
+    noon = datetime(2027, 6, 1, 12, tzinfo=UTC)
+    with time_machine.travel(noon, tick=False):
+        _read_first_drop(api)
+        card = ReviewCard.objects.filter(user=learner).order_by("pk").first()
+        ReviewCard.objects.filter(pk=card.pk).update(
+            state=ReviewCard.State.REVIEW, step=None, stability=4.0, difficulty=5.0,
+            last_review=noon - timedelta(hours=23), due=noon - timedelta(minutes=1),
+        )  # fmt: skip
+        cache.clear()
+        assert _recall_shown(api, card.pk) is None
+    with time_machine.travel(noon + timedelta(minutes=59), tick=False):
+        assert _recall_shown(api, card.pk) is None  # still under a day: the cached answer holds
+    with time_machine.travel(noon + timedelta(hours=1, minutes=1), tick=False):
+        assert 0 < _recall_shown(api, card.pk) < 1  # a day old now, with no change of state in between
+
+
+def _recall_shown(api, card_id: int):
+    cards = {c["id"]: c for c in api.get("/api/reviews/due/").json()["cards"]}
+    return cards[card_id]["retrievability"]

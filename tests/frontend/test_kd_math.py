@@ -7,34 +7,23 @@ same numbers PyTorch gives, including at extreme logits where a naive exp()
 overflows.
 """
 
-import json
 import math
-import os
 import random
-import shutil
-import subprocess
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from .conftest import REPO_ROOT
-
 pytestmark = pytest.mark.frontend
-
-KD_MATH = os.path.join(REPO_ROOT, "drops", "static", "drops", "kd-math.js")
 
 RTOL = 1e-9
 ATOL_PROB = 1e-15
 ATOL_KL = 1e-12
 
-# Node runner: reads cases as JSON on stdin and prints the module's results.
+# Node runner: reads the cases sent on stdin and prints the module's results.
 RUNNER = r"""
 import { softmax, klDivergence, kdSoftLoss, klDivergenceFromLogits } from "./kd-math.mjs";
-let input = "";
-process.stdin.setEncoding("utf8");
-for await (const chunk of process.stdin) input += chunk;
-const cases = JSON.parse(input);
+const cases = await readCases();
 const enc = (x) => (Number.isFinite(x) ? x : String(x));
 const out = cases.map(({ teacher, student, T }) => {
   const p = softmax(teacher, T);
@@ -65,27 +54,9 @@ def _torch_reference(teacher, student, T):
     return p[0].tolist(), q[0].tolist(), kl_probs, kl, kl * T * T
 
 
-@pytest.fixture(scope="module")
-def run_kd_math(node_binary, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("kd_math")
-    # A .mjs copy is ESM under every Node version, without relying on a
-    # package.json "type" next to the static file or on module detection.
-    shutil.copyfile(KD_MATH, workdir / "kd-math.mjs")
-    (workdir / "runner.mjs").write_text(RUNNER)
-
-    def run(cases):
-        proc = subprocess.run(
-            [node_binary, str(workdir / "runner.mjs")],
-            input=json.dumps(cases),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=workdir,
-        )
-        assert proc.returncode == 0, f"node failed:\n{proc.stderr}"
-        return json.loads(proc.stdout)
-
-    return run
+@pytest.fixture
+def run_kd_math(kd_math_node):
+    return lambda cases: kd_math_node(RUNNER, cases)
 
 
 def _num(x):
@@ -186,10 +157,8 @@ def test_temperature_flattens_the_distribution(run_kd_math):
     assert max_probs[0] > 0.99 and max_probs[-1] < 0.4
 
 
-def test_rejects_bad_input(node_binary, tmp_path):
-    shutil.copyfile(KD_MATH, tmp_path / "kd-math.mjs")
-    script = tmp_path / "bad.mjs"
-    script.write_text(
+def test_rejects_bad_input(kd_math_node):
+    thrown = kd_math_node(
         'import { softmax, kdSoftLoss } from "./kd-math.mjs";\n'
         "const bad = [() => softmax([1, 2], 0), () => softmax([1, 2], -1), () => softmax([], 1),\n"
         "  () => softmax([1, NaN], 1), () => kdSoftLoss([1, 2], [1, 2, 3], 1)];\n"
@@ -197,6 +166,4 @@ def test_rejects_bad_input(node_binary, tmp_path):
         "for (const f of bad) { try { f(); } catch { thrown++; } }\n"
         "process.stdout.write(String(thrown));\n"
     )
-    proc = subprocess.run([node_binary, str(script)], capture_output=True, text=True, timeout=30)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "5"
+    assert thrown == "5"

@@ -15,6 +15,8 @@ import threading
 
 import pytest
 
+from tests.fixtures.browser import only_from, page_errors
+
 from .conftest import REPO_ROOT
 
 pytestmark = pytest.mark.frontend
@@ -81,20 +83,9 @@ def server():
 @pytest.fixture
 def page(browser, server):  # ``browser``: the suite's one Chromium, tests/fixtures/browser.py
     context = browser.new_context()
-    # Nothing may be fetched from anywhere but the local server.
-    outside = []
-
-    def guard(route):
-        if route.request.url.startswith(server):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
+    outside = only_from(context, server)  # nothing may be fetched from anywhere but the local server
     page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = page_errors(page)
     yield page
     context.close()
     assert not errors, f"JavaScript errors: {errors}"

@@ -393,9 +393,86 @@
     return details;
   }
 
+  function fraction(x) {
+    return x === null || x === undefined ? "no student" : `${(x * 100).toFixed(1)}%`;
+  }
+
+  function lossValue(x) {
+    return x === null || x === undefined ? "none" : Number(x).toPrecision(4);
+  }
+
+  // train-student: one training run, its student scored on a visible validation split beside what grading
+  // needs and the labels-only baseline (a table: each row a measure, each column whose figure it is).
+  function trainingExampleItem(ex) {
+    const ok = ex.meets_accuracy && ex.meets_agreement && !ex.error;
+    const item = el("li", { class: `example ${ok ? "pass" : "fail"}`, "data-testid": "example" });
+    item.append(el("p", { class: "example-title" }, trainingTitle(ex)));
+    item.append(el("p", { class: "example-description" }, ex.description));
+    item.append(el("p", { class: "muted example-inputs" }, ex.inputs.map(describeInput).join(" · ")));
+    const table = el("table", { class: "table table-stack example-scores" });
+    table.append(el("caption", {}, `Your student on ${ex.validation_images} validation images`));
+    const head = el("tr");
+    for (const title of ["Measure", "Your student", "Needed to pass", "Labels only (baseline)"]) {
+      head.append(el("th", { scope: "col" }, title));
+    }
+    table.appendChild(el("thead")).append(head);
+    const body = el("tbody");
+    const rows = [
+      ["Accuracy", ex.accuracy, ex.meets_accuracy, ex.min_accuracy, ex.baseline_accuracy],
+      ["Agreement with the teacher", ex.agreement, ex.meets_agreement, ex.min_agreement, ex.baseline_agreement],
+    ];
+    for (const [name, yours, meets, needed, baseline] of rows) {
+      const row = el("tr", { "data-testid": "example-score" });
+      row.append(el("th", { scope: "row" }, name));
+      const verdict = yours === null ? "" : meets ? " (meets it)" : " (below it)";
+      row.append(el("td", { class: "num", "data-label": "Your student" }, fraction(yours) + verdict));
+      row.append(el("td", { class: "num", "data-label": "Needed to pass" }, fraction(needed)));
+      row.append(el("td", { class: "num", "data-label": "Labels only" }, fraction(baseline)));
+      body.append(row);
+    }
+    table.append(body);
+    const wrap = el("div", { class: "table-wrap" });
+    wrap.append(table);
+    item.append(wrap);
+    const values = el("dl", { class: "example-values" });
+    values.append(el("dt", {}, "Teacher's accuracy"), el("dd", {}, fraction(ex.teacher_accuracy)));
+    const curve = ex.steps ? `${ex.steps.toLocaleString()} steps, loss ${lossValue(ex.first_loss)} → ${lossValue(ex.final_loss)}` : "no curve returned";
+    values.append(el("dt", {}, "Training curve"), el("dd", {}, curve));
+    values.append(el("dt", {}, "Training time"), el("dd", {}, `${Number(ex.training_seconds).toFixed(1)} s`));
+    item.append(values);
+    if (ex.advice) item.append(el("p", { class: "example-advice" }, ex.advice));
+    if (ex.error) {
+      const pre = el("pre", { class: "example-error" });
+      pre.append(el("code", {}, ex.error));
+      item.append(pre);
+    }
+    return item;
+  }
+
+  function trainingTitle(ex) {
+    if (ex.accuracy === null) return "No trained student to score";
+    if (ex.meets_accuracy && ex.meets_agreement) return ex.error ? "Meets both thresholds; one problem below" : "Meets both thresholds";
+    if (!ex.meets_accuracy && !ex.meets_agreement) return "Below both thresholds";
+    return ex.meets_accuracy ? "Below the agreement threshold" : "Below the accuracy threshold";
+  }
+
+  function trainingSummary(ex) {
+    if (ex.accuracy === null) return "Your function did not leave a student that could be scored.";
+    if (ex.error) return "Your student was scored, but a submission would fail a check: see the problem below.";
+    if (ex.meets_accuracy && ex.meets_agreement) {
+      return "Your student meets both thresholds on the validation split. Submit to have it graded on a fresh draw and the hidden test set.";
+    }
+    return "Your student is below a threshold on the validation split; a submission would likely fail.";
+  }
+
   function renderExampleRun(run) {
     const nodes = [];
-    if (run.status !== "ran") {
+    if (run.status === "ran" && run.kind === "train-student") {
+      nodes.push(el("p", { "data-testid": "examples-summary" }, trainingSummary(run.examples[0])));
+      const list = el("ol", { class: "example-list", role: "list" });
+      for (const ex of run.examples) list.append(trainingExampleItem(ex));
+      nodes.push(list);
+    } else if (run.status !== "ran") {
       nodes.push(el("p", { class: "alert" }, STATUS_LABELS[run.status] || "Did not run"));
       const pre = el("pre", { class: "example-error" });
       pre.append(el("code", {}, run.message || "Your code did not run on the examples."));

@@ -12,8 +12,8 @@ def distillation_loss(
     """alpha * T^2 * KL(softmax(teacher/T) || softmax(student/T)) + (1 - alpha) * CE(student, labels)."""
     T = temperature
 
-    # Soft term: KL divergence from the teacher's softened distribution to the student's,
-    # summed over classes and averaged over the batch, times T^2.
+    # Soft term: KL(teacher || student), the teacher's softened distribution as the target,
+    # summed over classes and averaged over the batch, times T^2. The KL itself, not soft cross-entropy.
     soft = ...  # TODO
 
     # Hard term: cross-entropy with the true labels on the raw student logits.

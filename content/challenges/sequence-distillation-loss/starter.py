@@ -11,7 +11,7 @@ def sequence_distillation_loss(
     """T^2 * KL(softmax(teacher/T) || softmax(student/T)) per token, averaged over the real tokens (mask = 1)."""
     T = temperature
 
-    # Per-token KL divergence from the teacher's softened distribution to the student's,
+    # Per-token KL(teacher || student), the teacher's softened distribution as the target,
     # summed over the vocabulary: shape (batch, length).
     per_token = ...  # TODO
 

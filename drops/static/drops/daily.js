@@ -16,14 +16,17 @@
     });
   }
 
-  // Review session: Space reveals the answer, 1–4 rate it.
+  // Review session. Multiple choice: 1–9 pick an answer, Enter checks it. After the check (the same card
+  // shows the feedback) and after Space reveals a free-recall answer: 1–4 rate, Enter takes the suggestion.
   const card = document.querySelector("[data-review]");
   if (!card) return;
   const started = performance.now();
   document.querySelectorAll("form").forEach((form) => {
     form.addEventListener("submit", (event) => {
+      // The time already spent answering (carried by the server through the check) plus the time on this page.
       form.querySelectorAll("[data-duration]").forEach((input) => {
-        input.value = String(Math.round(performance.now() - started));
+        const before = Number(input.defaultValue) || 0;
+        input.value = String(before + Math.round(performance.now() - started));
       });
       // One rating per card: a second press while the first is on its way does nothing.
       if (form.dataset.sent) event.preventDefault();
@@ -33,13 +36,20 @@
 
   const answer = card.querySelector("[data-answer]");
   const reveal = card.querySelector("[data-reveal]");
+  const check = card.querySelector("form[data-check]");
+  const choices = check ? Array.from(check.querySelectorAll("input[type=radio][data-choice]")) : [];
   if (answer && reveal) {
     answer.hidden = true;
     reveal.hidden = false;
     reveal.addEventListener("click", () => show());
   }
   const revealed = () => answer && !answer.hidden;
-  if (answer && answer.hasAttribute("data-checked")) answer.focus();
+  if (answer && answer.hasAttribute("data-checked")) {
+    // Feedback on the same card: bring it into view, and put focus on the suggested rating.
+    answer.scrollIntoView({ block: "start" });
+    const suggested = answer.querySelector("[data-suggested]");
+    (suggested || answer).focus({ preventScroll: true });
+  }
 
   function show() {
     answer.hidden = false;
@@ -48,11 +58,31 @@
     answer.focus();
   }
 
+  function pick(index) {
+    const input = choices[index];
+    if (!input) return false;
+    input.checked = true;
+    input.focus();
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    return true;
+  }
+
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const target = event.target;
     const typing = target instanceof HTMLElement && target.matches("input[type=text], input:not([type]), textarea, select");
     if (typing) return;
+    if (choices.length) {
+      if (/^[1-9]$/.test(event.key) && pick(Number(event.key) - 1)) {
+        event.preventDefault();
+        return;
+      }
+      if (event.key === "Enter" && !(target instanceof HTMLButtonElement)) {
+        event.preventDefault();
+        check.requestSubmit();  // with nothing picked, the browser says an answer is required
+      }
+      return;
+    }
     if (event.key === " " && answer && answer.hidden) {
       event.preventDefault();
       show();

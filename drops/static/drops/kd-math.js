@@ -1,8 +1,9 @@
 // Knowledge-distillation math for the lessons' interactive demos.
 //
 // Pure functions, no DOM, no dependencies: an ES module that the browser loads
-// with <script type="module"> (imported by temperature-demo.js) and Node imports
-// as ESM (tests/frontend/test_kd_math.py checks it against PyTorch float64).
+// with <script type="module"> (imported by temperature-demo.js and pipeline-demo.js) and
+// Node imports as ESM (tests/frontend/test_kd_math.py and test_kd_pipeline_math.py check it
+// against PyTorch float64).
 //
 // Everything works in log space and subtracts the max logit before exp(), so
 // logits in the hundreds neither overflow to Infinity nor underflow to a 0/0.
@@ -153,4 +154,107 @@ export function argmax(values) {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
   return best;
+}
+
+// ---------- the distillation loss and its gradient, for the pipeline demo ----------
+
+function checkLabel(label, n) {
+  if (!Number.isInteger(label) || label < 0 || label >= n) {
+    throw new RangeError(`label must be a class index from 0 to ${n - 1}, got ${label}`);
+  }
+}
+
+function checkAlpha(alpha) {
+  if (typeof alpha !== "number" || !Number.isFinite(alpha) || alpha < 0 || alpha > 1) {
+    throw new RangeError(`alpha must be a number from 0 to 1, got ${alpha}`);
+  }
+}
+
+function checkPair(teacherLogits, studentLogits) {
+  checkVector(teacherLogits, "teacher logits");
+  checkVector(studentLogits, "student logits");
+  if (teacherLogits.length !== studentLogits.length) {
+    throw new TypeError("teacher and student logits must have the same length");
+  }
+}
+
+/**
+ * Hard-label cross-entropy at T = 1: −log softmax(logits)[label], in nats.
+ * Equals F.cross_entropy(logits[None], torch.tensor([label])).
+ * @param {ArrayLike<number>} logits
+ * @param {number} label index of the true class
+ * @returns {number}
+ */
+export function crossEntropy(logits, label) {
+  checkVector(logits, "logits");
+  checkLabel(label, logits.length);
+  return -logSoftmax(logits, 1)[label];
+}
+
+/**
+ * The platform's distillation loss for one example, term by term:
+ *   soft  = T² · KL(softmax(teacher/T) ‖ softmax(student/T))
+ *   hard  = cross-entropy(student, label) at T = 1
+ *   total = α · soft + (1 − α) · hard        (α weights the soft, teacher term)
+ * @param {ArrayLike<number>} teacherLogits
+ * @param {ArrayLike<number>} studentLogits
+ * @param {number} label index of the true class
+ * @param {number} T temperature, > 0
+ * @param {number} alpha weight of the soft term, 0 to 1
+ * @returns {{soft: number, hard: number, total: number}}
+ */
+export function distillationLoss(teacherLogits, studentLogits, label, T, alpha) {
+  checkPair(teacherLogits, studentLogits);
+  checkLabel(label, studentLogits.length);
+  checkAlpha(alpha);
+  const soft = kdSoftLoss(teacherLogits, studentLogits, T);
+  const hard = crossEntropy(studentLogits, label);
+  return { soft, hard, total: alpha * soft + (1 - alpha) * hard };
+}
+
+/**
+ * ∂ total / ∂ student logits, in closed form:
+ *   α · T · (softmax(student/T) − softmax(teacher/T)) + (1 − α) · (softmax(student) − onehot(label)).
+ * (The soft term's T² meets the 1/T of the softmax's chain rule, leaving one T.) The teacher gets no
+ * gradient: it is frozen.
+ * @returns {number[]}
+ */
+export function distillationGradient(teacherLogits, studentLogits, label, T, alpha) {
+  checkPair(teacherLogits, studentLogits);
+  checkLabel(label, studentLogits.length);
+  checkAlpha(alpha);
+  const p = softmax(teacherLogits, T);
+  const qT = softmax(studentLogits, T);
+  const q = softmax(studentLogits, 1);
+  return q.map((qi, i) => alpha * T * (qT[i] - p[i]) + (1 - alpha) * (qi - (i === label ? 1 : 0)));
+}
+
+/**
+ * Plain gradient descent (torch.optim.SGD without momentum) on one example's student logits:
+ * the smallest possible student, whose only parameters are its logits for this example.
+ * @param {ArrayLike<number>} teacherLogits
+ * @param {ArrayLike<number>} studentLogits the starting point (not modified)
+ * @param {number} label
+ * @param {{T: number, alpha: number, lr: number, steps: number}} options steps: a whole number, 0 to 10000
+ * @returns {{logits: number[], history: {soft: number, hard: number, total: number}[]}}
+ *   the logits after `steps` updates, and the loss before each update plus after the last
+ *   (history[0] is the start, history[steps] the end).
+ */
+export function distillSteps(teacherLogits, studentLogits, label, { T, alpha, lr, steps }) {
+  checkPair(teacherLogits, studentLogits);
+  checkTemperature(T);
+  if (typeof lr !== "number" || !Number.isFinite(lr) || lr <= 0) {
+    throw new RangeError(`learning rate must be a finite number > 0, got ${lr}`);
+  }
+  if (!Number.isInteger(steps) || steps < 0 || steps > 10000) {
+    throw new RangeError(`steps must be a whole number from 0 to 10000, got ${steps}`);
+  }
+  let logits = Array.from(studentLogits);
+  const history = [distillationLoss(teacherLogits, logits, label, T, alpha)];
+  for (let step = 0; step < steps; step++) {
+    const grad = distillationGradient(teacherLogits, logits, label, T, alpha);
+    logits = logits.map((s, i) => s - lr * grad[i]);
+    history.push(distillationLoss(teacherLogits, logits, label, T, alpha));
+  }
+  return { logits, history };
 }

@@ -1,0 +1,89 @@
+"""The pages a learner meets on the first day, in a real Chromium, at desktop width in light mode and phone width in
+dark mode: each one renders, fits its window, and has no console error. With ``SCREENSHOTS_DIR`` set (``make
+screenshots``) each page is also saved there as a PNG; docs/screenshots/ holds the ones the README shows."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+from challenges.models import Challenge
+from drops.models import Drop
+from tests.fixtures.browser import sign_up
+
+pytestmark = pytest.mark.e2e
+SCREENS = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}, "color_scheme": "light"},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "color_scheme": "dark",
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
+}
+
+
+def _capture(page, out: Path | None, name: str, errors: list[str]) -> None:
+    page.wait_for_load_state("networkidle")
+    scroll, window = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll <= window, f"{name}: the page is {scroll} px wide in a {window} px window"
+    assert not errors, f"{name}: {errors}"
+    if out is not None:
+        page.screenshot(path=str(out / f"{name}.png"))
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_the_first_day_in_pictures(browser, live_server, content, screen):
+    target = os.environ.get("SCREENSHOTS_DIR")
+    out = Path(target) if target else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(base_url=live_server.url, timezone_id="Europe/Berlin", **SCREENS[screen])
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto("/")
+        _capture(page, out, f"{screen}-home", errors)
+        page.goto("/demos/")
+        _capture(page, out, f"{screen}-demos", errors)
+
+        sign_up(page, f"ada-{screen}")
+        first = Drop.objects.get(path=content, position=1)
+        page.goto(f"/drops/{first.pk}/")
+        _capture(page, out, f"{screen}-drop", errors)
+        demo = page.locator(".pd-root")
+        if demo.count():
+            demo.first.scroll_into_view_if_needed()
+            _capture(page, out, f"{screen}-drop-demo", errors)
+        page.get_by_role("button", name="Done").click()
+        page.wait_for_url("**/today/")
+        _capture(page, out, f"{screen}-today", errors)
+
+        page.goto("/review/")
+        _capture(page, out, f"{screen}-review", errors)
+        choices = page.locator("input[name=answer][type=radio]")
+        if choices.count():  # a checked card: its feedback, on the same card
+            choices.first.check()
+            page.get_by_role("button", name="Check").click()
+            page.wait_for_load_state()
+        else:  # a free-recall card: the answer beside the ratings
+            page.get_by_role("button", name="Show answer").click()
+        _capture(page, out, f"{screen}-review-answer", errors)
+
+        page.goto(f"/paths/{content.slug}/")
+        _capture(page, out, f"{screen}-path", errors)
+        page.goto("/progress/")
+        _capture(page, out, f"{screen}-progress", errors)
+        challenge = Challenge.objects.filter(is_active=True).order_by("slug").first()
+        page.goto(f"/challenges/{challenge.slug}/")
+        _capture(page, out, f"{screen}-challenge", errors)
+    finally:
+        context.close()
+    assert User.objects.filter(username=f"ada-{screen}").exists()
