@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from certificates.models import NAME_MAX_LENGTH, Certificate
 from certificates.selectors import certificate_requirements
+from learnpath.cache import learner_changed
 from learnpath.models import Path
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def certificate_issue(*, user: User, path: Path, now: datetime | None = None) ->
             },
         )
     if created:
+        learner_changed(user.pk)  # the panels on the path and progress pages are cached per learner
         logger.info("certificate %s issued to user %s for path %s", certificate.public_id, user.pk, path.slug)
     return certificate
 
@@ -127,6 +129,7 @@ def certificate_name_set(*, certificate: Certificate, name: str, now: datetime |
     locked.name = clean_name(name)
     locked.name_chosen_at = now or timezone.now()
     locked.save(update_fields=["name", "name_chosen_at"])
+    learner_changed(locked.user_id)
     return locked
 
 
@@ -138,4 +141,5 @@ def certificate_revoke(*, certificate: Certificate, reason: str = "", now: datet
         locked.revoked_at = now or timezone.now()
         locked.revoked_reason = reason.strip()[:REVOKED_REASON_MAX_LENGTH]
         locked.save(update_fields=["revoked_at", "revoked_reason"])
+        learner_changed(locked.user_id)
     return locked
