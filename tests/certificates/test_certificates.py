@@ -313,9 +313,8 @@ def test_concurrent_issues_make_one_certificate(make_user, content):
 def test_last_drop_and_last_verdict_in_overlapping_transactions_issue_exactly_one(make_user, content):
     """Both writes are made while the other's transaction is still open, so neither sees the other's change
     before committing; the check after the later commit sees both and issues the certificate, once."""
-    import threading
 
-    from django.db import connection, transaction
+    from django.db import connection
 
     from drops.services import drop_complete
 
@@ -330,21 +329,10 @@ def test_last_drop_and_last_verdict_in_overlapping_transactions_issue_exactly_on
     running = Submission.objects.create(
         user=user, challenge=final, attempt=1, code="def f(): ...", status=Submission.Status.RUNNING
     )
-    drop_written, verdict_written = threading.Event(), threading.Event()
-
-    def complete_last_drop():
-        with transaction.atomic():
-            drop_complete(user=user, drop=last, seconds_spent=60)
-            drop_written.set()
-            assert verdict_written.wait(timeout=30)
-
-    def store_last_verdict():
-        assert drop_written.wait(timeout=30)
-        with transaction.atomic():
-            submission_record_verdict(submission_id=running.pk, verdict=verdict())
-            verdict_written.set()
-
-    results = run_at_once([complete_last_drop, store_last_verdict])
+    results = in_overlapping_transactions(
+        lambda: drop_complete(user=user, drop=last, seconds_spent=60),
+        lambda: submission_record_verdict(submission_id=running.pk, verdict=verdict()),
+    )
     assert not [r for r in results if isinstance(r, Exception)], results
     assert Certificate.objects.filter(user=user, path=content).count() == 1
 
@@ -354,9 +342,8 @@ def test_last_drop_and_last_verdict_in_overlapping_transactions_issue_exactly_on
 def test_plan_and_last_verdict_in_overlapping_transactions_issue_exactly_one(make_user, content):
     """The plan is saved complete while the last passing verdict's transaction is open, and the other way
     round: neither sees the other's change before committing; the check after the later commit issues it once."""
-    import threading
 
-    from django.db import connection, transaction
+    from django.db import connection
 
     if connection.vendor != "postgresql":
         pytest.skip("race tests need PostgreSQL (set DATABASE_URL=postgres://...)")
@@ -371,25 +358,38 @@ def test_plan_and_last_verdict_in_overlapping_transactions_issue_exactly_one(mak
     running = Submission.objects.create(
         user=user, challenge=final, attempt=1, code="def f(): ...", status=Submission.Status.RUNNING
     )
-    plan_written, verdict_written = threading.Event(), threading.Event()
+    from plans.services import plan_update
 
-    def save_complete_plan():
-        from plans.services import plan_update
-
-        with transaction.atomic():
-            plan_update(plan=draft, training_cost=48)
-            plan_written.set()
-            assert verdict_written.wait(timeout=30)
-
-    def store_last_verdict():
-        assert plan_written.wait(timeout=30)
-        with transaction.atomic():
-            submission_record_verdict(submission_id=running.pk, verdict=verdict())
-            verdict_written.set()
-
-    results = run_at_once([save_complete_plan, store_last_verdict])
+    results = in_overlapping_transactions(
+        lambda: plan_update(plan=draft, training_cost=48),
+        lambda: submission_record_verdict(submission_id=running.pk, verdict=verdict()),
+    )
     assert not [r for r in results if isinstance(r, Exception)], results
     assert Certificate.objects.filter(user=user, path=content).count() == 1
+
+
+def in_overlapping_transactions(first, second) -> list:
+    """``first`` writes in a transaction that stays open until ``second``, started once ``first`` has written,
+    has written in its own: neither sees the other's change before committing. Results (or errors) in order."""
+    import threading
+
+    from django.db import transaction
+
+    first_written, second_written = threading.Event(), threading.Event()
+
+    def run_first():
+        with transaction.atomic():
+            first()
+            first_written.set()
+            assert second_written.wait(timeout=30)
+
+    def run_second():
+        assert first_written.wait(timeout=30)
+        with transaction.atomic():
+            second()
+            second_written.set()
+
+    return run_at_once([run_first, run_second])
 
 
 def run_at_once(functions: list) -> list:
