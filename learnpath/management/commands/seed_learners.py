@@ -10,16 +10,18 @@ with verdicts.
 Simulating FSRS for every learner would take hours at 100,000 learners, so histories are drawn from a
 few thousand *archetypes* (timezone, days enrolled, diligence, daily hour, variant), each simulated once
 with its own random stream and shared by the learners that draw it. Rows go in with PostgreSQL's COPY
-(bulk_create elsewhere), with ids assigned here, in one transaction: 100,000 learners take a few minutes
+(plain INSERTs elsewhere), with ids assigned here, in one transaction: 100,000 learners take a few minutes
 on a 2-core machine.
 
 Seeded learners are ``seed-000001`` … with ``@seed.invalid`` addresses and no usable password unless
 ``--password`` is given. The command refuses a database with any other account unless ``--force``, so
-nobody fills a real install with fake learners; ``--seed`` makes the data reproducible.
+nobody fills a real install with fake learners. Histories end at ``--until`` (default: now): the same
+``--seed`` and the same moment give the same data.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import time
 from collections.abc import Iterable, Iterator
@@ -105,6 +107,17 @@ class Archetype:
     submissions: list[tuple] = field(default_factory=list)  # see _submissions
 
 
+def _moment(text: str) -> datetime:
+    """``--until``'s value: an aware ISO 8601 moment, such as ``2026-11-30T18:00:00+00:00``."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date and time") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset: add one, such as +00:00")
+    return moment
+
+
 class Command(BaseCommand):
     help = "Seed N realistic learners (histories, cards, reviews, streaks, submissions) for benchmarks only."
 
@@ -119,12 +132,21 @@ class Command(BaseCommand):
             "--force", action="store_true", help="seed even though the database has accounts that were not seeded"
         )
         parser.add_argument("--batch", type=int, default=2000, help="learners written per batch")
+        parser.add_argument(
+            "--until",
+            type=_moment,
+            default=None,
+            help="when the histories end, ISO 8601 with an offset (default: now); the same seed and the same "
+            "moment give the same data",
+        )
 
     def handle(self, *args, count: int, seed: int, path: str | None, password: str | None, force: bool, **options):
         from learnpath.models import Path
 
         if count < 1:
             raise CommandError("count must be at least 1")
+        if options["until"] and options["until"] > timezone.now():
+            raise CommandError("--until is in the future: histories can only end at a moment that has passed")
         self.verbosity = options["verbosity"]
         others = User.objects.exclude(username__startswith=SEED_PREFIX, email__endswith=f"@{SEED_EMAIL_DOMAIN}")
         if others.exists() and not force:
@@ -140,7 +162,7 @@ class Command(BaseCommand):
         seeder = Seeder(
             path=chosen,
             seed=seed,
-            now=timezone.now().replace(microsecond=0),
+            now=(options["until"] or timezone.now()).replace(microsecond=0),
             password=make_password(password) if password else None,
         )
         if not seeder.drops:
@@ -185,7 +207,7 @@ class Seeder:
         # Submissions record when they joined the grading queue where the model has that field.
         self.submission_queued_at = any(f.name == "queued_at" for f in _submission_model()._meta.concrete_fields)
         self.archetypes: dict[tuple, Archetype] = {}
-        self.backend = "COPY" if connection.vendor == "postgresql" else "bulk_create"
+        self.backend = "COPY" if connection.vendor == "postgresql" else "INSERT"
 
     def _challenges(self) -> list[ChallengeInfo]:
         from challenges.models import Challenge
@@ -263,19 +285,36 @@ class Seeder:
         """Insert ``rows`` (tuples of ``columns``, field attnames) into ``model``'s table."""
         if not rows:
             return 0
-        if connection.vendor != "postgresql":
-            model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=500)
-            return len(rows)
         concrete = {f.attname: f for f in model._meta.concrete_fields}
         # Columns this command does not know (added to a model later) get their field's default.
         extra = [f for name, f in concrete.items() if name not in columns]
         for f in extra:
             if not f.has_default() and not f.null:
                 raise CommandError(f"{model.__name__}.{f.name} has no default: teach seed_learners about it")
-        defaults = tuple(_copy_value(f, f.get_default()) for f in extra)
         names = [concrete[name].column for name in columns] + [f.column for f in extra]
-        json_fields = [i for i, name in enumerate(columns) if isinstance(concrete[name], models.JSONField)]
         table = model._meta.db_table
+        if connection.vendor != "postgresql":
+            # A plain INSERT, not bulk_create: that would stamp auto_now_add columns (created_at) with now.
+            fields = [concrete[name] for name in columns] + extra
+            defaults = tuple(f.get_default() for f in extra)
+            statement = (
+                f"INSERT INTO {_quote(table)} ({', '.join(map(_quote, names))}) "  # noqa: S608 -- quoted names
+                f"VALUES ({', '.join(['%s'] * len(names))})"
+            )
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    statement,
+                    [
+                        [
+                            f.get_db_prep_save(value, connection)
+                            for f, value in zip(fields, (*row, *defaults), strict=True)
+                        ]
+                        for row in rows
+                    ],
+                )
+            return len(rows)
+        defaults = tuple(_copy_value(f, f.get_default()) for f in extra)
+        json_fields = [i for i, name in enumerate(columns) if isinstance(concrete[name], models.JSONField)]
         with connection.cursor() as cursor:
             types = _column_types(cursor, table)
             statement = f"COPY {_quote(table)} ({', '.join(map(_quote, names))}) FROM STDIN (FORMAT BINARY)"
