@@ -2,13 +2,16 @@
 
 The name is printed in DejaVu Sans (Debian's ``fonts-dejavu-core``), which covers Latin, Greek, Cyrillic and
 many other scripts; characters it lacks, such as Chinese or Japanese, come from the fallback fonts
-(Debian's ``fonts-droid-fallback``), loaded only for such text and where installed. The verification URL
-is printed in Courier, one of the PDF's standard fonts, and is also a link on the page.
+(Debian's ``fonts-droid-fallback``), loaded only for such text and where installed. Text in a script
+written right to left (Hebrew, Arabic) or built from combining marks is laid out by HarfBuzz (uharfbuzz):
+put in visual order, its letters joined and its marks placed. The verification URL is printed in Courier,
+one of the PDF's standard fonts, and is also a link on the page.
 """
 
 from __future__ import annotations
 
 import logging
+import unicodedata
 from pathlib import Path
 
 from django.conf import settings
@@ -64,6 +67,8 @@ def certificate_pdf(*, certificate: Certificate, verification_url: str) -> bytes
             pdf.add_font(f"fallback{number}", "", str(fallback))
         if fallbacks:
             pdf.set_fallback_fonts([f"fallback{number}" for number in range(len(fallbacks))], exact_match=False)
+    if any(_needs_shaping(char) for char in printed):
+        pdf.set_text_shaping(True)  # only then: shaping every certificate would cost time for nothing
     title = f"Certificate of completion: {certificate.path.title}"
     pdf.set_title(title)
     pdf.set_author("learnpath")
@@ -96,6 +101,11 @@ def certificate_pdf(*, certificate: Certificate, verification_url: str) -> bytes
     _challenges(pdf, certificate.challenges)
     _footer(pdf, certificate, verification_url)
     return bytes(pdf.output())
+
+
+def _needs_shaping(char: str) -> bool:
+    """Right-to-left letters need reordering (and Arabic joining); combining marks need placing."""
+    return unicodedata.bidirectional(char) in ("R", "AL", "AN") or unicodedata.category(char) in ("Mn", "Mc")
 
 
 def _frame(pdf) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -494,6 +496,14 @@ def test_the_public_page_works_signed_out_and_shows_nothing_private(private_lear
     assert "isolated sandbox" in html
     assert PRIVATE_USERNAME not in html and PRIVATE_EMAIL not in html
     assert "Log out" not in html  # signed out: nobody's account appears in the page
+
+
+def test_a_right_to_left_name_keeps_its_direction_on_the_pages(learner, enrolled, capture):
+    certificate = finish_path(learner, enrolled, capture, name="מרים כהן")
+    verify = Client().get(f"/certificates/{certificate.public_id}/").content.decode()
+    # Isolated from the English sentence around it, and the sheet takes the name's own direction.
+    assert "<bdi>מרים כהן</bdi>" in verify
+    assert re.search(r'<p class="certificate-name"[^>]*dir="auto"[^>]*>מרים כהן</p>', verify)
 
 
 def test_unknown_and_revoked_ids_get_a_clear_404_page(learner, enrolled, capture):

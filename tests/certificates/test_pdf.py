@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from certificates import services
@@ -86,6 +87,41 @@ def test_names_in_any_script_and_of_any_length_print_on_one_page(certificate, na
     assert len(reader.pages) == 1
     assert name in text.replace(" ", "") or name in text
     assert (b"DroidSansFallback" in response.content) == ("李" in name)  # DejaVu Sans has no Chinese
+
+
+def embedded_glyphs(content: bytes) -> set[str]:
+    """The glyph names of every font subset embedded in the page."""
+    glyphs: set[str] = set()
+    for font in PdfReader(io.BytesIO(content)).pages[0]["/Resources"]["/Font"].values():
+        font = font.get_object()
+        if "/DescendantFonts" not in font:
+            continue  # Courier, a standard font: nothing embedded
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        glyphs |= set(TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data())).getGlyphOrder())
+    return glyphs
+
+
+@pytest.mark.parametrize("name", ["דוד בן־גוריון", "مريم الشامي", "Ada محمد Lovelace"])
+def test_right_to_left_names_print_in_reading_order(certificate, name):
+    certificate = services.certificate_name_set(certificate=certificate, name=name)
+    response = download(certificate)
+    assert response.status_code == 200
+    # Laid out right to left, the name reads back in its own order (unshaped, it read back reversed).
+    assert name.replace(" ", "") in pdf_text(response.content)[1].replace(" ", "")
+
+
+def test_arabic_letters_are_joined(certificate):
+    certificate = services.certificate_name_set(certificate=certificate, name="محمد")
+    glyphs = embedded_glyphs(download(certificate).content)
+    # Meem at the start of a word takes its initial form and dal its final one, not the isolated letters.
+    assert {"uniFEE3", "uniFEAA"} <= glyphs
+    assert not {"uni0645", "uni062F"} & glyphs
+
+
+def test_latin_names_are_not_shaped(certificate):
+    certificate = services.certificate_name_set(certificate=certificate, name="Grace Hopper")
+    # Plain left-to-right text is set glyph by glyph, so the font keeps its own glyph names.
+    assert {"G", "H", "r", "p"} <= embedded_glyphs(download(certificate).content)
 
 
 def test_before_a_name_is_chosen_it_says_so(certificate, learner):
