@@ -39,7 +39,7 @@ def user_hint(session_key: str | None) -> int | None:
 
 class SessionStore(cached_db.SessionStore):
     def _get_new_session_key(self) -> str:
-        user_id = (self._session_cache if hasattr(self, "_session_cache") else {}).get(SESSION_KEY)
+        user_id = getattr(self, "_session_cache", {}).get(SESSION_KEY)
         prefix = f"u{user_id}." if user_id and str(user_id).isdigit() else ""
         length = KEY_LENGTH - len(prefix)
         if length < MIN_RANDOM:

@@ -10,13 +10,16 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
+from django.template.loader import render_to_string
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from drops.models import Drop
 from learnpath import selectors, services
 from learnpath.api.views import path_outline
+from learnpath.cache import content_cached, learner_cached
 from learnpath.forms import ProfileForm, SignupForm, ThrottledAuthenticationForm
 from learnpath.models import Path
 
@@ -125,13 +128,49 @@ def settings_page(request):
 
 
 def path_page(request, slug: str):
+    """The path's outline with the learner's states, its certificate panel and its FAQ.
+
+    Rendered once and served from the cache (``learnpath.cache``): a learner's copy, in their timezone, until
+    their state or the content changes or the next drop unlocks; a visitor's, the same for all, until the
+    content changes. Only the header (the enrol form with its CSRF token) is rendered for each request.
+    """
+    now = timezone.now()
+    if request.user.is_authenticated:
+        page = learner_cached(
+            user_id=request.user.pk,
+            name=_path_page_entry(slug),
+            now=now,
+            compute=lambda: _path_page(request, slug, now),
+            variant=timezone.get_current_timezone_name(),
+        )
+    else:
+        page = content_cached(name=f"page:path:{slug}", compute=lambda: _path_page(request, slug, now)[0])
+    return render(request, "learnpath/path.html", {**page, "outline_html": mark_safe(page["body"])})  # noqa: S308
+
+
+def _path_page_entry(slug: str) -> str:
+    return f"page:path:{slug}"
+
+
+# The cached page comes in the request's first round trip to the cache.
+path_page.learner_entries = (lambda request: _path_page_entry(request.resolver_match.kwargs["slug"]),)
+
+
+def _path_page(request, slug: str, now) -> tuple[dict, object]:
+    """What the path page shows, its body rendered, and the moment time alone changes it (a drop unlocking)."""
     content = selectors.path_content(slug)
     if content is None:
         raise Http404("No such path")
-    outline = path_outline(content, request.user)
+    outline = path_outline(content, request.user, now=now)
     drops = [drop for phase in outline["phases"] for drop in phase["drops"]]
     next_drop = next((drop for drop in drops if drop["state"] == "available"), None)
-    return render(request, "learnpath/path.html", {"outline": outline, "next_drop": next_drop})
+    page = {
+        "outline": {key: outline[key] for key in ("slug", "title", "summary", "enrolled")},
+        "next_drop": next_drop and {key: next_drop[key] for key in ("id", "position", "title")},
+        "body": render_to_string("learnpath/_path_outline.html", {"outline": outline}, request=request),
+    }
+    unlocks = [drop["unlocks_at"] for drop in drops if drop["unlocks_at"] and drop["unlocks_at"] > now]
+    return page, min(unlocks, default=None)
 
 
 @login_required

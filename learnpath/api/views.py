@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -260,11 +262,11 @@ class PathListApi(APIView):
         return Response(PathSummarySerializer(rows, many=True).data)
 
 
-def path_outline(content: dict, user) -> dict:
-    """The path (``selectors.path_content``) with its phases, drops (with the caller's state when enrolled)
-    and FAQ. Both halves are cached: the content until it changes, the states per learner."""
+def path_outline(content: dict, user, now: datetime | None = None) -> dict:
+    """The path (``selectors.path_content``) with its phases, drops (with the caller's state at ``now`` when
+    enrolled) and FAQ. Both halves are cached: the content until it changes, the states per learner."""
     enrolled = content["pk"] in selectors.enrolled_path_ids(user)
-    states = path_drop_states(user=user, path_id=content["pk"], now=timezone.now()) if enrolled else {}
+    states = path_drop_states(user=user, path_id=content["pk"], now=now or timezone.now()) if enrolled else {}
     phases = []
     for phase in content["phases"]:
         drops = []

@@ -8,6 +8,7 @@ of drops, cards, review logs and submissions.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -224,6 +225,67 @@ def test_a_drop_unlocks_on_the_path_page_when_its_time_comes(api, enrolled):
     with time_machine.travel(unlocks_at + timedelta(seconds=1), tick=False):
         assert api.get(f"/api/paths/{DISTILLATION}/").json()["phases"][0]["drops"][1]["state"] == "available"
         assert api.get("/api/today/").json()["new_drop"]["id"] == second["id"]
+
+
+def _outline_drop(page: str, drop_id: int) -> str:
+    """The outline's entry for one drop in the path page's HTML, from its opening tag to the next drop's."""
+    start = page.rindex('<li class="outline-drop', 0, page.index(f'id="drop-{drop_id}"'))
+    following = page.find('<li class="outline-drop', start + 1)
+    return page[start : following if following != -1 else page.index("</section>", start)]
+
+
+@pytest.fixture
+def browser(learner):
+    client = Client()
+    client.force_login(learner)
+    return client
+
+
+def test_the_path_page_shows_a_completed_drop_and_a_content_edit_at_once(api, browser, enrolled):
+    first = Drop.objects.get(path=enrolled, position=1)
+    assert "is-available" in _outline_drop(browser.get(PATH_PAGE).content.decode(), first.pk)
+    _read_first_drop(api)
+    page = browser.get(PATH_PAGE).content.decode()
+    assert "is-completed" in _outline_drop(page, first.pk)
+    assert "Continue with day 2" not in page  # day 2 opens tomorrow
+    first.title = "Retitled in the admin"
+    first.save()
+    assert "Retitled in the admin" in browser.get(PATH_PAGE).content.decode()
+
+
+def test_a_drop_unlocks_on_the_path_page_html_when_its_time_comes(api, browser, learner, enrolled):
+    _read_first_drop(api)
+    second = Drop.objects.get(path=enrolled, position=2)
+    unlocks_at = DropProgress.objects.get(user=learner, drop=second).unlocked_at
+    assert "is-locked" in _outline_drop(browser.get(PATH_PAGE).content.decode(), second.pk)
+    with time_machine.travel(unlocks_at + timedelta(seconds=1), tick=False):
+        page = browser.get(PATH_PAGE).content.decode()
+        assert "is-available" in _outline_drop(page, second.pk)
+        assert f"Continue with day 2: {second.title}" in page
+
+
+def test_the_path_page_writes_unlock_times_in_the_learners_timezone_at_once(api, browser, learner, enrolled):
+    _read_first_drop(api)
+    second = Drop.objects.get(path=enrolled, position=2)
+
+    def shown(zone: str) -> str:
+        unlocks_at = DropProgress.objects.get(user=learner, drop=second).unlocked_at
+        return "Locked until " + timezone.localtime(unlocks_at, ZoneInfo(zone)).strftime("%a %-d %b, %H:%M")
+
+    assert shown("UTC") in _outline_drop(browser.get(PATH_PAGE).content.decode(), second.pk)
+    # Moving moves the unlock to the new local midnight, and the page writes it in the new timezone.
+    assert api.patch("/api/me/", {"timezone": "Asia/Tokyo"}, format="json").status_code == 200
+    assert shown("Asia/Tokyo").endswith("00:00")
+    assert shown("Asia/Tokyo") in _outline_drop(browser.get(PATH_PAGE).content.decode(), second.pk)
+
+
+def test_visitors_and_learners_each_get_their_own_path_page(browser, enrolled):
+    assert "badge-available" in browser.get(PATH_PAGE).content.decode()
+    visitor = Client().get(PATH_PAGE).content.decode()
+    assert "Sign up and start day 1" in visitor
+    assert "badge-" not in visitor and "certificate-panel" not in visitor
+    assert Client().get("/paths/no-such-path/").status_code == 404
+    assert browser.get("/paths/no-such-path/").status_code == 404
 
 
 def test_retrievability_is_worked_out_for_the_moment_of_each_request(api, learner, enrolled):

@@ -12,9 +12,17 @@ from django.test import Client
 
 from learnpath import cache as learner_cache
 from learnpath.sessions import SessionStore
+from tests.conftest import DISTILLATION
 
 PASSWORD = "correct-horse-battery-9"
-CACHED_ENDPOINTS = ("/api/today/", "/api/progress/", "/api/reviews/due/", "/api/health/", "/api/me/")
+CACHED_ENDPOINTS = (
+    "/api/today/",
+    "/api/progress/",
+    "/api/reviews/due/",
+    "/api/health/",
+    "/api/me/",
+    f"/paths/{DISTILLATION}/",
+)
 
 
 @pytest.fixture
