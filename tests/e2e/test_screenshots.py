@@ -1,6 +1,7 @@
-"""The pages a learner meets on the first day, in a real Chromium, at desktop width in light mode and phone width in
-dark mode: each one renders, fits its window, and has no console error. With ``SCREENSHOTS_DIR`` set (``make
-screenshots``) each page is also saved there as a PNG; docs/screenshots/ holds the ones the README shows."""
+"""The pages a learner meets on the first day, and the certificate on the last, in a real Chromium, at desktop width
+in light mode and phone width in dark mode: each one renders, fits its window, and has no console error. With
+``SCREENSHOTS_DIR`` set (``make screenshots``) each page is also saved there as a PNG; docs/screenshots/ holds the
+ones the README shows."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
+from certificates.models import Certificate
 from challenges.models import Challenge
 from drops.models import Drop
+from learnpath import services as learnpath_services
+from tests.certificates.factories import all_but_last_drop, grade, path_challenges
 from tests.fixtures.browser import sign_up
 
 pytestmark = pytest.mark.e2e
@@ -36,18 +40,29 @@ def _capture(page, out: Path | None, name: str, errors: list[str]) -> None:
         page.screenshot(path=str(out / f"{name}.png"))
 
 
-@pytest.mark.parametrize("screen", list(SCREENS))
-def test_the_first_day_in_pictures(browser, live_server, content, screen):
+def _output() -> Path | None:
     target = os.environ.get("SCREENSHOTS_DIR")
     out = Path(target) if target else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _open(browser, live_server, screen: str):
+    """A page in the screen's size and colour scheme, and the console errors it logs."""
     context = browser.new_context(base_url=live_server.url, timezone_id="Europe/Berlin", **SCREENS[screen])
     context.set_default_timeout(15_000)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
+    return context, page, errors
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_the_first_day_in_pictures(browser, live_server, content, screen):
+    out = _output()
+    context, page, errors = _open(browser, live_server, screen)
     try:
         page.goto("/")
         _capture(page, out, f"{screen}-home", errors)
@@ -87,3 +102,31 @@ def test_the_first_day_in_pictures(browser, live_server, content, screen):
     finally:
         context.close()
     assert User.objects.filter(username=f"ada-{screen}").exists()
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_the_certificate_in_pictures(browser, live_server, content, screen):
+    out = _output()
+    context, page, errors = _open(browser, live_server, screen)
+    try:
+        sign_up(page, f"grace-{screen}")
+        learner = User.objects.get(username=f"grace-{screen}")
+        learnpath_services.enrollment_create(user=learner, path=content)
+        last = all_but_last_drop(learner, content)
+        for challenge, score in zip(path_challenges(content), (0.95, 1.0, 0.875), strict=True):
+            grade(learner, challenge, score=score)
+        page.goto(f"/drops/{last.pk}/")
+        page.get_by_role("button", name="Done").click()  # the last step: the certificate is issued
+        page.wait_for_url(lambda url: f"/drops/{last.pk}/" not in url)
+        page.goto("/certificates/")
+        page.get_by_label("Name to print on your certificate").fill("Grace Hopper")
+        page.get_by_role("button", name="Put this name on my certificate").click()
+        page.wait_for_load_state()
+        page.locator(".certificate-sheet").evaluate("sheet => sheet.scrollIntoView({block: 'start'})")
+        _capture(page, out, f"{screen}-certificate", errors)
+        certificate = Certificate.objects.get(user=learner, path=content)
+        page.goto(f"/certificates/{certificate.public_id}/")
+        _capture(page, out, f"{screen}-certificate-verify", errors)
+    finally:
+        context.close()
+    assert Certificate.objects.get(user__username=f"grace-{screen}").name == "Grace Hopper"
