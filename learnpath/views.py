@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -132,7 +134,8 @@ def path_page(request, slug: str):
 
     Rendered once and served from the cache (``learnpath.cache``): a learner's copy, in their timezone, until
     their state or the content changes or the next drop unlocks; a visitor's, the same for all, until the
-    content changes. Only the header (the enrol form with its CSRF token) is rendered for each request.
+    content changes. Only the site's frame and the page's header (with the enrol form's CSRF token) are rendered
+    for each request.
     """
     now = timezone.now()
     if request.user.is_authenticated:
@@ -144,7 +147,7 @@ def path_page(request, slug: str):
             variant=timezone.get_current_timezone_name(),
         )
     else:
-        page = content_cached(name=f"page:path:{slug}", compute=lambda: _path_page(request, slug, now)[0])
+        page = content_cached(name=_path_page_entry(slug), compute=lambda: _path_page(request, slug, now)[0])
     return render(request, "learnpath/path.html", {**page, "outline_html": mark_safe(page["body"])})  # noqa: S308
 
 
@@ -156,7 +159,7 @@ def _path_page_entry(slug: str) -> str:
 path_page.learner_entries = (lambda request: _path_page_entry(request.resolver_match.kwargs["slug"]),)
 
 
-def _path_page(request, slug: str, now) -> tuple[dict, object]:
+def _path_page(request, slug: str, now: datetime) -> tuple[dict, datetime | None]:
     """What the path page shows, its body rendered, and the moment time alone changes it (a drop unlocking)."""
     content = selectors.path_content(slug)
     if content is None:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
@@ -42,8 +43,6 @@ WARM_QUERIES = 1
 def seeded(content):
     """Thirty seeded learners: some on their first day, some four weeks in with everything read."""
     call_command("seed_learners", 30, "--seed", "5", verbosity=0)
-    from django.contrib.auth.models import User
-
     users = list(User.objects.filter(username__startswith="seed-"))
     by_logs = sorted(users, key=lambda u: ReviewLog.objects.filter(user=u).count())
     return by_logs[0], by_logs[-1]
@@ -90,8 +89,6 @@ def test_the_fixture_spans_small_and_large_histories(seeded):
 
 @pytest.mark.parametrize("url", ENDPOINTS)
 def test_query_count_does_not_grow_with_the_history(seeded, url, django_assert_max_num_queries):
-    from django.contrib.auth.models import User
-
     small, large = seeded
     _grow(large)
     # Every seeded learner, not a sample: which histories the seed makes depends on the time of day it runs.
@@ -243,9 +240,7 @@ def _outline_drop(page: str, drop_id: int) -> str:
 
 @pytest.fixture
 def browser(learner):
-    client = Client()
-    client.force_login(learner)
-    return client
+    return _client(learner)
 
 
 def test_the_path_page_shows_a_completed_drop_and_a_content_edit_at_once(api, browser, enrolled):
