@@ -24,6 +24,9 @@ from challenges.content import hint_html
 from challenges.kinds import KIND_CHOICES, KINDS
 from challenges.models import Challenge, ExampleRun, Submission
 from learnpath.api.errors import Conflict
+from learnpath.api.schema import WHITESPACE
+from learnpath.api.validation import validated
+from learnpath.idempotency import idempotent
 
 ERROR = OpenApiResponse(
     inline_serializer(
@@ -66,10 +69,9 @@ def _accept_code(request, slug: str, input_serializer, create):
     challenge = _challenge_or_404(slug)
     if not isinstance(request.data, dict):
         raise ValidationError({"non_field_errors": ['Send a JSON object like {"code": "..."}.']})
-    serializer = input_serializer(data=request.data)
-    serializer.is_valid(raise_exception=True)
+    code = validated(input_serializer, request.data)["code"]
     try:
-        return create(user=request.user, challenge=challenge, code=serializer.validated_data["code"])
+        return create(user=request.user, challenge=challenge, code=code)
     except services.SubmissionRejected as rejected:
         if rejected.code == "invalid":
             raise ValidationError({"code": [rejected.message]}) from None
@@ -178,12 +180,12 @@ class CheckSerializer(serializers.Serializer):
 
 
 class LossVerdictDetails(serializers.Serializer):
-    kind = serializers.CharField(help_text="distillation-loss or sequence-distillation-loss")
+    kind = serializers.ChoiceField(["distillation-loss", "sequence-distillation-loss"], help_text="The challenge kind.")
     cases = serializers.IntegerField(required=False, help_text="How many hidden inputs the function ran on.")
 
 
 class TrainStudentVerdictDetails(serializers.Serializer):
-    kind = serializers.CharField(help_text="train-student")
+    kind = serializers.ChoiceField(["train-student"], help_text="The challenge kind.")
     min_accuracy = serializers.FloatField(required=False, help_text="Test accuracy needed to pass, 0 to 1.")
     min_agreement = serializers.FloatField(required=False, help_text="Top-1 agreement with the teacher needed.")
     accuracy = serializers.FloatField(
@@ -217,10 +219,13 @@ class TrainStudentVerdictDetails(serializers.Serializer):
     )
 )
 class VerdictDetailsField(serializers.JSONField):
-    """The kind's own verdict details; until there is a verdict, only the kind."""
+    """The kind's own verdict details; until there is a verdict (queued, running), only the kind.
+
+    ``kind`` is always there, whatever the state: it is the discriminator that tells clients (and the schema's
+    oneOf) which of the shapes the details have."""
 
     def to_representation(self, submission: Submission):
-        return submission.details or {"kind": submission.challenge.kind}
+        return {"kind": submission.challenge.kind, **(submission.details or {})}
 
 
 class PreviousVerdictSerializer(serializers.Serializer):
@@ -264,13 +269,20 @@ class SubmissionSerializer(serializers.ModelSerializer):
     typical_grading_seconds = serializers.SerializerMethodField(
         help_text="While running or checking: this challenge's median grading time. Null otherwise or unknown."
     )
+    grading_delayed = serializers.SerializerMethodField(
+        help_text=(
+            "True while queued but not yet handed to the grading queue (it is down): the submission is stored "
+            "and is sent, in its turn, as soon as the queue is back. Nothing needs to be submitted again."
+        )
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = Submission
         fields = [
             "id", "url", "challenge", "attempt", "status", "is_final", "phase", "queue_position",
-            "estimated_wait_seconds", "typical_grading_seconds", "score", "feedback", "checks", "mistakes",
+            "estimated_wait_seconds", "typical_grading_seconds", "grading_delayed", "score", "feedback", "checks",
+            "mistakes",
             "details", "timings", "device", "worker_host", "grader_version", "regraded_at", "previous_verdicts",
             "code", "created_at", "started_at", "finished_at",
         ]  # fmt: skip
@@ -298,6 +310,10 @@ class SubmissionSerializer(serializers.ModelSerializer):
     def get_typical_grading_seconds(self, submission: Submission) -> int | None:
         return self._progress(submission).typical_seconds
 
+    @extend_schema_field(serializers.BooleanField())
+    def get_grading_delayed(self, submission: Submission) -> bool:
+        return self._progress(submission).delayed
+
 
 def submission_data(submissions: list[Submission]) -> list[dict]:
     """The submissions as the API shows them, their grading progress read for all of them at once."""
@@ -305,8 +321,19 @@ def submission_data(submissions: list[Submission]) -> list[dict]:
     return SubmissionSerializer(submissions, many=True, context={"progress": progress}).data
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        # As services.code_problem: something besides (Python's) white space, and no NUL character.
+        "pattern": rf"^[^\u0000]*[^{WHITESPACE}\u0000][^\u0000]*$",
+        "maxLength": services.MAX_CODE_BYTES,
+    }
+)
 class SourceCodeField(serializers.CharField):
-    """Text only: DRF's CharField would quietly turn 42 or true into source code."""
+    """Text only: DRF's CharField would quietly turn 42 or true into source code. Never trimmed; white space
+    alone, like nothing, is refused (by services.code_problem), as the schema's pattern says."""
+
+    default_error_messages = {"blank": "Your code is empty."}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -320,7 +347,6 @@ class SubmissionListCreateApi(APIView):
     class SubmissionInputSerializer(serializers.Serializer):
         code = SourceCodeField(
             trim_whitespace=False,
-            allow_blank=True,
             help_text=f"Python source defining the entrypoint; at most {services.MAX_CODE_BYTES:,} bytes (UTF-8).",
         )
 
@@ -338,6 +364,7 @@ class SubmissionListCreateApi(APIView):
         history = list(selectors.submission_history(user=request.user, challenge=challenge))
         return Response(submission_data(history))
 
+    @idempotent
     @extend_schema(
         request=SubmissionInputSerializer,
         responses={202: SubmissionSerializer, 400: ERROR, 404: ERROR, 409: ERROR, 429: ERROR},
@@ -377,6 +404,7 @@ class HintRevealApi(APIView):
         hints_total = serializers.IntegerField()
         hints_left = serializers.IntegerField()
 
+    @idempotent
     @extend_schema(
         request=None,
         responses={201: HintRevealSerializer, 404: ERROR, 409: ERROR},
@@ -472,26 +500,37 @@ class ExampleRunSerializer(serializers.ModelSerializer):
     )
     is_final = serializers.BooleanField(read_only=True, help_text="True once the run is over: stop polling.")
     examples = ExampleResultsField(read_only=True)
+    grading_delayed = serializers.SerializerMethodField(
+        help_text=(
+            "True while queued but not yet handed to the grading queue (it is down): the run is stored and starts "
+            "as soon as the queue is back."
+        )
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = ExampleRun
         fields = [
-            "id", "url", "challenge", "kind", "status", "is_final", "message", "examples", "stdout", "stderr",
-            "created_at", "started_at", "finished_at",
+            "id", "url", "challenge", "kind", "status", "is_final", "grading_delayed", "message", "examples",
+            "stdout", "stderr", "created_at", "started_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
 
     def get_url(self, run: ExampleRun) -> str:
         return f"/api/example-runs/{run.pk}/"
 
+    @extend_schema_field(serializers.BooleanField())
+    def get_grading_delayed(self, run: ExampleRun) -> bool:
+        return selectors.example_run_delayed(run)
+
 
 class ExampleRunCreateApi(APIView):
     throttle_classes = [ExampleRunThrottle]
 
     class ExampleRunInputSerializer(serializers.Serializer):
-        code = SourceCodeField(trim_whitespace=False, allow_blank=True, help_text="Python source, as for a submission.")
+        code = SourceCodeField(trim_whitespace=False, help_text="Python source, as for a submission.")
 
+    @idempotent
     @extend_schema(
         request=ExampleRunInputSerializer,
         responses={202: ExampleRunSerializer, 400: ERROR, 404: ERROR, 409: ERROR, 429: ERROR},

@@ -107,7 +107,14 @@ class Submission(models.Model):
     timings = models.JSONField(default=dict, blank=True)
     worker_host = models.CharField(max_length=200, blank=True)
     device = models.CharField(max_length=20, blank=True)
-    task_id = models.CharField(max_length=64, blank=True, help_text="The Celery task grading it now or last.")
+    task_id = models.CharField(
+        max_length=64, blank=True, help_text="The id of the task message last sent for it (the one grading it now)."
+    )
+    dispatched_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its task message last reached the broker; empty while one waits to be sent (broker down).",
+    )
     grading_runs = models.PositiveSmallIntegerField(
         default=0, help_text="How many times a worker started grading it (more than one after a lost worker)."
     )
@@ -197,14 +204,21 @@ class ExampleRun(models.Model):
     examples = models.JSONField(default=list, blank=True, help_text="Per example: inputs, expected, got, error.")
     stdout = models.TextField(blank=True)
     stderr = models.TextField(blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
+    task_id = models.CharField(max_length=64, blank=True, help_text="The id of the task message last sent for it.")
+    worker_host = models.CharField(max_length=200, blank=True, help_text="The worker running it now or last.")
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task message last reached the broker; empty while one waits."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["user", "challenge", "-created_at"], name="example_run_latest")]
+        indexes = [
+            models.Index(fields=["user", "challenge", "-created_at"], name="example_run_latest"),
+            models.Index(fields=["status", "created_at"], name="example_run_status_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.challenge.slug} examples ({self.status})"

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
+from challenges.dispatch import SEND_GRACE_SECONDS
 from challenges.models import Challenge, ExampleRun, HintReveal, Submission
 
 NOT_TRIED, ATTEMPTED, PASSED = "not_tried", "attempted", "passed"
@@ -137,6 +138,8 @@ class GradingProgress:
     estimate_basis: str | None = None
     elapsed_seconds: int | None = None
     typical_seconds: int | None = None
+    # Queued, but its message has not reached the grading queue (the broker is down): it waits in the database.
+    delayed: bool = False
 
 
 DONE_PROGRESS = GradingProgress(phase=Submission.Phase.DONE)
@@ -245,6 +248,7 @@ def submission_progress(*, submissions: list[Submission], now: datetime | None =
         return typical_cache[challenge_id]
 
     queued = [s for s in in_flight if s.status == Submission.Status.QUEUED]
+    unsent_since = now - timedelta(seconds=SEND_GRACE_SECONDS)
     recent = None
     if queued:
         positions, running = _queue_counts(queued, now)
@@ -269,8 +273,15 @@ def submission_progress(*, submissions: list[Submission], now: datetime | None =
             queue_position=position,
             estimated_wait_seconds=wait,
             estimate_basis=basis if wait is not None else None,
+            delayed=submission.dispatched_at is None and submission.queued_at < unsent_since,
         )
     return progress
+
+
+def example_run_delayed(run: ExampleRun, *, now: datetime | None = None) -> bool:
+    """Queued, but its message has not reached the grading queue (the broker is down): it waits in the database."""
+    unsent_since = (now or timezone.now()) - timedelta(seconds=SEND_GRACE_SECONDS)
+    return run.status == ExampleRun.Status.QUEUED and run.dispatched_at is None and run.created_at < unsent_since
 
 
 def _whole_seconds(seconds: float | None) -> int | None:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from challenges import limits
+from challenges import dispatch, limits
 from challenges.kinds.grader import Verdict
 from challenges.models import Challenge, ExampleRun, HintReveal, Submission
 
@@ -71,27 +72,16 @@ def submission_create(*, user: User, challenge: Challenge, code: str) -> Submiss
             code="too_many_in_flight",
         )
     last = Submission.objects.filter(user=user, challenge=challenge).aggregate(n=Max("attempt"))["n"] or 0
-    submission = Submission.objects.create(user=user, challenge=challenge, code=code, attempt=last + 1)
-    budget = _budget(challenge)
-    transaction.on_commit(lambda: _dispatch(submission.pk, budget))
+    submission = Submission.objects.create(
+        user=user, challenge=challenge, code=code, attempt=last + 1, task_id=dispatch.new_task_id()
+    )
+    # Sent once the row is committed; a broker that is down leaves it stored and queued (challenges.dispatch).
+    transaction.on_commit(lambda: dispatch.submission_send(submission))
     return submission
 
 
 def _budget(challenge: Challenge) -> limits.TaskBudget:
     return limits.task_budget(challenge.kind, limits.sandbox_limits(challenge.kind, challenge.limits))
-
-
-def _dispatch(submission_id: int, budget: limits.TaskBudget) -> None:
-    from challenges.tasks import grade_submission
-
-    # The queue is named at send time (the same as CELERY_TASK_ROUTES), so that it follows the settings;
-    # the time limits are the challenge's own.
-    grade_submission.apply_async(
-        (submission_id,),
-        queue=settings.CELERY_GRADING_QUEUE,
-        soft_time_limit=budget.soft_seconds,
-        time_limit=budget.hard_seconds,
-    )
 
 
 @transaction.atomic
@@ -164,8 +154,29 @@ def submission_grade(*, submission_id: int, task_id: str, worker_host: str, devi
             submission_mark_checking(submission_id=submission_id, task_id=task_id)
 
     verdict = grade(target, submission.code, device=device, pool=pool, on_phase=on_phase)
-    submission_record_verdict(submission_id=submission_id, verdict=verdict)
+    _record_verdict_patiently(submission_id=submission_id, verdict=verdict)
     return verdict.status
+
+
+# A verdict computed while the database restarts waits this long for it rather than being thrown away.
+VERDICT_STORE_PATIENCE_SECONDS = 30
+
+
+def _record_verdict_patiently(*, submission_id: int, verdict: Verdict) -> None:
+    """Store the verdict, retrying while the database cannot be reached: grading again would cost far more."""
+    deadline = time.monotonic() + VERDICT_STORE_PATIENCE_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            submission_record_verdict(submission_id=submission_id, verdict=verdict)
+            return
+        except (OperationalError, InterfaceError) as error:
+            if time.monotonic() + pause > deadline:
+                raise
+            logger.warning("verdict of submission %s waits for the database: %s", submission_id, error)
+            connection.close()  # a broken connection is replaced by a fresh one on the next query
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 VERDICT_FIELDS = ("status", "score", "checks", "feedback", "mistakes", "details", "timings", "grader_version")
@@ -262,21 +273,33 @@ NEVER_PICKED_UP = (
 def submissions_reap(*, now: datetime | None = None) -> dict[str, list[int]]:
     """Finish or requeue submissions nobody is grading any more; none may stay queued or running forever.
 
-    Running past its deadline (the challenge's hard time limit plus a grace) means the worker was killed or
-    lost: the submission is queued again (a fresh task) until it has been started ``MAX_GRADING_RUNS`` times,
-    then it ends in error. Queued for far too long means no worker will come: it ends in error.
+    A running submission's worker is lost when it is past its deadline (the challenge's hard time limit plus
+    a grace), or sooner when the worker's heartbeat says so (``workers.liveness``): it started again since
+    the grading began, or it stopped beating and does not answer a ping. Such a submission is queued again
+    (a fresh task) until it has been started ``MAX_GRADING_RUNS`` times, then it ends in error. Queued for
+    far too long means no worker will come: it ends in error. Example runs whose worker is lost end in
+    error (they are not attempts; the learner runs them again), as do those queued for far too long.
     """
+    from workers.liveness import gradings_lost
+
     now = now or timezone.now()
     outcome: dict[str, list[int]] = {"requeued": [], "errored": []}
     stale_queued = now - timedelta(seconds=limits.REAP_QUEUED_AFTER_SECONDS)
-    stale_running = Q(status=Submission.Status.RUNNING, deadline_at__lt=now)
-    running = Submission.objects.filter(stale_running)
-    for submission_id in running.values_list("pk", flat=True):
+    running = list(
+        Submission.objects.filter(status=Submission.Status.RUNNING).values_list(
+            "pk", "worker_host", "started_at", "deadline_at"
+        )
+    )
+    lost = gradings_lost([(pk, host, started) for pk, host, started, _ in running], now=now)
+    for submission_id, _, started_at, deadline_at in running:
+        if not (submission_id in lost or (deadline_at is not None and deadline_at < now)):
+            continue
         with transaction.atomic():
+            # Still the same grading run (a worker may have finished it or claimed it again since the read).
             submission = (
                 Submission.objects.select_for_update()
                 .select_related("challenge")
-                .filter(stale_running, pk=submission_id)
+                .filter(pk=submission_id, status=Submission.Status.RUNNING, started_at=started_at)
                 .first()
             )
             if submission is None:
@@ -286,9 +309,12 @@ def submissions_reap(*, now: datetime | None = None) -> dict[str, list[int]]:
                 submission.queued_at = now  # a fresh task, at the back of the broker's queue
                 submission.started_at = None
                 submission.deadline_at = None
-                submission.save(update_fields=["status", "queued_at", "started_at", "deadline_at"])
-                budget = _budget(submission.challenge)
-                transaction.on_commit(lambda pk=submission_id, budget=budget: _dispatch(pk, budget))
+                submission.task_id = dispatch.new_task_id()
+                submission.dispatched_at = None
+                submission.save(
+                    update_fields=["status", "queued_at", "started_at", "deadline_at", "task_id", "dispatched_at"]
+                )
+                transaction.on_commit(lambda submission=submission: dispatch.submission_send(submission))
                 outcome["requeued"].append(submission_id)
             else:
                 submission_finish(submission_id=submission_id, status=Submission.Status.ERROR, message=LOST_WORKER)
@@ -300,7 +326,27 @@ def submissions_reap(*, now: datetime | None = None) -> dict[str, list[int]]:
             if locked.exists():
                 submission_finish(submission_id=submission_id, status=Submission.Status.ERROR, message=NEVER_PICKED_UP)
                 outcome["errored"].append(submission_id)
+    _example_runs_reap(now=now, stale_queued=stale_queued)
     return outcome
+
+
+def _example_runs_reap(*, now: datetime, stale_queued: datetime) -> None:
+    from workers.liveness import gradings_lost
+
+    running = list(
+        ExampleRun.objects.filter(status=ExampleRun.Status.RUNNING).values_list("pk", "worker_host", "started_at")
+    )
+    lost = gradings_lost(running, now=now)
+    longest = timedelta(seconds=limits.longest_hard_limit_seconds() + limits.REAP_GRACE_SECONDS)
+    overdue = {pk for pk, _, started in running if started is not None and started < now - longest}
+    for pk, _, started_at in running:
+        if pk in lost or pk in overdue:
+            ExampleRun.objects.filter(pk=pk, status=ExampleRun.Status.RUNNING, started_at=started_at).update(
+                status=ExampleRun.Status.ERROR, message=EXAMPLES_WORKER_LOST, finished_at=now
+            )
+    ExampleRun.objects.filter(status=ExampleRun.Status.QUEUED, created_at__lt=stale_queued).update(
+        status=ExampleRun.Status.ERROR, message=EXAMPLES_UNAVAILABLE, finished_at=now
+    )
 
 
 @transaction.atomic
@@ -329,6 +375,9 @@ EXAMPLES_UNAVAILABLE = (
     "The grader is unavailable right now, so your code was not run on the examples. Try again in a few minutes."
 )
 EXAMPLES_TOO_SLOW = "Running on the examples took longer than {seconds} seconds and was stopped."
+EXAMPLES_WORKER_LOST = (
+    "The worker running your code on the examples stopped before it finished. Run it again in a moment."
+)
 
 
 @transaction.atomic
@@ -350,27 +399,15 @@ def example_run_create(*, user: User, challenge: Challenge, code: str) -> Exampl
         raise SubmissionRejected(
             "Your code is already running on the examples; wait for that run to finish.", code="too_many_in_flight"
         )
-    run = ExampleRun.objects.create(user=user, challenge=challenge, code=code)
+    run = ExampleRun.objects.create(user=user, challenge=challenge, code=code, task_id=dispatch.new_task_id())
     old = ExampleRun.objects.filter(user=user, challenge=challenge).values_list("pk", flat=True)[EXAMPLE_RUNS_KEPT:]
     ExampleRun.objects.filter(pk__in=list(old)).delete()
-    budget = _budget(challenge)
-    transaction.on_commit(lambda: _dispatch_examples(run.pk, budget))
+    # The same grading queue, sandbox pool and time limits as a submission of this challenge.
+    transaction.on_commit(lambda: dispatch.example_run_send(run))
     return run
 
 
-def _dispatch_examples(run_id: int, budget: limits.TaskBudget) -> None:
-    from challenges.tasks import run_examples
-
-    # The same grading queue, sandbox pool and time limits as a submission of this challenge.
-    run_examples.apply_async(
-        (run_id,),
-        queue=settings.CELERY_GRADING_QUEUE,
-        soft_time_limit=budget.soft_seconds,
-        time_limit=budget.hard_seconds,
-    )
-
-
-def example_run_execute(*, run_id: int, task_id: str, device: str, pool=None) -> str:
+def example_run_execute(*, run_id: int, task_id: str, device: str, worker_host: str = "", pool=None) -> str:
     """Claim a queued run, run it through the sandbox on the kind's examples and store what came back.
 
     Returns the run's status, or "skipped" when it was not queued. Infrastructure errors propagate (the task
@@ -384,8 +421,9 @@ def example_run_execute(*, run_id: int, task_id: str, device: str, pool=None) ->
             return "skipped"
         run.status = ExampleRun.Status.RUNNING
         run.task_id = task_id
+        run.worker_host = worker_host
         run.started_at = timezone.now()
-        run.save(update_fields=["status", "task_id", "started_at"])
+        run.save(update_fields=["status", "task_id", "worker_host", "started_at"])
     report = run_examples(run.challenge.grading_target(), run.code, device=device, pool=pool)
     with transaction.atomic():
         run = ExampleRun.objects.select_for_update().filter(pk=run_id).first()

@@ -19,7 +19,7 @@ from celery.signals import worker_process_init, worker_process_shutdown, worker_
 from django.db import DatabaseError, InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
-from challenges import services
+from challenges import dispatch, services
 from challenges.kinds.grader import GradingInfrastructureError, grading_device
 from challenges.models import ExampleRun, Submission
 from workers.sandbox.pool import SandboxPool
@@ -118,10 +118,19 @@ def _backoff(retries: int) -> int:
 
 @shared_task(name="challenges.reap_submissions", ignore_result=True)
 def reap_submissions() -> dict[str, list[int]]:
+    """Mend grading: requeue what lost its worker, then send again what lost its message (or never got one)."""
     outcome = services.submissions_reap()
     if outcome["requeued"] or outcome["errored"]:
         logger.warning("reaped submissions: %s", outcome)
-    return outcome
+    from workers.services import worker_heartbeats_prune
+
+    worker_heartbeats_prune()
+    try:
+        sent = dispatch.dispatch_lost()
+    except (BrokerError, OSError) as error:  # still down: the rows wait, and the next run tries again
+        logger.warning("could not mend lost grading messages yet: %s", error)
+        sent = {"submissions": [], "example_runs": []}
+    return {**outcome, "resent": sent["submissions"], "resent_example_runs": sent["example_runs"]}
 
 
 @shared_task(name="challenges.run_examples", bind=True, max_retries=2, ignore_result=True)
@@ -129,7 +138,11 @@ def run_examples(self, run_id: int) -> str:
     """Run on examples: the learner's code on the kind's visible examples, through the same pool. No verdict."""
     try:
         return services.example_run_execute(
-            run_id=run_id, task_id=self.request.id or "", device=grading_device(), pool=POOL
+            run_id=run_id,
+            task_id=self.request.id or "",
+            device=grading_device(),
+            worker_host=self.request.hostname or socket.gethostname(),
+            pool=POOL,
         )
     except SoftTimeLimitExceeded:
         soft = (self.request.timelimit or (None, None))[1]

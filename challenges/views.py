@@ -15,6 +15,7 @@ from challenges.content import hint_html
 from challenges.kinds import KINDS
 from challenges.models import Challenge
 from challenges.templatetags.challenge_verdicts import BADGES
+from learnpath import idempotency
 
 STANDING_LABELS = {"not_tried": "Not tried", "attempted": "Attempted", "passed": "Passed"}
 
@@ -91,17 +92,20 @@ def _progress(submission) -> selectors.GradingProgress:
     return selectors.submission_progress(submissions=[submission])[submission.pk]
 
 
+@idempotency.idempotent
 def _post(request, challenge: Challenge):
     if request.POST.get("action") == "hint":
         try:
             services.hint_reveal(user=request.user, challenge=challenge)
         except services.NoHintsLeft:
             messages.info(request, "You have seen every hint for this challenge.")
+            return idempotency.refused(redirect(challenge))
     else:
         try:
             services.submission_create(user=request.user, challenge=challenge, code=request.POST.get("code", ""))
         except services.SubmissionRejected as rejected:
             messages.error(request, rejected.message)
+            return idempotency.refused(redirect(challenge))
         else:
             messages.success(request, "Submitted. Reload this page in a few seconds for the verdict.")
     return redirect(challenge)

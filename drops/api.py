@@ -6,8 +6,7 @@ import json
 
 from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.renderers import JSONRenderer
@@ -21,6 +20,7 @@ from learnpath.api.errors import Conflict, error_response
 from learnpath.api.validation import validated
 from learnpath.api.views import ERROR
 from learnpath.cache import learner_cached
+from learnpath.idempotency import idempotent
 from learnpath.selectors import profile_of
 
 MAX_ID = 2**63 - 1
@@ -265,6 +265,7 @@ class DropCompleteApi(APIView):
         next_unlocks_at = serializers.DateTimeField(allow_null=True)
         streak = StreakSerializer()
 
+    @idempotent
     @extend_schema(
         request=InputSerializer,
         responses={
@@ -303,6 +304,12 @@ class DropCompleteApi(APIView):
         return Response(self.OutputSerializer(payload).data, status=code)
 
 
+class _LimitSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(
+        min_value=1, max_value=50, required=False, default=10, help_text="How many cards (1–50, default 10)."
+    )
+
+
 class ReviewsDueApi(APIView):
     learner_entries = (_reviews_due_entry,)
 
@@ -316,18 +323,14 @@ class ReviewsDueApi(APIView):
         cards = ReviewCardSerializer(many=True)
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "limit", OpenApiTypes.INT, description="How many cards (1–50, default 10).", required=False
-            )
-        ],
+        parameters=[_LimitSerializer],
         responses={200: OutputSerializer, 400: OpenApiResponse(ERROR), 401: OpenApiResponse(ERROR)},
         tags=["daily loop"],
         summary="The cards due in today's review session, soonest first",
     )
     def get(self, request):
         # The usual request names no limit: the default needs no validation.
-        limit = validated(_LimitSerializer, request.query_params.dict())["limit"] if request.query_params else 10
+        limit = validated(_LimitSerializer, request.query_params)["limit"] if request.query_params else 10
         now = timezone.now()
 
         def build():
@@ -344,14 +347,12 @@ class ReviewsDueApi(APIView):
         return cached_response(request, name=_reviews_due_entry(request, limit), now=now, build=build)
 
 
-class _LimitSerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=50, required=False, default=10)
-
-
 class ReviewRateApi(APIView):
     class InputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "ReviewRateInput"
+
+        at_least_one_of = ("rating", "answer")  # the schema's anyOf: the check in validate()
 
         rating = serializers.IntegerField(
             min_value=1,
@@ -396,6 +397,7 @@ class ReviewRateApi(APIView):
         remaining = serializers.IntegerField(help_text="Cards left in today's session.")
         streak = StreakSerializer()
 
+    @idempotent
     @extend_schema(
         request=InputSerializer,
         responses={

@@ -20,6 +20,7 @@ from drops.demos import DEMOS, demo_uses, demos_in_html
 from drops.extras import render_extras
 from drops.models import Drop, RecallCard, ReviewCard
 from drops.reminders import unsubscribe_user_id
+from learnpath import idempotency
 from learnpath import selectors as learnpath_selectors
 from learnpath import services as learnpath_services
 
@@ -90,6 +91,7 @@ def demos_page(request):
 
 @login_required
 @require_POST
+@idempotency.idempotent
 def drop_complete(request, drop_id: int):
     drop = get_object_or_404(Drop, pk=drop_id)
     try:
@@ -100,7 +102,7 @@ def drop_complete(request, drop_id: int):
         result = services.drop_complete(user=request.user, drop=drop, seconds_spent=seconds)
     except services.DropLocked:
         messages.error(request, "That drop is still locked.")
-        return redirect("drop", drop_id=drop.pk)
+        return idempotency.refused(redirect("drop", drop_id=drop.pk))
     if result.newly_completed:
         text = f"Drop {drop.position} done."
         if result.cards_added:
@@ -124,6 +126,7 @@ def review_session(request):
 
 @login_required
 @require_POST
+@idempotency.idempotent
 def review_rate(request, card_id: int):
     """Check a choice or numeric answer (the same card then shows the feedback and the rating form), or rate.
 
@@ -153,10 +156,10 @@ def review_rate(request, card_id: int):
         )
     except services.CardNotDue:
         messages.info(request, "That card is not due any more; here is the next one.")
-        return redirect("review")
+        return idempotency.refused(redirect("review"))
     except services.ReviewInputError as error:
         messages.error(request, error.message)
-        return redirect("review")
+        return idempotency.refused(redirect("review"))
     next_due = timezone.localtime(result.review_card.due)
     messages.info(
         request, f"Rated {dict((r[0], r[1]) for r in RATINGS)[result.rating]}. Next review {next_due:%a %d %b, %H:%M}."
@@ -168,10 +171,10 @@ def _checked_card(request, review_card: ReviewCard, answer: str, duration_ms: in
     profile = learnpath_selectors.profile_of(request.user)
     if not selectors.card_in_session(review_card, now, profile.zone):
         messages.info(request, "That card is not due any more; here is the next one.")
-        return redirect("review")
+        return idempotency.refused(redirect("review"))
     if len(answer) > services.ANSWER_MAX_LENGTH:
         messages.error(request, f"An answer has at most {services.ANSWER_MAX_LENGTH} characters.")
-        return redirect("review")
+        return idempotency.refused(redirect("review"))
     card = review_card.card
     correct = services.answer_is_correct(card, answer)
     counts = selectors.due_counts(user=request.user, now=now, zone=profile.zone, cap=profile.daily_review_cap)

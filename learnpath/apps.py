@@ -38,6 +38,11 @@ class LearnpathConfig(AppConfig):
             handler = _user_changed_by(field)
             post_save.connect(handler, sender=model, dispatch_uid=f"auth-user-save-{label}", weak=False)
             post_delete.connect(handler, sender=model, dispatch_uid=f"auth-user-delete-{label}", weak=False)
+        # A process that saw the cache server fail pays the version bumps owed before it reads from it again.
+        from learnpath import cache, redis_cache
+
+        if cache.owed_invalidations_apply not in redis_cache.recovered:
+            redis_cache.recovered.append(cache.owed_invalidations_apply)
 
 
 def _content_changed(**kwargs) -> None:

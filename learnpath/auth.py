@@ -15,7 +15,6 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
-from django.db import transaction
 from drf_spectacular.authentication import SessionScheme
 from rest_framework import authentication
 
@@ -31,15 +30,9 @@ def user_key(user_id) -> str:
 
 
 def forget_user(user_id) -> None:
-    """Drop the cached user now and when the current transaction commits."""
-    key = user_key(user_id)
-
-    def forget() -> None:
-        cache.delete(key)
-        batched.wrote(key)
-
-    forget()
-    transaction.on_commit(forget)
+    """Drop the cached user now and when the current transaction commits (owed if the cache is down: an old
+    password hash or an active flag must not come back with the cache)."""
+    batched.forget(user_key(user_id))
 
 
 class ProfileModelBackend(ModelBackend):

@@ -27,6 +27,7 @@ a write goes back to the cache.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -36,9 +37,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 LEARNER_TTL_SECONDS = 60 * 60
 CONTENT_TTL_SECONDS = 24 * 60 * 60
@@ -186,12 +188,87 @@ def content_changed() -> None:
 
 
 def _bump(key: str) -> None:
-    def bump() -> None:
-        try:
-            cache.incr(key)
-        except ValueError:  # not in the cache: a fresh clock reading is newer than any version handed out
-            cache.set(key, time.time_ns(), timeout=None)
-        wrote(key)
+    """Bump a version now and after the commit; a bump the cache cannot take is owed, never raised.
 
-    bump()
-    transaction.on_commit(bump)
+    The state change must not wait for, or be undone by, the cache. A bump that fails before the commit is
+    recorded as owed in the same transaction, so the change and the debt commit together; one that fails
+    after the commit is recorded on its own. :func:`owed_invalidations_apply` pays them once the cache
+    answers: before this process next reads from it, and from the beat schedule for every other process.
+    """
+    _invalidate(key, BUMP)
+
+
+def forget(key: str) -> None:
+    """Delete an entry now and after the commit (a signed-in user, a session logged out), owed like a bump
+    when the cache cannot take it: such an entry must not come back with the cache."""
+    _invalidate(key, DELETE)
+
+
+BUMP, DELETE = "bump", "delete"
+
+
+def _invalidate(key: str, action: str) -> None:
+    if not _try(key, action):
+        _owe(key, action)
+
+    def after_commit() -> None:
+        if not _try(key, action):
+            _owe(key, action)
+
+    transaction.on_commit(after_commit)
+
+
+def _try(key: str, action: str) -> bool:
+    try:
+        if action == DELETE:
+            cache.delete(key)
+        else:
+            try:
+                cache.incr(key)
+            except ValueError:  # not in the cache: a fresh clock reading is newer than any version handed out
+                cache.set(key, time.time_ns(), timeout=None)
+        if getattr(cache, "last_failed", False):  # a tolerant backend dropped it rather than raise
+            raise CacheUnavailableError("the cache server cannot be reached")
+    except Exception as error:  # noqa: BLE001 - whatever the backend raises, the change it follows stands
+        logger.warning("cache %s of %s not made (%s): recorded to apply when the cache is back", action, key, error)
+        return False
+    wrote(key)
+    return True
+
+
+def _owe(key: str, action: str) -> None:
+    from learnpath.models import CacheInvalidation
+
+    try:
+        CacheInvalidation.objects.create(key=key, action=action)
+    except DatabaseError:
+        # Only after the commit, with the database gone too: this process keeps it and pays it with the rest.
+        logger.exception("could not record the owed cache %s of %s; keeping it in this process", action, key)
+        _owed_here.add((key, action))
+
+
+_owed_here: set[tuple[str, str]] = set()
+
+
+def owed_invalidations_apply(*, limit: int = 5000) -> int:
+    """Make every invalidation owed since the cache was unreachable; returns how many records were paid.
+
+    Raises :class:`CacheUnavailableError` when the cache still cannot take them (the records stay for the
+    next try). Records written while this runs are left for the next run: only what was read is deleted.
+    """
+    from learnpath.models import CacheInvalidation
+
+    owed = list(CacheInvalidation.objects.order_by("pk").values_list("pk", "key", "action")[:limit])
+    wanted = {(key, action) for _, key, action in owed} | _owed_here
+    for key, action in sorted(wanted):
+        if not _try(key, action):
+            raise CacheUnavailableError(f"the cache did not take the owed {action} of {key}")
+        _owed_here.discard((key, action))
+    if owed:
+        CacheInvalidation.objects.filter(pk__in=[pk for pk, _, _ in owed]).delete()
+        logger.info("applied %d owed cache invalidations (%d keys)", len(owed), len(wanted))
+    return len(owed)
+
+
+class CacheUnavailableError(Exception):
+    """The cache cannot take an invalidation now."""

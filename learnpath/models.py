@@ -124,3 +124,53 @@ class LearnerProfile(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+
+class CacheInvalidation(models.Model):
+    """A cache invalidation that could not reach the cache (``learnpath.cache``): applied once it is back.
+
+    A version bump (a learner's or the content's) or the deletion of an entry that must not outlive its row
+    (a signed-in user, a session that was logged out). Written in the same transaction as the change it
+    invalidates for, where there is one, so the change and the promise to invalidate commit together; deleted
+    once the invalidation has reached the cache.
+    """
+
+    class Action(models.TextChoices):
+        BUMP = "bump", "Bump the version"
+        DELETE = "delete", "Delete the entry"
+
+    key = models.CharField(max_length=250)
+    action = models.CharField(max_length=6, choices=Action.choices, default=Action.BUMP)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.key}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a write sent with an ``Idempotency-Key``: a retry with the same key gets it again.
+
+    ``fingerprint`` is a digest of the method, the path and the request's body: the same key with another
+    request is refused (422). Records older than ``IDEMPOTENCY_TTL_SECONDS`` no longer count and are pruned.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_records")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    content_type = models.CharField(max_length=100, blank=True)
+    location = models.CharField(max_length=500, blank=True, help_text="The redirect a form post answered with.")
+    body = models.BinaryField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_user_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.key})"

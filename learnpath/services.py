@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from learnpath.cache import learner_changed
 from learnpath.models import Enrollment, LearnerProfile, Path, validate_timezone
+from learnpath.redis_cache import CacheUnavailable
 
 EMAIL_TAKEN = "Another account already uses that address."
 REMINDERS_NEED_EMAIL = "Add an email address to get reminders: there is nowhere to send them yet."
@@ -147,6 +148,8 @@ def login_failed(*, username: str, address: str) -> None:
                 cache.incr(key)
             except ValueError:
                 cache.set(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+            except CacheUnavailable:  # the counters live in the cache: during its outage failures go uncounted
+                return
 
 
 def login_succeeded(*, username: str, address: str) -> None:
@@ -164,6 +167,8 @@ def password_reset_allowed(*, email: str) -> bool:
         return cache.incr(key) <= settings.PASSWORD_RESET_REQUEST_LIMIT
     except ValueError:  # expired between the two calls
         cache.set(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+        return True
+    except CacheUnavailable:  # a reset is worth more than the count, which lives in the cache
         return True
 
 

@@ -75,9 +75,13 @@ class SessionStore(cached_db.SessionStore):
     def save(self, must_create: bool = False) -> None:
         super().save(must_create=must_create)
         cache.wrote(self.cache_key)
+        if getattr(self._cache, "last_failed", False):
+            # The database has the session; an older copy left in the cache must not come back with it.
+            cache.forget(self.cache_key)
 
     def delete(self, session_key: str | None = None) -> None:
         key = session_key if session_key is not None else self.session_key
         super().delete(session_key)
         if key is not None:
-            cache.wrote(self.cache_key_prefix + key)
+            # A session logged out while the cache was down must not come back with the cache.
+            cache.forget(self.cache_key_prefix + key)

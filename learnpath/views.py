@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 
 from django.contrib import messages
@@ -9,7 +10,8 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseServerError, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.template.loader import render_to_string
@@ -23,6 +25,7 @@ from learnpath import selectors, services
 from learnpath.api.views import path_outline
 from learnpath.cache import content_cached, learner_cached
 from learnpath.forms import ProfileForm, SignupForm, ThrottledAuthenticationForm
+from learnpath.idempotency import idempotent
 from learnpath.models import Path
 
 
@@ -178,6 +181,7 @@ def _path_page(request, slug: str, now: datetime) -> tuple[dict, datetime | None
 
 @login_required
 @require_POST
+@idempotent
 def enroll(request, slug: str):
     path = get_object_or_404(Path, slug=slug)
     _, created = services.enrollment_create(user=request.user, path=path)
@@ -194,8 +198,39 @@ def not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
+# Seconds a client is asked to wait when a dependency it needs is down (503 with Retry-After).
+RETRY_AFTER_SECONDS = 15
+
+
 def server_error(request):
-    """Rendered without the request's context, as Django's own is: whatever broke the page cannot break this."""
+    """Rendered without the request's context, as Django's own is: whatever broke the page cannot break this.
+
+    A database that cannot be reached (stopped, restarting, failing over) is not a bug: it answers 503 with
+    Retry-After, naming what is unavailable, wherever in the request it was found (a middleware loading the
+    session as much as a view).
+    """
+    error = sys.exc_info()[1]
+    if isinstance(error, OperationalError | InterfaceError):
+        return _unavailable(request, "database")
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Something went wrong on our side. Try again in a minute."}, status=500)
     return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+def _unavailable(request, dependency: str):
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {
+                "detail": (
+                    f"The {dependency} is unavailable right now, so this request was not carried out. "
+                    "Try again shortly."
+                ),
+                "unavailable": [dependency],
+                "retry_after_seconds": RETRY_AFTER_SECONDS,
+            },
+            status=503,
+        )
+    else:
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import DecimalField
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
@@ -14,11 +17,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import renderers, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from learnpath.api.fields import RoundedDecimalField
 from learnpath.api.validation import validated
 from learnpath.api.views import ERROR  # the one error shape of the whole API
+from learnpath.idempotency import idempotent
 from plans import selectors, services
 from plans.calculator import describe
 from plans.models import DistillationPlan
@@ -34,12 +40,33 @@ DECIMAL_FIELDS = [
 ]
 
 
+def _largest_amount(name: str) -> Decimal:
+    """A whole amount just under the field's size. Nearer the next power of ten, a value may not read back: SQLite
+    keeps decimals as floats (15 significant digits), and 99,999,999.99999999 comes back as 100,000,000."""
+    field = DistillationPlan._meta.get_field(name)
+    return Decimal(10) ** (field.max_digits - field.decimal_places) - 1
+
+
+AMOUNT_FIELDS = [name for name in DECIMAL_FIELDS if name != "pass_threshold_percent"]  # that one has its own bound
+
+
 class PlanInputSerializer(serializers.ModelSerializer):
+    """The worksheet's fields. Amounts keep 8 decimal places (the training cost 2) and the pass threshold 2: a
+    number with more is rounded to them, not refused."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        DecimalField: RoundedDecimalField,
+    }
+
     class Meta:
         model = DistillationPlan
         fields = INPUT_FIELDS
         # Money goes out as JSON numbers; the database keeps exact decimals.
-        extra_kwargs = {name: {"coerce_to_string": False} for name in DECIMAL_FIELDS}
+        extra_kwargs = {
+            name: {"coerce_to_string": False, **({"max_value": _largest_amount(name)} if name in AMOUNT_FIELDS else {})}
+            for name in DECIMAL_FIELDS
+        }
 
 
 class CalculatorSerializer(serializers.Serializer):
@@ -70,6 +97,8 @@ def _blank_choice(model_field: str) -> serializers.ChoiceField:
 
 
 class PlanOutputSerializer(PlanInputSerializer):
+    """A plan: the worksheet's fields, how complete it is and the calculator's result."""
+
     mode = _blank_choice("mode")
     regime = _blank_choice("regime")
     is_complete = serializers.BooleanField(read_only=True)
@@ -137,6 +166,7 @@ class PlanListApi(APIView):
     def get(self, request):
         return Response(PlanSummarySerializer(selectors.plans_for(user=request.user), many=True).data)
 
+    @idempotent
     @extend_schema(
         request=PlanInputSerializer,
         responses={
@@ -174,7 +204,8 @@ class PlanDetailApi(APIView):
         },
         tags=["plans"],
         summary="Change some fields of one of your plans",
-        description="Saving a complete worksheet completes the path's last drop when it is available to you.",
+        description="Send the fields to change, at least one: a body that names none of them is a 400 and changes "
+        "nothing. Saving a complete worksheet completes the path's last drop when it is available to you.",
     )
     def patch(self, request, plan_id: int):
         plan = _own_plan(request, plan_id)
@@ -205,8 +236,19 @@ class MarkdownRenderer(renderers.BaseRenderer):
         return str(data or "").encode(self.charset)
 
 
+class NamedFormatNegotiation(DefaultContentNegotiation):
+    """``?format=`` must name one of the view's formats (the schema's enum): an empty one is a 404, as an unknown
+    one is, rather than quietly meaning none."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if not format_suffix and request.query_params.get(self.settings.URL_FORMAT_OVERRIDE) == "":
+            self.filter_renderers(renderers, "")  # raises Http404: no renderer has an empty format
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 class PlanMarkdownApi(APIView):
     renderer_classes = [renderers.JSONRenderer, MarkdownRenderer]
+    content_negotiation_class = NamedFormatNegotiation
 
     @extend_schema(
         responses={

@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from learnpath.idempotency import idempotent
 from plans import selectors, services
 from plans.api import markdown_response
 from plans.calculator import calculator_display, describe
@@ -52,6 +53,7 @@ def plan_list(request):
 
 
 @login_required
+@idempotent
 def plan_new(request):
     form = PlanForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

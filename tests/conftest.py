@@ -11,7 +11,12 @@ from django.conf import settings
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
 DISTILLATION = "model-distillation"
 
-pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.sandbox", "tests.fixtures.worker"]
+pytest_plugins = [
+    "tests.fixtures.browser",
+    "tests.fixtures.sandbox",
+    "tests.fixtures.worker",
+    "tests.fixtures.services",
+]
 
 
 def pytest_sessionstart(session):
@@ -49,6 +54,14 @@ def require(condition: bool, reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"required in CI: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_only():
+    """For tests of real concurrency: PostgreSQL's row locks and unique indexes, which SQLite serialises away."""
+    from django.db import connection
+
+    require(connection.vendor == "postgresql", "race tests need PostgreSQL (set DATABASE_URL=postgres://...)")
 
 
 @pytest.fixture(autouse=True)

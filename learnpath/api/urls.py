@@ -8,6 +8,7 @@ urlpatterns = [
     path("docs/", docs.SwaggerDocs.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", docs.RedocDocs.as_view(url_name="api-schema"), name="api-redoc"),
     path("health/", views.HealthApi.as_view(), name="api-health"),
+    path("ready/", views.ReadyApi.as_view(), name="api-ready"),
     path("auth/register/", views.RegisterApi.as_view(), name="api-register"),
     path("auth/token/", views.TokenApi.as_view(), name="api-token"),
     path("me/", views.ProfileApi.as_view(), name="api-profile"),

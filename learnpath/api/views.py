@@ -9,7 +9,8 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import NotFound, Throttled, ValidationError
@@ -18,9 +19,11 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from drops.selectors import path_drop_states
-from learnpath import selectors, services
+from learnpath import health, selectors, services
+from learnpath.api.fields import PasswordField, TimezoneField
 from learnpath.api.validation import validated
-from learnpath.models import RETENTION_MAX, RETENTION_MESSAGE, RETENTION_MIN, Path, available_timezones
+from learnpath.idempotency import idempotent
+from learnpath.models import RETENTION_MAX, RETENTION_MESSAGE, RETENTION_MIN, Path
 
 ERROR = inline_serializer(
     "Error",
@@ -48,6 +51,77 @@ class HealthApi(APIView):
         return Response({"status": "ok"})
 
 
+class ReadyCheckSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    ms = serializers.FloatField(help_text="How long the check took, in milliseconds.")
+    error = serializers.CharField(
+        required=False, help_text="Only when ok is false: what failed, in an operator's words."
+    )
+
+
+class ReadyChecksSerializer(serializers.Serializer):
+    database = ReadyCheckSerializer(help_text="A trivial query.")
+    cache = ReadyCheckSerializer(help_text="A round trip to the cache server.")
+    broker = ReadyCheckSerializer(help_text="A connection to the Celery broker.")
+    workers = ReadyCheckSerializer(help_text="A worker consuming the grading queue reported within the last minute.")
+
+
+class ReadyApi(APIView):
+    """Readiness for orchestrators and load balancers: whether the database, the cache, the broker and a
+    grading worker answer now (``learnpath.health``). 503, with Retry-After, names each one that does not.
+
+    No authentication, no session; each check is given two seconds, all at once, so the answer comes within
+    about that even when a dependency hangs. Never cached.
+    """
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    class ReadyOutputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=["ready"])
+        checks = ReadyChecksSerializer()
+
+    class UnavailableOutputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=["unavailable"])
+        failing = serializers.ListField(
+            child=serializers.ChoiceField(choices=list(health.CHECKS)), help_text="The checks that failed."
+        )
+        checks = ReadyChecksSerializer()
+
+    @extend_schema(
+        responses={
+            200: ReadyOutputSerializer,
+            503: OpenApiResponse(UnavailableOutputSerializer, description="A dependency does not answer."),
+        },
+        parameters=[
+            OpenApiParameter(
+                "Retry-After",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                response=[503],
+                description="Seconds to wait before asking again.",
+            )
+        ],
+        tags=["operations"],
+        summary="Readiness: 200 while the database, cache, broker and a grading worker answer",
+        auth=[],
+    )
+    def get(self, request):
+        results = health.readiness()
+        checks = {name: result.as_dict() for name, result in results.items()}
+        failing = [name for name, result in results.items() if not result.ok]
+        if failing:
+            body = {"status": "unavailable", "failing": failing, "checks": checks}
+            response = Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            response["Retry-After"] = str(health.RETRY_AFTER_SECONDS)
+            # learnpath.health logs an outage once, with its details; Django would log every probe's 503 too.
+            response._has_been_logged = True
+        else:
+            response = Response({"status": "ready", "checks": checks})
+        response["Cache-Control"] = "no-store"
+        return response
+
+
 class RegisterApi(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
@@ -58,9 +132,12 @@ class RegisterApi(APIView):
         username = serializers.RegexField(
             r"^[\w.@+-]+\Z", max_length=150, error_messages={"invalid": "Use letters, digits and @/./+/-/_ only."}
         )
-        password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+        password = PasswordField(
+            help_text="Judged by the site's password rules: at least minLength characters, not too like the "
+            "username or email, not a common password, not only digits (a 400 on password otherwise)."
+        )
         email = serializers.EmailField(required=False, allow_blank=True, default="")
-        timezone = serializers.CharField(required=False, default="UTC", max_length=64)
+        timezone = TimezoneField(required=False, default="UTC")
 
     class RegisterOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -74,6 +151,7 @@ class RegisterApi(APIView):
         responses={201: RegisterOutputSerializer, 400: OpenApiResponse(ERROR), 429: OpenApiResponse(ERROR)},
         tags=["auth"],
         summary="Create a learner account and return an API token",
+        description="A username or email address already in use (in any letter case) is a 400 on that field.",
         auth=[],
     )
     def post(self, request):
@@ -106,7 +184,7 @@ class TokenApi(APIView):
 
     class TokenInputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
-        password = serializers.CharField(max_length=128, style={"input_type": "password"})
+        password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
     class TokenOutputSerializer(serializers.Serializer):
         token = serializers.CharField()
@@ -116,6 +194,8 @@ class TokenApi(APIView):
         responses={200: TokenOutputSerializer, 400: OpenApiResponse(ERROR), 429: OpenApiResponse(ERROR)},
         tags=["auth"],
         summary="Exchange a username and password for an API token",
+        description="A username and password that do not match an account are a 400; after repeated failures "
+        "for the username or from the address, a 429 until the window passes.",
         auth=[],
     )
     def post(self, request):
@@ -136,7 +216,7 @@ class ProfileApi(APIView):
     class ProfileSerializer(serializers.Serializer):
         username = serializers.CharField(read_only=True, source="user.username")
         email = serializers.CharField(read_only=True, source="user.email", help_text="Empty when none was given.")
-        timezone = serializers.CharField(max_length=64, required=False)
+        timezone = TimezoneField(required=False)
         reminder_hour = serializers.IntegerField(min_value=0, max_value=23, required=False)
         email_reminders = serializers.BooleanField(
             required=False, help_text="Turning them on needs an email address on the account (a 400 otherwise)."
@@ -165,11 +245,6 @@ class ProfileApi(APIView):
         def get_default_retention(self, profile) -> float:
             return settings.FSRS_DESIRED_RETENTION
 
-        def validate_timezone(self, value: str) -> str:
-            if value not in available_timezones():
-                raise serializers.ValidationError(f"{value!r} is not an IANA timezone name such as 'Europe/Berlin'.")
-            return value
-
     @extend_schema(
         responses={200: ProfileSerializer, 401: OpenApiResponse(ERROR)}, tags=["auth"], summary="Your profile"
     )
@@ -181,6 +256,8 @@ class ProfileApi(APIView):
         responses={200: ProfileSerializer, 400: OpenApiResponse(ERROR), 401: OpenApiResponse(ERROR)},
         tags=["auth"],
         summary="Change your timezone, reminder hour, goals or desired retention",
+        description="Send the fields to change, at least one: a body that names none of them (empty, or only "
+        "misspelt names) is a 400 and changes nothing.",
     )
     def patch(self, request):
         data = validated(self.ProfileSerializer, request.data, partial=True)
@@ -313,6 +390,7 @@ class EnrollApi(APIView):
         enrolled_at = serializers.DateTimeField()
         created = serializers.BooleanField()
 
+    @idempotent
     @extend_schema(
         request=None,
         responses={

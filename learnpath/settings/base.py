@@ -84,6 +84,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat are separate processes sharing one file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    # A server that does not answer (a host gone, a failover) fails the request in seconds (a 503), not minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=3)
+    )
 # Keep each process's database connection between requests (seconds; 0 reconnects every request, None never
 # closes): opening one costs more than a learner endpoint's queries. Health checks replace a connection the
 # server closed before it is used.
@@ -125,6 +130,8 @@ LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
 # Password-reset emails sent to one address in that window; later requests show the same page and send nothing.
 PASSWORD_RESET_REQUEST_LIMIT = env.int("PASSWORD_RESET_REQUEST_LIMIT", default=3)
+# How long a write sent with an Idempotency-Key is answered from its first response (learnpath.idempotency).
+IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 60)
 
 # FSRS scheduling (docs/operations.md, "FSRS parameters"). The desired retention is the probability of recall
 # aimed at when a card comes due: the default for learners who have not chosen their own (0.70–0.97).
@@ -163,7 +170,7 @@ REST_FRAMEWORK = {
         "learnpath.auth.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "learnpath.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "learnpath.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
@@ -206,7 +213,13 @@ if REDIS_URL:
 
     CELERY_BROKER_URL = REDIS_URL
     # Above the longest any grading message stays unacknowledged (acks_late): docs/operations.md.
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": broker_visibility_timeout_seconds()}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        "visibility_timeout": broker_visibility_timeout_seconds(),
+        # A broker that accepts connections and never answers must fail a send in seconds, not hold a request:
+        # the submission is stored and sent when the broker is back (challenges.dispatch).
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     _queue_dir = VAR_DIR / "broker"
@@ -225,7 +238,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_GRADING_QUEUE = env.str("GRADING_QUEUE", default="gpu")
 CELERY_TASK_ROUTES = {"challenges.grade_submission": {"queue": CELERY_GRADING_QUEUE}}
-CELERY_IMPORTS = ["challenges.tasks", "workers.reminders", "drops.tasks"]
+CELERY_IMPORTS = ["challenges.tasks", "workers.reminders", "drops.tasks", "learnpath.tasks"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Gradings are long: a worker process reserves no message beyond the one it runs, so a queued submission
@@ -237,11 +250,28 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Submissions one learner may have waiting for a verdict at once.
+GRADING_MAX_IN_FLIGHT = env.int("GRADING_MAX_IN_FLIGHT", default=3)
+# How often the beat mends grading: lost workers' gradings requeued, lost or unsent task messages sent again.
+GRADING_MEND_SECONDS = env.float("GRADING_MEND_SECONDS", default=30.0)
+# A worker whose heartbeat is older than this, and that does not answer a ping, has lost its gradings.
+WORKER_LOST_AFTER_SECONDS = env.int("WORKER_LOST_AFTER_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "send-reminders": {"task": "workers.send_reminders", "schedule": crontab(minute=0)},
-    "reap-stuck-submissions": {"task": "challenges.reap_submissions", "schedule": 60.0},
+    # Requeues gradings whose worker is lost and sends again the work whose message was lost (challenges.dispatch).
+    "reap-stuck-submissions": {"task": "challenges.reap_submissions", "schedule": GRADING_MEND_SECONDS},
+    # Cache version bumps that a cache outage left owed: at most this long stale for a process that never
+    # noticed the outage (one that did pays them before its next read).
+    "apply-owed-cache-invalidations": {"task": "learnpath.apply_owed_cache_invalidations", "schedule": 15.0},
     "fit-fsrs-parameters": {"task": "drops.fit_fsrs_parameters", "schedule": crontab(hour=3, minute=17)},
+    # Responses kept for retried writes (learnpath.idempotency) past IDEMPOTENCY_TTL_SECONDS no longer count.
+    "prune-idempotency-records": {"task": "learnpath.prune_idempotency_records", "schedule": crontab(minute=23)},
 }
+# Every worker writes its heartbeat row this often (seconds; workers.heartbeat): set it the same on every host,
+# a few beats within WORKER_LOST_AFTER_SECONDS, so that one late beat never looks like a lost worker.
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=15.0)
+# /api/ready/ needs a worker consuming CELERY_GRADING_QUEUE that reported within this many seconds.
+READY_WORKER_WITHIN_SECONDS = env.int("READY_WORKER_WITHIN_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,

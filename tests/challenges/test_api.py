@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from challenges import services
+from challenges import dispatch
 from challenges.models import HintReveal, Submission
+from learnpath.api.schema import WHITESPACE
 from tests.conftest import api_client_for
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +24,7 @@ def _clear_throttles():
 def queued(monkeypatch):
     """Record what would be queued instead of talking to a broker."""
     sent: list[int] = []
-    monkeypatch.setattr(services, "_dispatch", lambda pk, budget: sent.append(pk))
+    monkeypatch.setattr(dispatch, "submission_send", lambda submission: sent.append(submission.pk))
     return sent
 
 
@@ -240,3 +241,42 @@ def test_retired_challenge_is_gone(api, challenge, queued):
     challenge.save()
     assert "distillation-loss" not in [i["slug"] for i in api.get("/api/challenges/").json()]
     assert submit(api).status_code == 404
+
+
+# The contract the schema states (tests/api/test_fuzz.py found each of these apart from it).
+
+
+def _schema(client) -> dict:
+    return client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+
+def test_verdict_details_always_name_the_kind_that_tells_their_shape(api, learner, challenge, queued):
+    schemas = _schema(api)["components"]["schemas"]
+    details = schemas["VerdictDetails"]
+    assert details["discriminator"]["propertyName"] == "kind"
+    kinds = {}
+    for branch in details["oneOf"]:
+        shape = schemas[branch["$ref"].rsplit("/", 1)[1]]
+        assert "kind" in shape["required"]
+        kinds[branch["$ref"]] = set(schemas[shape["properties"]["kind"]["allOf"][0]["$ref"].rsplit("/", 1)[1]]["enum"])
+    # Each kind names exactly one shape, as the mapping says: a queued loss submission matches only one branch.
+    assert sorted(kind for names in kinds.values() for kind in names) == sorted(details["discriminator"]["mapping"])
+    assert all(kinds[ref] >= {kind} for kind, ref in details["discriminator"]["mapping"].items())
+
+    submission = Submission.objects.get(pk=submit(api).json()["id"])
+    assert api.get(f"/api/submissions/{submission.pk}/").json()["details"] == {"kind": "distillation-loss"}
+    Submission.objects.filter(pk=submission.pk).update(status="error", details={"cases": 0})  # a row without kind
+    assert api.get(f"/api/submissions/{submission.pk}/").json()["details"] == {"kind": "distillation-loss", "cases": 0}
+
+
+@pytest.mark.parametrize("endpoint", ["submissions", "try"])
+def test_code_the_schema_refuses_is_the_code_refused(api, challenge, queued, endpoint):
+    component = {"submissions": "SubmissionInputRequest", "try": "ExampleRunInputRequest"}[endpoint]
+    code = _schema(api)["components"]["schemas"][component]["properties"]["code"]
+    assert (code["minLength"], code["maxLength"]) == (1, 64 * 1024)
+    # Something besides white space, and no NUL character: the same rule in the schema's regex and the server's.
+    assert code["pattern"] == rf"^[^\u0000]*[^{WHITESPACE}\u0000][^\u0000]*$"
+    for text in ("", " \n\t", "\x1e", "x\x00"):
+        response = api.post(f"/api/challenges/distillation-loss/{endpoint}/", {"code": text}, format="json")
+        assert response.status_code == 400 and list(response.json()["errors"]) == ["code"], text
+    assert queued == []

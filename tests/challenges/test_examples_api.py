@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from challenges import services
+from challenges import dispatch, services
 from challenges.kinds import KINDS
 from challenges.models import ExampleRun, Submission
 from tests.conftest import api_client_for
@@ -24,8 +24,8 @@ CODE = "def distillation_loss(*a):\n    return 0\n"
 def queued(monkeypatch):
     """Record what would be queued instead of talking to a broker."""
     sent: list[int] = []
-    monkeypatch.setattr(services, "_dispatch_examples", lambda pk, budget: sent.append(pk))
-    monkeypatch.setattr(services, "_dispatch", lambda pk, budget: None)
+    monkeypatch.setattr(dispatch, "example_run_send", lambda run: sent.append(run.pk))
+    monkeypatch.setattr(dispatch, "submission_send", lambda submission: None)
     return sent
 
 

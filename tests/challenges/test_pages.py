@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client, RequestFactory
 
-from challenges import services
+from challenges import dispatch
 from challenges.models import Submission
 from drops.extras import render_extras
 
@@ -22,7 +22,7 @@ def browser_client(learner) -> Client:
 @pytest.fixture
 def queued(monkeypatch):
     sent: list[int] = []
-    monkeypatch.setattr(services, "_dispatch", lambda pk, budget: sent.append(pk))
+    monkeypatch.setattr(dispatch, "submission_send", lambda submission: sent.append(submission.pk))
     return sent
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from challenges import selectors, services
+from challenges import dispatch, selectors, services
 from challenges.models import Submission
 from challenges.templatetags.challenge_verdicts import about_seconds, elapsed_words
 from tests.conftest import api_client_for
@@ -23,7 +23,7 @@ CODE = "def distillation_loss(*a):\n    return 0\n"
 def queued(monkeypatch):
     """Record what would be queued instead of talking to a broker."""
     sent: list[int] = []
-    monkeypatch.setattr(services, "_dispatch", lambda pk, budget: sent.append(pk))
+    monkeypatch.setattr(dispatch, "submission_send", lambda submission: sent.append(submission.pk))
     return sent
 
 

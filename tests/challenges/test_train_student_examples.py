@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from challenges import limits, services, tasks
+from challenges import dispatch, limits, tasks
 from challenges.digits import load_split
 from challenges.kinds import load_kind
 from challenges.kinds.examples import run_examples
@@ -143,10 +143,11 @@ def test_try_runs_train_student_through_the_task(api, challenge, monkeypatch, dj
     monkeypatch.setattr(tasks, "POOL", active_pool())
     ran: list[tuple[str, limits.TaskBudget]] = []
 
-    def run_now(pk: int, budget: limits.TaskBudget) -> None:
-        ran.append((tasks.run_examples.apply(args=(pk,)).get(), budget))
+    def run_now(run) -> None:
+        budget = limits.task_budget(run.challenge.kind, limits.sandbox_limits(run.challenge.kind, run.challenge.limits))
+        ran.append((tasks.run_examples.apply(args=(run.pk,)).get(), budget))
 
-    monkeypatch.setattr(services, "_dispatch_examples", run_now)
+    monkeypatch.setattr(dispatch, "example_run_send", run_now)
     code = solution("hard_labels_only", SLUG) + '\nprint("labels only, on purpose")\n'
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(f"/api/challenges/{SLUG}/try/", {"code": code}, format="json")

@@ -9,6 +9,7 @@ import time_machine
 
 from drops.models import Drop, DropProgress, RecallCard, ReviewCard, ReviewLog
 from drops.services import drop_complete, review_card_rate
+from learnpath.api.schema import NOT_BLANK_PATTERN
 from tests.conftest import api_client_for
 from tests.drops.conftest import build_path, enrol, utc
 
@@ -207,3 +208,45 @@ def test_check_then_rate_and_the_session_counters_through_the_api(learner_api, p
     assert session["streak"]["current"] == 1
     other = api_client_for(learner_api.user.__class__.objects.create_user("zed", password="p-4-zed-long-pass"))
     assert other.get("/api/reviews/session/").json()["last_session"]["reviews"] == 0  # only your own reviews
+
+
+# The contract the schema states (tests/api/test_fuzz.py found each of these apart from it).
+
+
+def _schema(client) -> dict:
+    return client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+
+def test_the_limit_the_schema_allows_is_the_one_accepted(learner_api):
+    limit = next(
+        p for p in _schema(learner_api)["paths"]["/api/reviews/due/"]["get"]["parameters"] if p["name"] == "limit"
+    )
+    assert limit["schema"] == {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}
+    for value, status in [("1", 200), ("50", 200), ("0", 400), ("51", 400), ("", 400), ("2.0", 400), ("ten", 400)]:
+        assert learner_api.get("/api/reviews/due/", {"limit": value}).status_code == status, value
+
+
+@pytest.mark.usefixtures("fsrs_no_fuzz")
+def test_a_rating_must_name_a_rating_or_an_answer_as_the_schema_says(learner_api, path):
+    learner_api.post(f"/api/drops/{first_drop(path).pk}/complete/", {"seconds_spent": 100}, format="json")
+    recall = next(c["id"] for c in learner_api.get("/api/reviews/due/").json()["cards"] if c["kind"] == "recall")
+    schema = _schema(learner_api)
+    assert schema["paths"]["/api/reviews/{card_id}/"]["post"]["requestBody"]["required"] is True
+    rate = schema["components"]["schemas"]["ReviewRateInputRequest"]
+    assert rate["anyOf"] == [{"required": ["rating"]}, {"required": ["answer"]}]
+    for body, encoding in [({}, "json"), ({}, "multipart"), ({"duration_ms": 10}, "json")]:
+        response = learner_api.post(f"/api/reviews/{recall}/", body, format=encoding)
+        assert response.json()["errors"] == {"rating": ["Send a rating (1–4) or the learner's answer."]}
+    assert learner_api.post(f"/api/reviews/{recall}/", {"rating": "3"}, format="json").status_code == 400
+    assert learner_api.post(f"/api/reviews/{recall}/", {"rating": True}, format="json").status_code == 400
+    assert learner_api.post(f"/api/reviews/{recall}/", {"rating": "3"}, format="multipart").status_code == 200
+
+
+def test_answers_hold_text_that_is_not_only_white_space(learner_api, path):
+    learner_api.post(f"/api/drops/{first_drop(path).pk}/complete/", {"seconds_spent": 100}, format="json")
+    choice = next(c["id"] for c in learner_api.get("/api/reviews/due/").json()["cards"] if c["kind"] == "choice")
+    answer = _schema(learner_api)["components"]["schemas"]["ReviewCheckInputRequest"]["properties"]["answer"]
+    assert (answer["pattern"], answer["not"]) == (NOT_BLANK_PATTERN, {"pattern": r"\u0000"})
+    for text in ("   ", "\x1e", "B\x00", 2):  # \x1e: white space to Python (which trims it), not to ECMA's \s
+        assert learner_api.post(f"/api/reviews/{choice}/check/", {"answer": text}, format="json").status_code == 400
+    assert learner_api.post(f"/api/reviews/{choice}/check/", {"answer": " B "}, format="json").json()["correct"]

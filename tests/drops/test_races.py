@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from drops.models import DailyActivity, Drop, DropProgress, ReviewCard, Streak
 from drops.services import drop_complete
 from tests.drops.conftest import build_path
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def postgres_only():
-    if connection.vendor != "postgresql":
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must run the race tests against PostgreSQL (set DATABASE_URL)")
-        pytest.skip("race tests need PostgreSQL (set DATABASE_URL=postgres://...)")
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres_only")]
 
 
 def run_at_once(fn, count: int) -> list:

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from challenges import services
+from challenges import dispatch
 from challenges.models import Submission
 from tests.fixtures.browser import sign_up
 
@@ -23,7 +23,7 @@ CODE = "def distillation_loss(*a):\n    return 0\n"
 def test_the_page_follows_a_submission_from_the_queue_to_its_verdict(
     page, live_server, challenge, make_user, monkeypatch
 ):
-    monkeypatch.setattr(services, "_dispatch", lambda pk, budget: None)  # nobody grades but this test
+    monkeypatch.setattr(dispatch, "submission_send", lambda submission: None)  # nobody grades but this test
     other = make_user("bob")
     finished = timezone.now() - timedelta(minutes=1)
     Submission.objects.create(
@@ -80,7 +80,7 @@ def test_the_page_follows_a_submission_from_the_queue_to_its_verdict(
 
 
 def test_a_submission_queued_before_the_page_loaded_is_followed(page, live_server, challenge, monkeypatch):
-    monkeypatch.setattr(services, "_dispatch", lambda pk, budget: None)
+    monkeypatch.setattr(dispatch, "submission_send", lambda submission: None)
     sign_up(page)
     page.goto("/challenges/distillation-loss/")
     page.get_by_role("button", name="Submit").click()

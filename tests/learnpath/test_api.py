@@ -8,6 +8,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from drops.models import DropProgress
+from learnpath.api.schema import NOT_BLANK_PATTERN
 from learnpath.content.loader import load_content
 from learnpath.models import Enrollment
 from tests.learnpath.test_loadcontent import write_tree
@@ -208,3 +209,100 @@ def test_unknown_api_urls_are_json_404(client, learner, url):
     for response in (client.get(url), client.post(url, {})):
         assert response.status_code == 404
         assert response.json() == {"detail": "Not found."}
+
+
+# The contract the schema states (tests/api/test_fuzz.py found each of these apart from it).
+
+
+def _schema(client) -> dict:
+    return client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding"),
+    [({}, "json"), ({}, "multipart"), ({"nickname": "lin"}, "json"), ({"reminder_hr": "7"}, "multipart")],
+)
+def test_profile_patch_that_changes_nothing_is_a_400(api, body, encoding):
+    before = api.get("/api/me/").json()
+    response = api.patch("/api/me/", body, format=encoding)
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {
+        "non_field_errors": [
+            "Nothing to change: send at least one of timezone, reminder_hour, email_reminders, daily_goal_minutes, "
+            "daily_review_cap, desired_retention."
+        ]
+    }
+    assert api.get("/api/me/").json() == before
+
+
+def test_profile_patch_needs_a_body_and_one_field_in_the_schema(api):
+    schema = _schema(api)
+    assert schema["paths"]["/api/me/"]["patch"]["requestBody"]["required"] is True
+    fields = ["timezone", "reminder_hour", "email_reminders", "daily_goal_minutes", "daily_review_cap"]
+    anyof = schema["components"]["schemas"]["PatchedProfileRequest"]["anyOf"]
+    assert anyof == [{"required": [name]} for name in [*fields, "desired_retention"]]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"email_reminders": 1}, {"email_reminders": "false"}, {"reminder_hour": "7"}, {"timezone": 0}, {"timezone": ""}],
+)
+def test_profile_json_values_must_have_the_schemas_types(api, body):
+    response = api.patch("/api/me/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()["errors"]) == list(body)
+
+
+def test_profile_form_values_are_read_as_the_schema_spells_them(api):
+    from urllib.parse import urlencode
+
+    def form(fields):
+        return api.patch("/api/me/", urlencode(fields), content_type="application/x-www-form-urlencoded")
+
+    assert form({"timezone": ""}).status_code == 400  # was quietly ignored: a 200 that changed nothing
+    assert form({"email_reminders": "0"}).status_code == 400
+    ok = form({"reminder_hour": "7", "desired_retention": "null", "email_reminders": "false"})
+    assert ok.status_code == 200, ok.content
+    assert (ok.json()["reminder_hour"], ok.json()["desired_retention"]) == (7, None)
+
+
+def test_timezones_are_the_schemas_enum(api, anon_api):
+    from learnpath.models import available_timezones
+
+    schema = _schema(anon_api)
+    assert schema["components"]["schemas"]["Timezone"]["enum"] == sorted(available_timezones())
+    for component in ("RegisterInputRequest", "PatchedProfileRequest"):
+        timezone = schema["components"]["schemas"][component]["properties"]["timezone"]
+        assert timezone["allOf"] == [{"$ref": "#/components/schemas/Timezone"}]
+    refused = anon_api.post("/api/auth/register/", {"username": "lin", "password": PASSWORD, "timezone": " UTC"})
+    assert refused.json()["errors"] == {"timezone": ["' UTC' is not an IANA timezone name such as 'Europe/Berlin'."]}
+
+
+def test_register_takes_any_username_the_pattern_allows_once(anon_api, make_user):
+    assert (
+        anon_api.post("/api/auth/register/", {"username": "ab", "password": PASSWORD}, format="json").status_code == 201
+    )
+    # Taken in another letter case: a rule about other accounts, which the operation's description states.
+    taken = anon_api.post("/api/auth/register/", {"username": "AB", "password": PASSWORD}, format="json")
+    assert taken.status_code == 400
+    assert taken.json()["errors"] == {"username": ["That username is taken."]}
+    assert "already in use" in _schema(anon_api)["paths"]["/api/auth/register/"]["post"]["description"]
+
+
+def test_passwords_are_kept_as_typed_and_their_minimum_is_the_validators(anon_api, settings):
+    spaced = f"  {PASSWORD}  "
+    assert (
+        anon_api.post("/api/auth/register/", {"username": "lin", "password": spaced}, format="json").status_code == 201
+    )
+    assert anon_api.post("/api/auth/token/", {"username": "lin", "password": spaced}, format="json").status_code == 200
+    assert (
+        anon_api.post("/api/auth/token/", {"username": "lin", "password": PASSWORD}, format="json").status_code == 400
+    )
+    schema = _schema(anon_api)["components"]["schemas"]
+    assert schema["RegisterInputRequest"]["properties"]["password"]["minLength"] == 8
+    settings.AUTH_PASSWORD_VALIDATORS = [
+        {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}}
+    ]
+    password = _schema(anon_api)["components"]["schemas"]["RegisterInputRequest"]["properties"]["password"]
+    assert password["minLength"] == 12
+    assert schema["TokenInputRequest"]["properties"]["username"]["pattern"] == NOT_BLANK_PATTERN

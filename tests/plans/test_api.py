@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from learnpath.api.schema import NOT_BLANK_PATTERN
 from plans.models import DistillationPlan
 
 from .conftest import COMPLETE_PLAN, as_json
@@ -82,7 +83,7 @@ def test_get_patch_delete(api):
         ({"title": "t", "monthly_requests": "lots"}, "monthly_requests"),
         ({"title": "t", "teacher_cost_per_request": -0.01}, "teacher_cost_per_request"),
         ({"title": "t", "teacher_cost_per_request": "NaN"}, "teacher_cost_per_request"),
-        ({"title": "t", "teacher_cost_per_request": 0.123456789}, "teacher_cost_per_request"),
+        ({"title": "t", "teacher_cost_per_request": -0.000000001}, "teacher_cost_per_request"),  # below 0 as sent
         ({"title": "t", "training_cost": 1e20}, "training_cost"),
         ({"title": "t", "teacher_latency_ms": 10**10}, "teacher_latency_ms"),
         ({"title": "t", "pass_threshold_percent": 250}, "pass_threshold_percent"),
@@ -183,3 +184,113 @@ def test_schema_documents_the_plan_endpoints(api):
     assert "404" in paths["/api/plans/{plan_id}/"]["patch"]["responses"]
     components = schema["components"]["schemas"]
     assert "calculator" in components["PlanOutput"]["properties"]
+
+
+# The contract the schema states (tests/api/test_fuzz.py found each of these apart from it).
+
+
+def test_amounts_with_more_decimal_places_are_rounded_not_refused(api):
+    body = create(api, title="t", teacher_cost_per_request=0.123456789, training_cost=0.1 + 0.2)
+    assert body["teacher_cost_per_request"] == 0.12345679
+    assert body["training_cost"] == 0.3
+    assert create(api, title="t", teacher_cost_per_output=1.5e-261)["teacher_cost_per_output"] == 0.0
+
+
+def test_the_largest_amounts_the_schema_allows_read_back(api):
+    properties = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["components"][
+        "schemas"
+    ]["PlanInputRequest"]["properties"]
+    assert (properties["teacher_cost_per_request"]["maximum"], properties["training_cost"]["maximum"]) == (
+        99_999_999,
+        99_999_999_999_999,
+    )
+    plan = create(api, title="t", teacher_cost_per_request=99_999_998.99999999, training_cost=99_999_999_999_999)
+    assert api.get(f"/api/plans/{plan['id']}/").status_code == 200  # SQLite keeps floats: 15 significant digits
+    too_much = api.post("/api/plans/", {"title": "t", "teacher_cost_per_request": 99_999_999.99999999}, format="json")
+    assert list(too_much.json()["errors"]) == ["teacher_cost_per_request"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"title": "t", "student_fallback": 0}, "student_fallback"),  # was stored as "0"
+        ({"title": 12}, "title"),
+        ({"title": "t", "terms_of_use_resolved": 0}, "terms_of_use_resolved"),
+        ({"title": "t", "terms_of_use_resolved": "yes"}, "terms_of_use_resolved"),
+        ({"title": "t", "inputs_count": "25000"}, "inputs_count"),
+        ({"title": "t", "training_cost": "48"}, "training_cost"),
+        ({"title": "t", "mode": 1}, "mode"),
+    ],
+)
+def test_json_values_must_have_the_schemas_types(api, payload, field):
+    response = api.post("/api/plans/", payload, format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()["errors"]) == [field]
+    assert not DistillationPlan.objects.exists()
+
+
+@pytest.mark.parametrize("encoding", ["multipart", "urlencoded"])
+def test_forms_spell_the_schemas_values(api, encoding):
+    plan = create(api, title="Form")
+    url = f"/api/plans/{plan['id']}/"
+    fields = {"terms_of_use_resolved": "true", "inputs_count": "null", "training_cost": "48.5", "task": ""}
+    if encoding == "multipart":
+        response = api.patch(url, fields, format="multipart")
+    else:
+        from urllib.parse import urlencode
+
+        response = api.patch(url, urlencode(fields), content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["terms_of_use_resolved"], body["inputs_count"], body["training_cost"]) == (True, None, 48.5)
+    refused = api.patch(url, {"terms_of_use_resolved": "0", "capacity_gap_resolved": "on"}, format="multipart")
+    assert refused.status_code == 400
+    assert set(refused.json()["errors"]) == {"terms_of_use_resolved", "capacity_gap_resolved"}
+
+
+def test_text_is_measured_as_sent_though_it_is_stored_trimmed(api):
+    plan = create(api, title="  Trimmed  ")
+    assert plan["title"] == "Trimmed"
+    response = api.patch(f"/api/plans/{plan['id']}/", {"mode_reason": " " + "x" * 5000}, format="json")
+    assert response.status_code == 400  # 5,001 characters: over maxLength, though 5,000 once trimmed
+    assert response.json()["errors"] == {"mode_reason": ["Ensure this field has no more than 5000 characters."]}
+
+
+def test_a_form_field_that_takes_one_value_is_given_once(api):
+    plan = create(api, title="Once")
+    response = api.patch(
+        f"/api/plans/{plan['id']}/",
+        "training_cost=null&training_cost=null",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"training_cost": ["Send one value, not several."]}
+
+
+@pytest.mark.parametrize("body", [{}, {"titel": "Misspelt"}])
+def test_patch_that_changes_nothing_is_a_400(api, body):
+    plan = create(api, title="Keep me")
+    response = api.patch(f"/api/plans/{plan['id']}/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("Invalid input. Nothing to change: send at least one of title, task")
+    assert api.patch(f"/api/plans/{plan['id']}/").status_code == 400  # no body at all
+    assert DistillationPlan.objects.get(pk=plan["id"]).title == "Keep me"
+
+
+def test_an_empty_format_is_as_unknown_as_any_other(api):
+    plan = create(api)
+    url = f"/api/plans/{plan['id']}/markdown/"
+    assert api.get(url, {"format": "md"}).status_code == 200
+    assert api.get(url, {"format": ""}).status_code == 404
+    assert api.get(url, {"format": "pdf"}).status_code == 404
+
+
+def test_schema_states_the_rules(api):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    patch = schema["paths"]["/api/plans/{plan_id}/"]["patch"]
+    assert patch["requestBody"]["required"] is True
+    change = schema["components"]["schemas"]["PatchedPlanInputRequest"]
+    assert {"required": ["title"]} in change["anyOf"] and {"required": ["training_cost"]} in change["anyOf"]
+    assert change["properties"]["title"]["pattern"] == NOT_BLANK_PATTERN  # trimmed: white space alone is blank
+    assert change["properties"]["task"]["not"] == {"pattern": r"\u0000"}
+    assert "415" in schema["paths"]["/api/plans/"]["post"]["responses"]

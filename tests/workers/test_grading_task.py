@@ -9,7 +9,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
 from django.utils import timezone
 
-from challenges import limits, services, tasks
+from challenges import dispatch, limits, services, tasks
 from challenges.kinds import grader
 from challenges.kinds.grader import Check, GradingInfrastructureError, Verdict, grading_device
 from challenges.models import Submission
@@ -169,19 +169,24 @@ def test_time_budget_follows_the_challenge(kind):
 def test_submit_dispatches_with_the_challenges_time_limits(
     learner, challenge, monkeypatch, django_capture_on_commit_callbacks
 ):
+    from learnpath.celery_app import app
+
     sent = []
-    monkeypatch.setattr(tasks.grade_submission, "apply_async", lambda args, **options: sent.append((args, options)))
+    monkeypatch.setattr(app, "send_task", lambda name, args, **options: sent.append((name, args, options)))
     challenge.limits = {"wall_seconds": 12}
     challenge.save()
     with django_capture_on_commit_callbacks(execute=True):
         submission = services.submission_create(user=learner, challenge=challenge, code="def distillation_loss(): ...")
     budget = limits.task_budget(challenge.kind, limits.sandbox_limits(challenge.kind, {"wall_seconds": 12}))
-    assert sent == [
-        (
-            (submission.pk,),
-            {"queue": "gpu", "soft_time_limit": budget.soft_seconds, "time_limit": budget.hard_seconds},
-        )
-    ]
+    [(name, args, options)] = sent
+    assert (name, args) == (tasks.grade_submission.name, (submission.pk,))
+    assert options["task_id"] == Submission.objects.get(pk=submission.pk).task_id
+    assert (options["queue"], options["soft_time_limit"], options["time_limit"]) == (
+        "gpu",
+        budget.soft_seconds,
+        budget.hard_seconds,
+    )
+    assert Submission.objects.get(pk=submission.pk).dispatched_at is not None
 
 
 @pytest.mark.parametrize(("value", "expected"), [("cpu", "cpu"), ("cuda", "cuda"), ("CPU ", "cpu")])
@@ -204,7 +209,7 @@ class TestReaper:
     @pytest.fixture
     def dispatched(self, monkeypatch):
         sent: list[int] = []
-        monkeypatch.setattr(services, "_dispatch", lambda pk, budget: sent.append(pk))
+        monkeypatch.setattr(dispatch, "submission_send", lambda submission: sent.append(submission.pk))
         return sent
 
     def test_leaves_live_work_alone(self, submission, dispatched):
@@ -212,7 +217,12 @@ class TestReaper:
         Submission.objects.filter(pk=submission.pk).update(
             status="running", started_at=now, deadline_at=now + timedelta(seconds=60)
         )
-        assert tasks.reap_submissions.apply().get() == {"requeued": [], "errored": []}
+        assert tasks.reap_submissions.apply().get() == {
+            "requeued": [],
+            "errored": [],
+            "resent": [],
+            "resent_example_runs": [],
+        }
 
     def test_requeues_then_errors_abandoned_submissions(
         self, submission, dispatched, django_capture_on_commit_callbacks

@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from challenges import limits, services, tasks
+from challenges import dispatch, limits, services, tasks
 from challenges.kinds import grader
 from challenges.kinds.grader import Check, Verdict
 from challenges.models import Submission
@@ -109,7 +109,7 @@ def test_a_late_redelivery_after_the_reaper_never_grades_twice(
 ):
     """The reaper requeued a lost worker's submission under a fresh task; the old message turns up too."""
     sent: list[int] = []
-    monkeypatch.setattr(services, "_dispatch", lambda pk, budget: sent.append(pk))
+    monkeypatch.setattr(dispatch, "submission_send", lambda submission: sent.append(submission.pk))
     long_ago = timezone.now() - timedelta(seconds=5)
     Submission.objects.filter(pk=submission.pk).update(
         status="running", task_id="task-old", grading_runs=1, started_at=long_ago, deadline_at=long_ago
@@ -184,4 +184,6 @@ def test_settings_take_the_visibility_timeout_from_the_limits():
     )
     url, options = json.loads(out.stdout.strip().splitlines()[-1])
     assert url == "redis://127.0.0.1:9/0"
-    assert options == {"visibility_timeout": limits.broker_visibility_timeout_seconds()}
+    assert options["visibility_timeout"] == limits.broker_visibility_timeout_seconds()
+    # A broker that hangs fails a send in seconds: the submission is stored and sent later.
+    assert options["socket_connect_timeout"] <= 2 and options["socket_timeout"] <= 5

@@ -72,15 +72,47 @@
     return new TextEncoder().encode(code).length > maxBytes;
   }
 
-  async function api(url, options = {}) {
+  async function api(url, { headers = {}, ...options } = {}) {
     const response = await fetch(url, {
       credentials: "same-origin",
-      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
       ...options,
+      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken(), ...headers },
     });
     let body = null;
     try { body = await response.json(); } catch (_) { body = null; }
     return { response, body };
+  }
+
+  // A fresh Idempotency-Key per user action: the server carries an action out once, and answers a retry of it
+  // (same key) with the first response instead of recording it again. randomUUID needs a secure context
+  // (https, or localhost); a site served over plain http elsewhere gets the same from getRandomValues.
+  function newIdempotencyKey() {
+    if (window.crypto.randomUUID) return window.crypto.randomUUID();
+    const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+    bytes[8] = (bytes[8] & 0x3f) | 0x80; // the RFC 4122 variant
+    const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  const RETRY_DELAYS_MS = [1000, 3000];
+
+  // POST one user action (a submission, a run on examples, a hint). A lost connection or a gateway's 502/503/504
+  // is retried with the same key: whether or not the first try reached the server, the action happens once.
+  async function postAction(url, payload) {
+    const key = newIdempotencyKey();
+    const options = { method: "POST", headers: { "Idempotency-Key": key } };
+    if (payload !== undefined) options.body = JSON.stringify(payload);
+    for (let attempt = 0; ; attempt += 1) {
+      const last = attempt >= RETRY_DELAYS_MS.length;
+      try {
+        const result = await api(url, options);
+        if (last || ![502, 503, 504].includes(result.response.status)) return result;
+      } catch (error) {
+        if (last) throw error;
+      }
+      await sleep(RETRY_DELAYS_MS[attempt]);
+    }
   }
 
   function el(tag, attrs = {}, text) {
@@ -208,7 +240,7 @@
     submitButton.disabled = true;
     statusLine.textContent = "Submitting…";
     try {
-      const { response, body } = await api(root.dataset.submissionsApi, { method: "POST", body: JSON.stringify({ code }) });
+      const { response, body } = await postAction(root.dataset.submissionsApi, { code });
       if (response.status !== 202) {
         let message = (body && body.detail) || `The submission failed (${response.status}).`;
         if (response.status === 429) {
@@ -517,6 +549,10 @@
       try {
         const { response, body } = await api(run.url);
         if (response.ok && body) run = body;
+        if (run.grading_delayed && !run.is_final) {
+          examplesResult.replaceChildren(el("p", { class: "muted" },
+            "The grading queue cannot be reached right now. Your run is saved and starts as soon as it is back; no need to press Run again."));
+        }
       } catch (_) {
         /* offline for a moment: keep polling */
       }
@@ -538,7 +574,7 @@
       tryButton.disabled = true;
       examplesResult.replaceChildren(el("p", { class: "muted" }, "Running your code on the examples…"));
       try {
-        const { response, body } = await api(root.dataset.tryApi, { method: "POST", body: JSON.stringify({ code }) });
+        const { response, body } = await postAction(root.dataset.tryApi, { code });
         if (response.status !== 202) {
           let message = (body && body.detail) || (body && body.errors && JSON.stringify(body.errors)) || `The run failed (${response.status}).`;
           if (response.status === 429) {
@@ -557,23 +593,33 @@
     });
   }
 
+  let hintPending = false;
   hintForm.addEventListener("submit", async (event) => {
     event.preventDefault();
+    // One hint per press: a second click (or Enter) while the first is on its way does nothing.
+    if (hintPending) return;
+    hintPending = true;
     hintButton.disabled = true;
-    const { response, body } = await api(root.dataset.hintsApi, { method: "POST" });
-    if (response.status === 201 && body) {
-      const item = el("li");
-      // The server's rendering of the challenge's own Markdown, sanitized (challenges.content.hint_html).
-      item.innerHTML = body.hint_html;
-      hintsList.append(item);
-      if (body.hints_left > 0) {
-        hintButton.textContent = `Show a hint (${body.hints_left} left)`;
-        hintButton.disabled = false;
+    try {
+      const { response, body } = await postAction(root.dataset.hintsApi);
+      if (response.status === 201 && body) {
+        const item = el("li");
+        // The server's rendering of the challenge's own Markdown, sanitized (challenges.content.hint_html).
+        item.innerHTML = body.hint_html;
+        hintsList.append(item);
+        if (body.hints_left > 0) {
+          hintButton.textContent = `Show a hint (${body.hints_left} left)`;
+          hintButton.disabled = false;
+        } else {
+          hintButton.textContent = "No hints left";
+        }
       } else {
-        hintButton.textContent = "No hints left";
+        hintButton.textContent = (body && body.detail) || "No hints left";
       }
-    } else {
-      hintButton.textContent = (body && body.detail) || "No hints left";
+    } catch (_) {
+      hintButton.disabled = false; // offline: the learner can press again (a new action, a new key)
+    } finally {
+      hintPending = false;
     }
   });
 

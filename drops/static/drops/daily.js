@@ -11,6 +11,10 @@
     }, 1000);
     document.querySelectorAll("[data-reading-seconds]").forEach((input) => {
       input.form.addEventListener("submit", () => {
+        // Set once: a second press (a double-click) then posts the same form with the same idempotency key, which
+        // the server answers with the first press's result instead of refusing it as a different request.
+        if (input.form.dataset.sent) return;
+        input.form.dataset.sent = "1";
         input.value = String(seconds);
       });
     });
