@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 ZYGOTE_PATH = Path(__file__).with_name("zygote.py")
 KEYRING_PATH = Path(__file__).with_name("keyring.py")
+PROCMASK_PATH = Path(__file__).with_name("procmask.py")
 # Forking is milliseconds; this long without an answer means the zygote is wedged.
 SPAWN_TIMEOUT = 10.0
 READY_TIMEOUT = 90.0
@@ -66,6 +67,7 @@ class Zygote:
         child.set_inheritable(True)
         args = _bwrap_args(device, tmp_mb=1, user_namespace=False)
         args += ["--ro-bind", str(ZYGOTE_PATH), "/opt/zygote.py", "--ro-bind", str(KEYRING_PATH), "/opt/keyring.py"]
+        args += ["--ro-bind", str(PROCMASK_PATH), "/opt/procmask.py"]
         args += ["--cap-drop", "ALL"]
         for capability in ZYGOTE_CAPABILITIES:
             args += ["--cap-add", capability]

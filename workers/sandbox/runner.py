@@ -62,6 +62,7 @@ from workers.sandbox.cases import Case, CaseOutput, ModuleSpec, ResultMode, Stat
 from workers.sandbox.cgroup import CgroupUnavailable, RunCgroup, cgroup_support
 from workers.sandbox.keyring import join_fresh_session_keyring
 from workers.sandbox.limits import Limits
+from workers.sandbox.procmask import bwrap_args as proc_mask_args
 from workers.sandbox.seccomp import SeccompUnavailable, filter_fd, filter_program
 from workers.sandbox.uids import UidLease, UidUnavailable, uid_processes
 
@@ -76,6 +77,8 @@ MAX_TEXT = 4000
 # The JSON manifest (and a safetensors header) is metadata: far below this even for 256 state entries.
 MAX_MANIFEST_BYTES = 1 << 20
 MAX_STATE_ENTRIES = 256
+# The harness cuts a parameter's name to this many characters; a longer one was not written by it.
+MAX_STATE_NAME = 200
 # Data sets that ship inside installed packages and that a challenge's hidden evaluation is built from.
 HIDDEN_PACKAGE_DATA = ("sklearn/datasets/data", "sklearn/datasets/images", "sklearn/datasets/descr")
 
@@ -141,7 +144,8 @@ def _encode_request(
         else:
             shapes = {}
         header_cases.append({"scalars": scalars, "tensors": names, "modules": modules, "grad": list(case.grad)})
-        expected.append({"tensors": names, "grad": list(case.grad), "state": shapes})
+        series_max = result.series_max if isinstance(result, StateDictResult) else 0
+        expected.append({"tensors": names, "grad": list(case.grad), "state": shapes, "series_max": series_max})
     if isinstance(result, StateDictResult):
         result_header = {"mode": "state_dict", "module": result.module, "series_max": result.series_max}
     else:
@@ -185,9 +189,17 @@ def _max_tensor_keys(expected: list[dict]) -> int:
     return sum(1 + len(e["grad"]) + len(e["tensors"]) + (MAX_STATE_ENTRIES if e["state"] else 0) for e in expected)
 
 
-def _check_safetensors_header(blob: bytes, max_keys: int) -> None:
+def _series_max(exp: dict) -> int:
+    """The most points the harness sends back for a case's series (direct decoder tests may omit it)."""
+    return exp.get("series_max", StateDictResult.series_max) if exp["state"] else 0
+
+
+def _check_safetensors_header(blob: bytes, max_keys: int, series: dict[str, int] | None = None) -> None:
     """Read only the safetensors header (bounded) before parsing tensors: a result listing a million
-    tensors, or with shapes whose sizes overflow, is refused without the parser building any of them."""
+    tensors, or with shapes whose sizes overflow, is refused without the parser building any of them.
+
+    ``series`` maps each series key to the most points the harness writes for it: a longer series, or
+    one that is not float64 numbers, is refused here, before any of it is loaded."""
     if not blob:
         return
     if len(blob) < 8:
@@ -205,7 +217,8 @@ def _check_safetensors_header(blob: bytes, max_keys: int) -> None:
     if len(entries) > max_keys:
         raise _Malformed("too many tensors")
     data_size = len(blob) - 8 - size
-    for _, info in entries:
+    series = series or {}
+    for name, info in entries:
         if not isinstance(info, dict):
             raise _Malformed("bad tensor entry")
         shape, offsets = info.get("shape"), info.get("data_offsets")
@@ -220,6 +233,11 @@ def _check_safetensors_header(blob: bytes, max_keys: int) -> None:
             elements *= d
         if elements > data_size:  # every dtype takes at least one byte an element
             raise _Malformed("tensor larger than the data")
+        if name in series:
+            if info.get("dtype") != "F64" or len(shape) != 1:
+                raise _Malformed("the returned series is not a list of numbers")
+            if shape[0] > series[name]:
+                raise _Malformed(f"the returned series has more than {series[name]:,} points")
 
 
 def _decode_result(raw: bytes, expected: list[dict]) -> tuple[str, list[CaseOutput], dict | None]:
@@ -228,21 +246,21 @@ def _decode_result(raw: bytes, expected: list[dict]) -> tuple[str, list[CaseOutp
         raise _Malformed("missing result header")
     pos = len(RESULT_MAGIC)
 
-    def frame() -> bytes:
+    def frame(limit: int | None = None) -> bytes:
         nonlocal pos
         if pos + 8 > len(raw):
             raise _Malformed("truncated")
         (n,) = struct.unpack(">Q", raw[pos : pos + 8])
         pos += 8
+        if limit is not None and n > limit:  # refused from its length alone: not copied, not parsed
+            raise _Malformed(f"results manifest larger than {limit:,} bytes")
         if n > len(raw) - pos:
             raise _Malformed("truncated")
         data = raw[pos : pos + n]
         pos += n
         return data
 
-    manifest_bytes = frame()
-    if len(manifest_bytes) > MAX_MANIFEST_BYTES:
-        raise _Malformed("manifest too large")
+    manifest_bytes = frame(MAX_MANIFEST_BYTES)
     try:
         # ValueError also covers integers longer than Python's digit limit.
         manifest = json.loads(manifest_bytes.decode("utf-8"))
@@ -256,7 +274,8 @@ def _decode_result(raw: bytes, expected: list[dict]) -> tuple[str, list[CaseOutp
     status = manifest.get("status")
     if status not in ("ok", "error", "memory"):
         raise _Malformed("bad status")
-    _check_safetensors_header(blob, _max_tensor_keys(expected))
+    series_limits = {f"c{i}.series": _series_max(e) for i, e in enumerate(expected) if e["state"]}
+    _check_safetensors_header(blob, _max_tensor_keys(expected), series_limits)
     try:
         tensors = st_load(blob) if blob else {}
     except Exception as exc:  # any failure to parse is a malformed result (safetensors never unpickles)
@@ -305,7 +324,7 @@ def _decode_result(raw: bytes, expected: list[dict]) -> tuple[str, list[CaseOutp
                 out.result_type = "Tensor"
             elif res["kind"] == "series" and exp["state"]:
                 series = take(res.get("key"), f"c{index}.series")
-                if series.dtype != torch.float64 or series.dim() != 1:
+                if series.dtype != torch.float64 or series.dim() != 1 or series.numel() > _series_max(exp):
                     raise _Malformed("bad series")
                 out.result = series
                 out.result_type = "series"
@@ -355,6 +374,8 @@ def _decode_state(rc: dict, shapes: dict[str, tuple[int, ...]], out: CaseOutput,
     for name, key in names.items():
         if not isinstance(name, str) or not isinstance(key, str) or not key.startswith(f"c{out.index}.state."):
             raise _Malformed("bad state key")
+        if len(name) > MAX_STATE_NAME:
+            raise _Malformed(f"a parameter name longer than {MAX_STATE_NAME} characters")
         state[name] = take(key, key)
     out.state = state
     extra = sorted(set(state) - set(shapes))
@@ -460,6 +481,7 @@ def _bwrap_args(device: str, *, tmp_mb: int, user_namespace: bool) -> list[str]:
             args += ["--perms", "0555", "--size", "4096", "--tmpfs", hidden, "--remount-ro", hidden]
     args += ["--ro-bind", str(HARNESS_PATH), "/opt/harness.py"]
     args += ["--proc", "/proc", "--dev", "/dev"]
+    args += proc_mask_args("/proc")  # the same masks the zygote applies to a pooled run's /proc
     if device.startswith("cuda"):
         _bind_cuda(args)
     args += ["--size", str(tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp"]

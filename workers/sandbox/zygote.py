@@ -3,7 +3,8 @@
 This file runs *inside* bubblewrap (``workers.sandbox.pool`` starts it), as real root with only
 CAP_SETUID, CAP_SETGID and CAP_SYS_ADMIN, in the same read-only filesystem, empty network and fresh
 PID/IPC/UTS namespaces as a cold sandbox. It imports nothing from the project: only the standard library,
-the harness (``/opt/harness.py``), the keyring helper (``/opt/keyring.py``) and, through the harness,
+the harness (``/opt/harness.py``), the keyring helper (``/opt/keyring.py``), the /proc masks
+(``/opt/procmask.py``) and, through the harness,
 torch and safetensors. **No learner code ever runs in this process.** It does not initialise CUDA either;
 a child that grades on a GPU initialises it after taking its submission.
 
@@ -18,7 +19,8 @@ child (the run's *init*) rebuilds, per submission, what bwrap gives a cold run:
    pid for the parent). The parent moves it into the run's cgroup and answers ``GO``.
 3. The keeper unshares new mount, PID, IPC, network, UTS and cgroup namespaces and forks the run's
    **init**, PID 1 of the new PID namespace, then waits for it and reports its exit status and CPU time.
-4. The init makes every mount private, mounts a fresh ``/proc`` (only the run's processes), a fresh,
+4. The init makes every mount private, mounts a fresh ``/proc`` (only the run's processes) masked as
+   bwrap masks a cold run's (``procmask``: read-only ``/proc/sys`` etc., no ``/proc/cmdline``), a fresh,
    capped ``/tmp`` and ``/dev/shm``, joins a new, empty session keyring and forks the **harness**; it
    stays root, reaping, as bwrap's init does for a cold run.
 5. The harness sets the run's rlimits, drops to the run's uid (which clears every capability; bwrap has
@@ -124,7 +126,7 @@ def _place_fds(fds: list[int]) -> None:
     os.closerange(RUN_FDS, os.sysconf("SC_OPEN_MAX"))
 
 
-def _keeper(request: dict, fds: list[int], harness, keyring, runtime, program: bytes) -> None:
+def _keeper(request: dict, fds: list[int], harness, keyring, procmask, runtime, program: bytes) -> None:
     """The run's first process: joins its cgroup through the parent, makes the namespaces, waits. Never returns."""
     code = 70
     try:
@@ -141,7 +143,7 @@ def _keeper(request: dict, fds: list[int], harness, keyring, runtime, program: b
         )
         pid = os.fork()
         if pid == 0:
-            _init(request, harness, keyring, runtime, program)
+            _init(request, harness, keyring, procmask, runtime, program)
         for fd in range(RESULT_FD + 1):
             os.close(fd)
         _, status, usage = os.wait4(pid, 0)  # the init's usage includes the harness it reaped
@@ -153,7 +155,7 @@ def _keeper(request: dict, fds: list[int], harness, keyring, runtime, program: b
     os._exit(code)
 
 
-def _init(request: dict, harness, keyring, runtime, program: bytes) -> None:
+def _init(request: dict, harness, keyring, procmask, runtime, program: bytes) -> None:
     """PID 1 of the run's namespace: fresh mounts, then the harness as its child, reaped. Never returns.
 
     It stays root (so the learner's uid can neither signal nor trace it) and exits with the harness's
@@ -165,6 +167,7 @@ def _init(request: dict, harness, keyring, runtime, program: bytes) -> None:
         os.close(RUN_CTL_FD)
         _mount("none", "/", None, MS_REC | MS_PRIVATE)
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        procmask.apply(_mount)  # before anything of the run's exists: the cold path's /proc masks
         _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(request['tmp_bytes'])},mode=1777")
         if os.path.isdir("/dev/shm"):
             _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=1777")
@@ -224,6 +227,7 @@ def main() -> None:
     ctl_fd, seccomp_fd, site_packages = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     harness = _load("harness", "/opt/harness.py")
     keyring = _load("keyring", "/opt/keyring.py")
+    procmask = _load("procmask", "/opt/procmask.py")
     program = b""
     while chunk := os.read(seccomp_fd, 65536):
         program += chunk
@@ -247,7 +251,7 @@ def main() -> None:
         request, fds = received
         pid = os.fork()
         if pid == 0:
-            _keeper(request, fds, harness, keyring, runtime, program)
+            _keeper(request, fds, harness, keyring, procmask, runtime, program)
         for fd in fds:
             os.close(fd)
 
