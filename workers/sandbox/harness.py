@@ -205,6 +205,23 @@ def _record_state(torch, plain_tensor, record: dict, tensors_out: dict, index: i
     record["state"] = names
 
 
+def _reseed(torch) -> None:
+    """Fresh OS entropy for every generator learner code could draw from, before any of it runs.
+
+    A pooled run is a fork of the zygote and would otherwise replay the zygote's generator states, the same
+    draws in every run. A cold run's interpreter is already freshly seeded; reseeding it too costs nothing.
+    Nothing trusted seeds in here (kinds draw their cases outside), so a learner's own ``manual_seed`` still wins.
+    """
+    import random
+
+    random.seed(os.urandom(32))
+    # manual_seed seeds the CPU generator and every CUDA device's (at once if CUDA is up, else on its init).
+    torch.manual_seed(int.from_bytes(os.urandom(8), "big") >> 1)
+    numpy_random = sys.modules.get("numpy.random")  # not imported yet: it seeds itself from the OS when it is
+    if numpy_random is not None:
+        numpy_random.seed([int.from_bytes(os.urandom(4), "big") for _ in range(8)])
+
+
 def load_runtime(site_packages: str):
     """Import torch and safetensors (the slow part of a run's start-up); returns what :func:`serve` needs."""
     # -S skipped site; add only the venv's packages, without executing their .pth files.
@@ -252,6 +269,7 @@ def serve(runtime, result_fd: int) -> None:
         total = torch.cuda.get_device_properties(device).total_memory
         fraction = min(1.0, header["gpu_memory_bytes"] / total)
         torch.cuda.set_per_process_memory_fraction(fraction, device)
+    _reseed(torch)
 
     manifest: dict = {"version": 1, "status": "ok", "cases": []}
     tensors_out: dict[str, torch.Tensor] = {}

@@ -25,7 +25,8 @@ child (the run's *init*) rebuilds, per submission, what bwrap gives a cold run:
    stays root, reaping, as bwrap's init does for a cold run.
 5. The harness sets the run's rlimits, drops to the run's uid (which clears every capability; bwrap has
    set no_new_privs), installs the seccomp filter and only then reads the submission and runs it
-   (``harness.serve``).
+   (``harness.serve``, which first reseeds torch's, Python's and numpy's generators from the OS, so no
+   run replays the zygote's draws).
 
 So a child sees no process, file, SysV/POSIX IPC object, socket, keyring or module state of an earlier
 one: everything it could have left behind lived in namespaces, mounts and processes that died with it,
