@@ -38,6 +38,10 @@ class LearnpathConfig(AppConfig):
             handler = _user_changed_by(field)
             post_save.connect(handler, sender=model, dispatch_uid=f"auth-user-save-{label}", weak=False)
             post_delete.connect(handler, sender=model, dispatch_uid=f"auth-user-delete-{label}", weak=False)
+        # An API token's user id is cached under its digest (learnpath.auth): a token deleted or replaced drops it.
+        token = apps.get_model("authtoken.Token")
+        post_save.connect(_token_changed, sender=token, dispatch_uid="auth-token-save")
+        post_delete.connect(_token_changed, sender=token, dispatch_uid="auth-token-delete")
         # A process that saw the cache server fail pays the version bumps owed before it reads from it again.
         from learnpath import cache, redis_cache
 
@@ -58,6 +62,12 @@ def _user_changed_by(field: str):
         forget_user(getattr(instance, field))
 
     return changed
+
+
+def _token_changed(*, instance, **kwargs) -> None:
+    from learnpath.auth import forget_token
+
+    forget_token(instance.key)
 
 
 def _submission_changed(*, instance, **kwargs) -> None:

@@ -1,7 +1,7 @@
 from django.utils import timezone
 
 from learnpath import cache
-from learnpath.auth import user_key
+from learnpath.auth import token_hint, token_key, user_key
 from learnpath.sessions import user_hint
 
 
@@ -10,8 +10,10 @@ class RequestCacheMiddleware:
 
     Before the view runs, plans what a signed-in request will read: its session, its user, the learner's
     versions and the entries its view declares in ``learner_entries`` (names, or callables of the request that
-    return names). The user is the one the session key names (``learnpath.sessions``); the session's own data
-    still decides who is signed in. Goes right after ``SessionMiddleware``, before anything reads the session.
+    return names). The user is the one the session key names (``learnpath.sessions``), or, for a request with
+    ``Authorization: Token``, the one the token names (``learnpath.auth.new_token_key``), with the token's
+    cached entry in place of the session; the session's data, or the token's entry, still decides who is
+    signed in. Goes right after ``SessionMiddleware``, before anything reads the session.
     """
 
     def __init__(self, get_response):
@@ -22,16 +24,33 @@ class RequestCacheMiddleware:
             return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        session = getattr(request, "session", None)
-        session_key = getattr(session, "session_key", None)
-        user_id = user_hint(session_key)
-        if user_id is None:
-            return None
+        token = _token(request)
+        if token is not None:
+            # The token, not a session cookie beside it, signs an API request in (token comes first).
+            user_id = token_hint(token)
+            if user_id is None:
+                cache.plan([token_key(token)])
+                return None
+            auth_keys = [token_key(token)]
+        else:
+            session = getattr(request, "session", None)
+            session_key = getattr(session, "session_key", None)
+            user_id = user_hint(session_key)
+            if user_id is None:
+                return None
+            auth_keys = [session.cache_key_prefix + session_key] if hasattr(session, "cache_key_prefix") else []
         declared = getattr(getattr(view_func, "cls", view_func), "learner_entries", ())
         names = [name(request) if callable(name) else name for name in declared]
-        session_keys = [session.cache_key_prefix + session_key] if hasattr(session, "cache_key_prefix") else []
-        cache.plan([*session_keys, user_key(user_id), *cache.learner_keys(user_id, names)])
+        cache.plan([*auth_keys, user_key(user_id), *cache.learner_keys(user_id, names)])
         return None
+
+
+def _token(request) -> str | None:
+    """The key of an ``Authorization: Token <key>`` header, or None."""
+    parts = request.META.get("HTTP_AUTHORIZATION", "").split()
+    if len(parts) == 2 and parts[0].lower() == "token":
+        return parts[1]
+    return None
 
 
 class LearnerTimezoneMiddleware:

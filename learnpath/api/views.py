@@ -22,6 +22,7 @@ from drops.selectors import path_drop_states
 from learnpath import health, selectors, services
 from learnpath.api.fields import PasswordField, TimezoneField
 from learnpath.api.validation import validated
+from learnpath.auth import new_token_key
 from learnpath.idempotency import idempotent
 from learnpath.models import RETENTION_MAX, RETENTION_MESSAGE, RETENTION_MIN, Path
 
@@ -165,7 +166,7 @@ class RegisterApi(APIView):
             )
         except DjangoValidationError as error:
             raise ValidationError(error.message_dict) from None
-        token, _ = Token.objects.get_or_create(user=user)
+        token, _ = Token.objects.get_or_create(user=user, defaults={"key": new_token_key(user.pk)})
         payload = {
             "id": user.pk,
             "username": user.username,
@@ -208,7 +209,7 @@ class TokenApi(APIView):
             services.login_failed(username=data["username"], address=address)
             raise ValidationError({"non_field_errors": ["Unable to log in with the username and password given."]})
         services.login_succeeded(username=data["username"], address=address)
-        token, _ = Token.objects.get_or_create(user=user)
+        token, _ = Token.objects.get_or_create(user=user, defaults={"key": new_token_key(user.pk)})
         return Response({"token": token.key})
 
 
