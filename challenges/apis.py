@@ -23,6 +23,7 @@ from challenges import selectors, services
 from challenges.content import hint_html
 from challenges.kinds import KIND_CHOICES, KINDS
 from challenges.models import Challenge, ExampleRun, Submission
+from learnpath import services as learnpath_services
 from learnpath.api.errors import Conflict
 from learnpath.api.schema import WHITESPACE
 from learnpath.api.validation import validated
@@ -71,7 +72,9 @@ def _accept_code(request, slug: str, input_serializer, create):
         raise ValidationError({"non_field_errors": ['Send a JSON object like {"code": "..."}.']})
     code = validated(input_serializer, request.data)["code"]
     try:
-        return create(user=request.user, challenge=challenge, code=code)
+        return create(
+            user=request.user, challenge=challenge, code=code, client_network=learnpath_services.client_network(request)
+        )
     except services.SubmissionRejected as rejected:
         if rejected.code == "invalid":
             raise ValidationError({"code": [rejected.message]}) from None
@@ -374,7 +377,9 @@ class SubmissionListCreateApi(APIView):
             "Stores the attempt and queues it for grading; answers 202 at once. Poll the submission's `url` "
             "until `is_final`; meanwhile `phase`, `queue_position` and `estimated_wait_seconds` say where it "
             "is. Rate-limited per learner (429 with Retry-After); 409 while too many of the "
-            "caller's submissions are still waiting for a verdict."
+            "caller's submissions are still waiting for a verdict, or while the caller's network (IPv4 /24, "
+            "IPv6 /64) has `GRADING_IN_FLIGHT_PER_NETWORK` submissions and example runs queued or running "
+            "across all its accounts."
         ),
     )
     def post(self, request, slug: str):
@@ -544,7 +549,8 @@ class ExampleRunCreateApi(APIView):
             "the trained student's accuracy and teacher agreement on a visible validation split (never the "
             "hidden test set) beside the thresholds and the labels-only baseline, the training time and any "
             "error. `stdout`/`stderr` hold the run's output. 409 for a challenge of a kind without examples or "
-            "while a run is still going; rate-limited per learner (429)."
+            "while a run is still going, or while the caller's network has `GRADING_IN_FLIGHT_PER_NETWORK` "
+            "gradings queued or running across its accounts (as for a submission); rate-limited per learner (429)."
         ),
     )
     def post(self, request, slug: str):

@@ -91,6 +91,9 @@ class Submission(models.Model):
     challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="submissions")
     attempt = models.PositiveIntegerField(help_text="1 for the learner's first submission to this challenge.")
     code = models.TextField()
+    client_network = models.CharField(
+        max_length=64, blank=True, help_text="The submitting client's network (IPv4 /24, IPv6 /64); empty if unknown."
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     score = models.FloatField(null=True, blank=True, help_text="Fraction of checks passed, 0 to 1.")
     checks = models.JSONField(default=list, blank=True, help_text="[{'name', 'passed', 'message'}] per check.")
@@ -199,6 +202,9 @@ class ExampleRun(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="example_runs")
     challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="example_runs")
     code = models.TextField()
+    client_network = models.CharField(
+        max_length=64, blank=True, help_text="The submitting client's network (IPv4 /24, IPv6 /64); empty if unknown."
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     message = models.TextField(blank=True, help_text="Why the code did not run, in the learner's terms.")
     examples = models.JSONField(default=list, blank=True, help_text="Per example: inputs, expected, got, error.")

@@ -56,8 +56,33 @@ def _check_code_accepted(challenge: Challenge, code: str, *, retired: str) -> No
         raise SubmissionRejected(retired, code="retired")
 
 
+def _check_network_in_flight(client_network: str) -> None:
+    """Refuse a grading when the client's network already has ``GRADING_IN_FLIGHT_PER_NETWORK`` submissions and
+    example runs queued or running, across all its accounts (0 turns the cap off; an unknown network is not
+    capped). Many accounts from one place must not take more than their share of the graders."""
+    cap = getattr(settings, "GRADING_IN_FLIGHT_PER_NETWORK", 0)
+    if not cap or not client_network:
+        return
+    submissions = Submission.objects.filter(
+        client_network=client_network, status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
+    ).count()
+    recent = timezone.now() - timedelta(seconds=EXAMPLE_RUN_STALE_SECONDS)
+    example_runs = ExampleRun.objects.filter(
+        client_network=client_network,
+        status__in=[ExampleRun.Status.QUEUED, ExampleRun.Status.RUNNING],
+        created_at__gte=recent,
+    ).count()
+    if submissions + example_runs >= cap:
+        raise SubmissionRejected(
+            f"{submissions + example_runs} gradings from your network (this and other accounts on the same "
+            "connection) are already waiting or running, which is as many as one network may have at once. "
+            "Try again when one of them has finished.",
+            code="too_many_in_flight",
+        )
+
+
 @transaction.atomic
-def submission_create(*, user: User, challenge: Challenge, code: str) -> Submission:
+def submission_create(*, user: User, challenge: Challenge, code: str, client_network: str = "") -> Submission:
     """Store a new attempt and queue it for grading once the row is committed."""
     _check_code_accepted(challenge, code, retired="This challenge is retired and no longer accepts submissions.")
     # Lock the learner's row so that two concurrent requests cannot pick the same attempt number.
@@ -71,9 +96,15 @@ def submission_create(*, user: User, challenge: Challenge, code: str) -> Submiss
             f"You already have {in_flight} submissions waiting for a verdict; wait for one to finish.",
             code="too_many_in_flight",
         )
+    _check_network_in_flight(client_network)
     last = Submission.objects.filter(user=user, challenge=challenge).aggregate(n=Max("attempt"))["n"] or 0
     submission = Submission.objects.create(
-        user=user, challenge=challenge, code=code, attempt=last + 1, task_id=dispatch.new_task_id()
+        user=user,
+        challenge=challenge,
+        code=code,
+        attempt=last + 1,
+        task_id=dispatch.new_task_id(),
+        client_network=client_network,
     )
     # Sent once the row is committed; a broker that is down leaves it stored and queued (challenges.dispatch).
     transaction.on_commit(lambda: dispatch.submission_send(submission))
@@ -381,7 +412,7 @@ EXAMPLES_WORKER_LOST = (
 
 
 @transaction.atomic
-def example_run_create(*, user: User, challenge: Challenge, code: str) -> ExampleRun:
+def example_run_create(*, user: User, challenge: Challenge, code: str, client_network: str = "") -> ExampleRun:
     """Queue the learner's code to run on the challenge's visible examples. Not an attempt: nothing is graded."""
     from challenges.kinds import kind_info
 
@@ -399,7 +430,10 @@ def example_run_create(*, user: User, challenge: Challenge, code: str) -> Exampl
         raise SubmissionRejected(
             "Your code is already running on the examples; wait for that run to finish.", code="too_many_in_flight"
         )
-    run = ExampleRun.objects.create(user=user, challenge=challenge, code=code, task_id=dispatch.new_task_id())
+    _check_network_in_flight(client_network)
+    run = ExampleRun.objects.create(
+        user=user, challenge=challenge, code=code, task_id=dispatch.new_task_id(), client_network=client_network
+    )
     old = ExampleRun.objects.filter(user=user, challenge=challenge).values_list("pk", flat=True)[EXAMPLE_RUNS_KEPT:]
     ExampleRun.objects.filter(pk__in=list(old)).delete()
     # The same grading queue, sandbox pool and time limits as a submission of this challenge.

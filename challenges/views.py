@@ -16,6 +16,7 @@ from challenges.kinds import KINDS
 from challenges.models import Challenge
 from challenges.templatetags.challenge_verdicts import BADGES
 from learnpath import idempotency
+from learnpath import services as learnpath_services
 
 STANDING_LABELS = {"not_tried": "Not tried", "attempted": "Attempted", "passed": "Passed"}
 
@@ -102,7 +103,12 @@ def _post(request, challenge: Challenge):
             return idempotency.refused(redirect(challenge))
     else:
         try:
-            services.submission_create(user=request.user, challenge=challenge, code=request.POST.get("code", ""))
+            services.submission_create(
+                user=request.user,
+                challenge=challenge,
+                code=request.POST.get("code", ""),
+                client_network=learnpath_services.client_network(request),
+            )
         except services.SubmissionRejected as rejected:
             messages.error(request, rejected.message)
             return idempotency.refused(redirect(challenge))

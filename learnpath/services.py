@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -174,3 +175,17 @@ def password_reset_allowed(*, email: str) -> bool:
 
 def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def client_network(request) -> str:
+    """The client's network: the IPv4 /24 or IPv6 /64 of its address, so that one household, office or NAT, whose
+    hosts share a prefix, counts as one client. An address that is not an IP address is returned as it is."""
+    address = client_address(request)
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # without an IPv6 zone id
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is an IPv4 client
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 64
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))

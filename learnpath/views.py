@@ -21,7 +21,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from drops.models import Drop
-from learnpath import selectors, services
+from learnpath import selectors, services, throttles
 from learnpath.api.views import path_outline
 from learnpath.cache import content_cached, learner_cached
 from learnpath.forms import ProfileForm, SignupForm, ThrottledAuthenticationForm
@@ -42,8 +42,13 @@ def signup(request):
         return redirect("home")
     form = SignupForm(request.POST or None, initial_path=request.GET.get("path"))
     if request.method == "POST" and form.is_valid():
+        wait = throttles.account_creation_wait(request)
+        if wait is not None:
+            form.add_error(None, throttles.accounts_per_network_message(wait))
+            return render(request, "registration/signup.html", {"form": form}, status=429)
         user = form.save()
         if user is not None:
+            throttles.account_created(request)
             login(request, user, backend="learnpath.auth.ProfileModelBackend")
             path = form.cleaned_data.get("start_path")
             if path is None:

@@ -19,7 +19,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from drops.selectors import path_drop_states
-from learnpath import health, selectors, services
+from learnpath import health, selectors, services, throttles
 from learnpath.api.fields import PasswordField, TimezoneField
 from learnpath.api.validation import validated
 from learnpath.auth import new_token_key
@@ -152,11 +152,17 @@ class RegisterApi(APIView):
         responses={201: RegisterOutputSerializer, 400: OpenApiResponse(ERROR), 429: OpenApiResponse(ERROR)},
         tags=["auth"],
         summary="Create a learner account and return an API token",
-        description="A username or email address already in use (in any letter case) is a 400 on that field.",
+        description="A username or email address already in use (in any letter case) is a 400 on that field. "
+        "A 429 with Retry-After when requests come too fast, or when the caller's network (its IPv4 /24 or IPv6 "
+        "/64) has already had as many accounts created as `THROTTLE_ACCOUNTS_PER_NETWORK` allows (30 a day "
+        "unless the operator changed it).",
         auth=[],
     )
     def post(self, request):
         data = validated(self.RegisterInputSerializer, request.data)
+        wait = throttles.account_creation_wait(request)
+        if wait is not None:
+            raise Throttled(wait=wait, detail=throttles.accounts_per_network_message(wait))
         try:
             user = services.user_register(
                 username=data["username"],
@@ -166,6 +172,7 @@ class RegisterApi(APIView):
             )
         except DjangoValidationError as error:
             raise ValidationError(error.message_dict) from None
+        throttles.account_created(request)
         token, _ = Token.objects.get_or_create(user=user, defaults={"key": new_token_key(user.pk)})
         payload = {
             "id": user.pk,

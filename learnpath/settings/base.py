@@ -176,6 +176,8 @@ REST_FRAMEWORK = {
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
         "submissions": env.str("THROTTLE_SUBMISSIONS", default="6/min"),
         "example_runs": env.str("THROTTLE_EXAMPLE_RUNS", default="12/min"),
+        # Accounts created per client network (IPv4 /24, IPv6 /64); empty turns it off (learnpath.throttles).
+        "accounts_per_network": env.str("THROTTLE_ACCOUNTS_PER_NETWORK", default="30/day") or None,
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -252,6 +254,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Submissions one learner may have waiting for a verdict at once.
 GRADING_MAX_IN_FLIGHT = env.int("GRADING_MAX_IN_FLIGHT", default=3)
+# Submissions and example runs queued or running from one client network, across all its accounts; empty or 0 is off.
+GRADING_IN_FLIGHT_PER_NETWORK = int(env.str("GRADING_IN_FLIGHT_PER_NETWORK", default="12") or 0)
 # How often the beat mends grading: lost workers' gradings requeued, lost or unsent task messages sent again.
 GRADING_MEND_SECONDS = env.float("GRADING_MEND_SECONDS", default=30.0)
 # A worker whose heartbeat is older than this, and that does not answer a ping, has lost its gradings.

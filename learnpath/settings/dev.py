@@ -3,7 +3,7 @@
 import secrets
 
 from learnpath.settings.base import *
-from learnpath.settings.base import VAR_DIR, env
+from learnpath.settings.base import REST_FRAMEWORK, VAR_DIR, env
 
 # Off by default, so that `make run` shows learners the site's own 404 and 500 pages, never Django's debug pages
 # (which list every URL). DEBUG=true in .env or the environment brings the tracebacks back for a developer.
@@ -12,6 +12,17 @@ DEBUG = env.bool("DEBUG", default=False)
 # collectstatic step, and an edited stylesheet shows on the next reload.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The caps per client network are off unless the environment sets them: a developer, a demo or a load test makes
+# many accounts and gradings from one address.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {
+        **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+        "accounts_per_network": env.str("THROTTLE_ACCOUNTS_PER_NETWORK", default="") or None,
+    },
+}
+GRADING_IN_FLIGHT_PER_NETWORK = int(env.str("GRADING_IN_FLIGHT_PER_NETWORK", default="") or 0)
 
 # Emails (password resets, reminders) are written one file each under var/mail/ unless EMAIL_URL says otherwise.
 if not env.str("EMAIL_URL", default=""):

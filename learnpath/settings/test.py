@@ -16,8 +16,14 @@ STORAGES = {
 }
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"auth": "1000/min", "submissions": "1000/min", "example_runs": "1000/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": "1000/min",
+        "submissions": "1000/min",
+        "example_runs": "1000/min",
+        "accounts_per_network": None,
+    },
 }
+GRADING_IN_FLIGHT_PER_NETWORK = 0  # the caps per client network are tested with the settings fixture
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a real worker process can share the test database.
