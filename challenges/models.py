@@ -92,7 +92,10 @@ class Submission(models.Model):
     attempt = models.PositiveIntegerField(help_text="1 for the learner's first submission to this challenge.")
     code = models.TextField()
     client_network = models.CharField(
-        max_length=64, blank=True, help_text="The submitting client's network (IPv4 /24, IPv6 /64); empty if unknown."
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The submitting client's network (IPv4 /24, IPv6 /64); empty if unknown.",
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     score = models.FloatField(null=True, blank=True, help_text="Fraction of checks passed, 0 to 1.")
@@ -203,7 +206,10 @@ class ExampleRun(models.Model):
     challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="example_runs")
     code = models.TextField()
     client_network = models.CharField(
-        max_length=64, blank=True, help_text="The submitting client's network (IPv4 /24, IPv6 /64); empty if unknown."
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The submitting client's network (IPv4 /24, IPv6 /64); empty if unknown.",
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     message = models.TextField(blank=True, help_text="Why the code did not run, in the learner's terms.")
@@ -211,7 +217,9 @@ class ExampleRun(models.Model):
     stdout = models.TextField(blank=True)
     stderr = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True, help_text="The id of the task message last sent for it.")
-    worker_host = models.CharField(max_length=200, blank=True, help_text="The worker running it now or last.")
+    worker_host = models.CharField(
+        max_length=200, blank=True, default="", help_text="The worker running it now or last."
+    )
     dispatched_at = models.DateTimeField(
         null=True, blank=True, help_text="When its task message last reached the broker; empty while one waits."
     )
