@@ -29,7 +29,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from challenges import limits
-from challenges.models import Challenge, ExampleRun, Submission
+from challenges.models import ExampleRun, Submission
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +45,6 @@ def new_task_id() -> str:
     return str(uuid.uuid4())
 
 
-def _budget(challenge: Challenge) -> limits.TaskBudget:
-    return limits.task_budget(challenge.kind, limits.sandbox_limits(challenge.kind, challenge.limits))
-
-
 @dataclass(frozen=True)
 class _Work:
     """A kind of grading work: its model, its task and what its queued rows look like."""
@@ -58,14 +54,15 @@ class _Work:
     queued_status: str
     queued_since: str  # the field that says when the row last joined the queue
 
-    def send(self, pk: int, task_id: str, challenge: Challenge) -> bool:
+    def send(self, pk: int, task_id: str) -> bool:
         """Send one message for the row; True once the broker has it (and the row says so)."""
         from learnpath.celery_app import app
 
-        budget = _budget(challenge)
+        budget = limits.slot_budget()
         try:
             # The queue is named at send time (the same as CELERY_TASK_ROUTES), so that it follows the settings;
-            # the time limits are the challenge's own.
+            # the time limits are the longest any challenge has: the message claims whatever work is fairest when
+            # a worker takes it (challenges.scheduler), and the task applies that challenge's own soft limit.
             app.send_task(
                 self.task_name,
                 args=(pk,),
@@ -97,11 +94,11 @@ EXAMPLE_RUNS = _Work(ExampleRun, "challenges.run_examples", ExampleRun.Status.QU
 
 def submission_send(submission: Submission) -> bool:
     """Send the message meant for a committed, queued submission (its ``task_id``)."""
-    return SUBMISSIONS.send(submission.pk, submission.task_id, submission.challenge)
+    return SUBMISSIONS.send(submission.pk, submission.task_id)
 
 
 def example_run_send(run: ExampleRun) -> bool:
-    return EXAMPLE_RUNS.send(run.pk, run.task_id, run.challenge)
+    return EXAMPLE_RUNS.send(run.pk, run.task_id)
 
 
 def broker_message_ids(queues: list[str]) -> set[str] | None:
@@ -179,7 +176,6 @@ def dispatch_lost(*, now: datetime | None = None) -> dict[str, list[int]]:
             .filter(
                 Q(dispatched_at__isnull=True, **{f"{kind.queued_since}__lt": settled}) | Q(dispatched_at__lt=settled)
             )
-            .select_related("challenge")
             .order_by("pk")
         )
         for kind, name in work
@@ -198,7 +194,7 @@ def dispatch_lost(*, now: datetime | None = None) -> dict[str, list[int]]:
             claimed = kind.model.objects.filter(pk=row.pk, status=kind.queued_status, task_id=row.task_id).update(
                 task_id=task_id, dispatched_at=None
             )
-            if claimed and kind.send(row.pk, task_id, row.challenge):
+            if claimed and kind.send(row.pk, task_id):
                 outcome[name].append(row.pk)
     if outcome["submissions"] or outcome["example_runs"]:
         logger.warning("sent again the grading work whose message was lost or unsent: %s", outcome)

@@ -27,6 +27,11 @@ MAX_LIMITS: dict[str, float] = {
     "output_bytes": 1024 * 1024,
     "tmp_mb": 1024,
     "result_mb": 512,
+    # Disk I/O per run (workers.sandbox.limits: the host's SANDBOX_IO_* are the defaults).
+    "io_read_mbps": 500,
+    "io_write_mbps": 500,
+    "io_read_iops": 50_000,
+    "io_write_iops": 50_000,
 }
 LIMIT_FIELDS = {f.name: f.type for f in fields(Limits)}
 
@@ -76,10 +81,21 @@ def task_budget(kind: str, limits: Limits) -> TaskBudget:
     return TaskBudget(soft_seconds=soft, hard_seconds=soft + SOFT_TO_HARD_SECONDS)
 
 
+def slot_budget() -> TaskBudget:
+    """The time limits every grading message carries: the longest any challenge can have.
+
+    A message is a claim on a grading slot, not on one submission (``challenges.scheduler``): it may grade
+    whichever challenge the fair order puts first when a worker takes it. So Celery's limits, and a running
+    submission's deadline, are sized for the longest; the claimed challenge's own soft limit is applied by the
+    task once it knows the challenge (``challenges.tasks``), and its sandbox keeps its own wall clock.
+    """
+    most = replace(Limits(), wall_seconds=MAX_LIMITS["wall_seconds"])
+    return max((task_budget(name, most) for name in KINDS), key=lambda budget: budget.hard_seconds)
+
+
 def longest_hard_limit_seconds() -> int:
     """The largest hard limit any challenge can have: the broker's visibility timeout must exceed it."""
-    most = replace(Limits(), wall_seconds=MAX_LIMITS["wall_seconds"])
-    return max(task_budget(name, most).hard_seconds for name in KINDS)
+    return slot_budget().hard_seconds
 
 
 def broker_visibility_timeout_seconds() -> int:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
+from challenges import scheduler
 from challenges.dispatch import SEND_GRACE_SECONDS
 from challenges.models import Challenge, ExampleRun, HintReveal, Submission
 
@@ -147,11 +149,13 @@ DONE_PROGRESS = GradingProgress(phase=Submission.Phase.DONE)
 
 @dataclass(frozen=True)
 class RecentGradings:
-    """Gradings finished in the estimate window: their median duration and how many ran at once at most."""
+    """Gradings finished in the estimate window: how long each challenge's took, and how many ran at once."""
 
     count: int
     median_seconds: float | None
     peak_concurrency: int
+    # The median duration per (scheduler.SUBMISSION or scheduler.EXAMPLE_RUN, challenge id).
+    per_challenge: dict[tuple[str, int], float] = field(default_factory=dict)
 
 
 def _duration(started: datetime | None, finished: datetime | None) -> float | None:
@@ -178,20 +182,32 @@ def _timed():
 
 
 def gradings_recent(*, now: datetime | None = None) -> RecentGradings:
-    """The gradings finished in the last few minutes, from their start and finish times (one query)."""
+    """The gradings and example runs finished in the last few minutes, from their start and finish times.
+
+    Two queries, each bounded to the latest ``ESTIMATE_SAMPLE`` rows.
+    """
     now = now or timezone.now()
     minutes = getattr(settings, "GRADING_ESTIMATE_WINDOW_MINUTES", DEFAULT_ESTIMATE_WINDOW_MINUTES)
-    rows = _timed().filter(finished_at__gte=now - timedelta(minutes=minutes))
-    intervals = [
-        (started, finished)
-        for started, finished in rows.values_list("started_at", "finished_at")[:ESTIMATE_SAMPLE]
-        if _duration(started, finished) is not None
-    ]
-    durations = [_duration(started, finished) for started, finished in intervals]
+    since = now - timedelta(minutes=minutes)
+    submissions = _timed().filter(finished_at__gte=since).values_list("challenge_id", "started_at", "finished_at")
+    runs = (
+        ExampleRun.objects.filter(started_at__isnull=False, finished_at__gte=since)
+        .order_by("-finished_at")
+        .values_list("challenge_id", "started_at", "finished_at")
+    )
+    durations: dict[tuple[str, int], list[float]] = {}
+    intervals = []
+    for model, rows in ((scheduler.SUBMISSION, submissions), (scheduler.EXAMPLE_RUN, runs)):
+        for challenge_id, started, finished in rows[:ESTIMATE_SAMPLE]:
+            if (seconds := _duration(started, finished)) is not None:
+                durations.setdefault((model, challenge_id), []).append(seconds)
+                intervals.append((started, finished))
+    every = [seconds for values in durations.values() for seconds in values]
     return RecentGradings(
-        count=len(durations),
-        median_seconds=statistics.median(durations) if durations else None,
+        count=len(every),
+        median_seconds=statistics.median(every) if every else None,
         peak_concurrency=_peak_concurrency(intervals),
+        per_challenge={key: statistics.median(values) for key, values in durations.items()},
     )
 
 
@@ -202,38 +218,64 @@ def challenge_typical_grading_seconds(*, challenge_id: int) -> float | None:
     return statistics.median(durations) if durations else None
 
 
-def _queue_counts(queued: list[Submission], now: datetime) -> tuple[dict[int, int], int]:
-    """Each queued submission's position (1-based, oldest place first) and how many gradings are running.
+class _Durations:
+    """How long a piece of work is expected to take: its challenge's recent gradings (of its own sort, then of
+    submissions), else the challenge's typical grading time. Says whether any figure came from the typical."""
 
-    One query whatever the number: a COUNT per submission over the (status, queued_at) index, and the
-    running ones whose worker is not presumed lost.
+    def __init__(self, recent: RecentGradings, typical) -> None:
+        self.recent = recent
+        self.typical = typical
+        self.used_typical = False
+
+    def of(self, work: scheduler.Work) -> float | None:
+        recent = self.recent.per_challenge
+        seconds = recent.get((work.model, work.challenge_id)) or recent.get((scheduler.SUBMISSION, work.challenge_id))
+        if seconds is None:
+            seconds = self.typical(work.challenge_id)
+            self.used_typical = self.used_typical or seconds is not None
+        return seconds
+
+
+def _estimated_verdicts(
+    order: list[scheduler.Work], running: list[scheduler.Work], durations: _Durations, now: datetime
+) -> dict[tuple[str, int], float | None]:
+    """When each waiting piece of work should be done, in seconds from now, taking ``order`` slot by slot.
+
+    The graders are as many as are running now, or as ran at once in the estimate window if more (the rest
+    are idle, free now). Each running grading frees its slot when its challenge's usual time is up (at least
+    a second from now); each waiting one then takes the first free slot for its own challenge's time. Work
+    whose time is unknown makes its own estimate and every one behind it unknown: no made-up numbers.
     """
-    ahead = {
-        f"ahead_{s.pk}": Count(
-            "pk",
-            filter=Q(status=Submission.Status.QUEUED)
-            & (Q(queued_at__lt=s.queued_at) | Q(queued_at=s.queued_at, pk__lt=s.pk)),
-        )
-        for s in queued
-    }
-    row = Submission.objects.filter(status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]).aggregate(
-        running=Count("pk", filter=Q(status=Submission.Status.RUNNING, deadline_at__gt=now)), **ahead
-    )
-    return {s.pk: row[f"ahead_{s.pk}"] + 1 for s in queued}, row["running"]
+    slots: list[float] = []
+    for work in running:
+        seconds = durations.of(work)
+        elapsed = _duration(work.since, now) or 0.0
+        slots.append(max(1.0, (seconds if seconds is not None else elapsed) - elapsed))
+    slots += [0.0] * max(0, max(1, durations.recent.peak_concurrency) - len(slots))
+    heapq.heapify(slots)
+    done: dict[tuple[str, int], float | None] = {}
+    known = True
+    for work in order:
+        seconds = durations.of(work)
+        known = known and seconds is not None
+        end = heapq.heappop(slots) + (seconds or 0.0)
+        done[(work.model, work.pk)] = end if known else None
+        heapq.heappush(slots, end)
+    return done
 
 
 def submission_progress(*, submissions: list[Submission], now: datetime | None = None) -> dict[int, GradingProgress]:
     """Phase, queue position and wait estimate of each submission, keyed by id.
 
-    Final submissions cost nothing. For those in flight: one query for the positions, one for the recent
-    gradings when any is queued, and one per challenge whose typical time is needed (a learner has at
-    most a few submissions in flight, usually of one challenge).
+    Final submissions cost nothing. For those in flight: six queries for the fair order of the waiting work, two
+    for the recent gradings when any is queued, and one per challenge whose typical time is needed.
 
-    The wait for a queued submission is its position × the median grading time ÷ the graders at work:
-    the median of the gradings finished in the last ``GRADING_ESTIMATE_WINDOW_MINUTES`` (15) minutes, and
-    as graders the most of those that ran at once, or the number running now if higher. With no recent
-    grading, the challenge's typical time and the graders running now stand in; with neither, there is
-    no estimate (None), never a made-up number.
+    The position is the submission's place in the fair order that the next free graders will follow
+    (``challenges.scheduler``): round-robin across learners, so another learner's many submissions do not
+    put theirs far back. The wait, until the verdict, is simulated along that order from the running gradings
+    and the recent durations of each piece of work's own challenge (a training check is not a loss check);
+    with no recent grading of a challenge, its typical time stands in; with neither, there is no estimate
+    (None).
     """
     now = now or timezone.now()
     progress = {s.pk: DONE_PROGRESS for s in submissions if s.is_final}
@@ -249,10 +291,14 @@ def submission_progress(*, submissions: list[Submission], now: datetime | None =
 
     queued = [s for s in in_flight if s.status == Submission.Status.QUEUED]
     unsent_since = now - timedelta(seconds=SEND_GRACE_SECONDS)
-    recent = None
+    positions: dict[tuple[str, int], int] = {}
+    verdicts: dict[tuple[str, int], float | None] = {}
+    durations = None
     if queued:
-        positions, running = _queue_counts(queued, now)
-        recent = gradings_recent(now=now)
+        order, running = scheduler.current_order()
+        positions = {(work.model, work.pk): place for place, work in enumerate(order, start=1)}
+        durations = _Durations(gradings_recent(now=now), typical)
+        verdicts = _estimated_verdicts(order, running, durations, now)
     for submission in in_flight:
         if submission.status != Submission.Status.QUEUED:
             elapsed = _duration(submission.started_at, now)
@@ -262,17 +308,15 @@ def submission_progress(*, submissions: list[Submission], now: datetime | None =
                 typical_seconds=_whole_seconds(typical(submission.challenge_id)),
             )
             continue
-        position = positions[submission.pk]
-        if recent.median_seconds is not None:
-            each, graders, basis = recent.median_seconds, max(1, running, recent.peak_concurrency), "recent"
-        else:
-            each, graders, basis = typical(submission.challenge_id), max(1, running), "typical"
-        wait = None if each is None else _whole_seconds(position * each / graders)
+        key = (scheduler.SUBMISSION, submission.pk)
+        # Queued since this read began: it is last for now.
+        position = positions.get(key, len(positions) + 1)
+        wait = _whole_seconds(verdicts.get(key))
         progress[submission.pk] = GradingProgress(
             phase=submission.phase,
             queue_position=position,
             estimated_wait_seconds=wait,
-            estimate_basis=basis if wait is not None else None,
+            estimate_basis=None if wait is None else ("typical" if durations.used_typical else "recent"),
             delayed=submission.dispatched_at is None and submission.queued_at < unsent_since,
         )
     return progress

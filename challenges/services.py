@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, Operational
 from django.db.models import Max
 from django.utils import timezone
 
-from challenges import dispatch, limits
+from challenges import dispatch, limits, scheduler
 from challenges.kinds.grader import Verdict
 from challenges.models import Challenge, ExampleRun, HintReveal, Submission
 
@@ -111,45 +112,105 @@ def submission_create(*, user: User, challenge: Challenge, code: str, client_net
     return submission
 
 
-def _budget(challenge: Challenge) -> limits.TaskBudget:
-    return limits.task_budget(challenge.kind, limits.sandbox_limits(challenge.kind, challenge.limits))
+@dataclass(frozen=True)
+class Claimed:
+    """The grading work one message claimed: a submission to grade, or an example run to run."""
+
+    submission: Submission | None = None
+    example_run: ExampleRun | None = None
 
 
 @transaction.atomic
-def submission_start(*, submission_id: int, task_id: str, worker_host: str, device: str) -> Submission | None:
-    """Claim a submission for grading; None when there is nothing to do (already graded, or being graded).
+def grading_claim(*, task_id: str, worker_host: str, device: str) -> Claimed | None:
+    """Claim grading work for the message ``task_id``; None when nothing is waiting.
 
-    A queued submission is claimed. A running one is claimed again only by the same task id: that is this
+    A message is a claim on a grading slot (``challenges.scheduler``). Delivered again after the worker that
+    held it died, it takes back the submission it was grading (at most ``MAX_GRADING_RUNS`` gradings in all);
+    an example run it was running ends in error, as the reaper would end it. Otherwise it takes the work the
+    fair order puts first, whichever row it was sent for, and the two rows exchange message ids so that every
+    queued row still holds a message the broker has.
+    """
+    scheduler.lock_for_claim()
+    if task_id:
+        again = Submission.objects.filter(status=Submission.Status.RUNNING, task_id=task_id).values_list(
+            "pk", flat=True
+        )
+        for submission_id in again[:1]:
+            submission = submission_start(
+                submission_id=submission_id, task_id=task_id, worker_host=worker_host, device=device
+            )
+            if submission is not None:
+                return Claimed(submission=submission)
+        ExampleRun.objects.filter(status=ExampleRun.Status.RUNNING, task_id=task_id).update(
+            status=ExampleRun.Status.ERROR, message=EXAMPLES_WORKER_LOST, finished_at=timezone.now()
+        )
+    order, _ = scheduler.current_order()
+    for work in order[:1]:
+        if work.model == scheduler.SUBMISSION:
+            _message_hand_over(task_id, Submission.objects.filter(pk=work.pk))
+            claimed = submission_start(submission_id=work.pk, task_id=task_id, worker_host=worker_host, device=device)
+            return Claimed(submission=claimed) if claimed else None
+        _message_hand_over(task_id, ExampleRun.objects.filter(pk=work.pk))
+        run = _example_run_start(run_id=work.pk, task_id=task_id, worker_host=worker_host)
+        return Claimed(example_run=run) if run else None
+    return None
+
+
+def _message_hand_over(task_id: str, claimed) -> None:
+    """Give the queued row that holds message ``task_id`` the message of the row being claimed (``claimed``).
+
+    The claimed row's message is still in the broker (or waits to be sent, which ``dispatched_at`` says): it
+    now stands for the row whose message was used, and claims again when a worker takes it.
+    """
+    if not task_id:
+        return
+    row = claimed.values("task_id", "dispatched_at").first()
+    if row is None or row["task_id"] == task_id:
+        return
+    for model, queued in ((Submission, Submission.Status.QUEUED), (ExampleRun, ExampleRun.Status.QUEUED)):
+        model.objects.filter(status=queued, task_id=task_id).update(
+            task_id=row["task_id"], dispatched_at=row["dispatched_at"]
+        )
+
+
+def submission_start(*, submission_id: int, task_id: str, worker_host: str, device: str) -> Submission | None:
+    """Start grading one submission under message ``task_id``; None when there is nothing to do.
+
+    A queued submission is started. A running one is started again only by the same task id: that is this
     task retrying after an infrastructure error, or the broker redelivering its message after the worker
     that held it died (``reject_on_worker_lost``, or Redis's visibility timeout, which is longer than any
     hard time limit, so the first worker cannot still be grading it). Like the reaper, a redelivery grades
     a submission at most ``MAX_GRADING_RUNS`` times in all: one that keeps killing its worker then ends in
     error instead of being handed from worker to worker for ever. A final one is never touched again.
+    Workers reach it through :func:`grading_claim`, which picks the submission.
     """
-    submission = Submission.objects.select_for_update().select_related("challenge").filter(pk=submission_id).first()
-    if submission is None:
-        return None
-    if submission.status == Submission.Status.RUNNING and submission.task_id == task_id and task_id:
-        if submission.grading_runs >= limits.MAX_GRADING_RUNS:
-            submission_finish(submission_id=submission_id, status=Submission.Status.ERROR, message=LOST_WORKER)
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update().select_related("challenge").filter(pk=submission_id).first()
+        if submission is None:
             return None
-    elif submission.status != Submission.Status.QUEUED:
-        return None
-    now = timezone.now()
-    submission.status = Submission.Status.RUNNING
-    submission.task_id = task_id
-    submission.worker_host = worker_host
-    submission.device = device
-    submission.started_at = now
-    submission.deadline_at = now + timedelta(seconds=_budget(submission.challenge).reap_after_seconds)
-    submission.checking_at = None
-    submission.grading_runs += 1
-    submission.save(
-        update_fields=[
-            "status", "task_id", "worker_host", "device", "started_at", "deadline_at", "checking_at", "grading_runs",
-        ]
-    )  # fmt: skip
-    return submission
+        if submission.status == Submission.Status.RUNNING and submission.task_id == task_id and task_id:
+            if submission.grading_runs >= limits.MAX_GRADING_RUNS:
+                submission_finish(submission_id=submission_id, status=Submission.Status.ERROR, message=LOST_WORKER)
+                return None
+        elif submission.status != Submission.Status.QUEUED:
+            return None
+        now = timezone.now()
+        submission.status = Submission.Status.RUNNING
+        submission.task_id = task_id
+        submission.worker_host = worker_host
+        submission.device = device
+        submission.started_at = now
+        # The message may have been sent for any challenge: its time limits are the longest (limits.slot_budget).
+        submission.deadline_at = now + timedelta(seconds=limits.slot_budget().reap_after_seconds)
+        submission.checking_at = None
+        submission.grading_runs += 1
+        submission.save(
+            update_fields=[
+                "status", "task_id", "worker_host", "device", "started_at", "deadline_at", "checking_at",
+                "grading_runs",
+            ]
+        )  # fmt: skip
+        return submission
 
 
 def submission_mark_checking(*, submission_id: int, task_id: str) -> None:
@@ -166,26 +227,23 @@ def submission_mark_checking(*, submission_id: int, task_id: str) -> None:
         logger.warning("could not record that submission %s is being checked", submission_id, exc_info=True)
 
 
-def submission_grade(*, submission_id: int, task_id: str, worker_host: str, device: str, pool=None) -> str:
-    """Claim a queued submission, grade it through its challenge's kind and record the verdict.
+def submission_grade(*, submission: Submission, pool=None) -> str:
+    """Grade a submission this worker claimed (:func:`grading_claim`) through its challenge's kind, and record
+    the verdict. Returns the verdict's status.
 
-    Returns the verdict's status, or "skipped" when there was nothing to grade. ``pool`` is the worker's
-    :class:`workers.sandbox.pool.SandboxPool`, if it keeps one. Infrastructure errors propagate to the caller,
-    which retries; nothing a learner's code does raises here.
+    ``pool`` is the worker's :class:`workers.sandbox.pool.SandboxPool`, if it keeps one. Infrastructure errors
+    propagate to the caller, which retries; nothing a learner's code does raises here.
     """
     from challenges.kinds.grader import grade
 
-    submission = submission_start(submission_id=submission_id, task_id=task_id, worker_host=worker_host, device=device)
-    if submission is None:
-        return "skipped"
     target = submission.challenge.grading_target()
 
     def on_phase(phase: str) -> None:
         if phase == Submission.Phase.CHECKING:
-            submission_mark_checking(submission_id=submission_id, task_id=task_id)
+            submission_mark_checking(submission_id=submission.pk, task_id=submission.task_id)
 
-    verdict = grade(target, submission.code, device=device, pool=pool, on_phase=on_phase)
-    _record_verdict_patiently(submission_id=submission_id, verdict=verdict)
+    verdict = grade(target, submission.code, device=submission.device, pool=pool, on_phase=on_phase)
+    _record_verdict_patiently(submission_id=submission.pk, verdict=verdict)
     return verdict.status
 
 
@@ -441,36 +499,39 @@ def example_run_create(*, user: User, challenge: Challenge, code: str, client_ne
     return run
 
 
-def example_run_execute(*, run_id: int, task_id: str, device: str, worker_host: str = "", pool=None) -> str:
-    """Claim a queued run, run it through the sandbox on the kind's examples and store what came back.
-
-    Returns the run's status, or "skipped" when it was not queued. Infrastructure errors propagate (the task
-    puts the run back in the queue and retries).
-    """
-    from challenges.kinds.examples import run_examples
-
+def _example_run_start(*, run_id: int, task_id: str, worker_host: str) -> ExampleRun | None:
     with transaction.atomic():
         run = ExampleRun.objects.select_for_update().select_related("challenge").filter(pk=run_id).first()
         if run is None or run.status != ExampleRun.Status.QUEUED:
-            return "skipped"
+            return None
         run.status = ExampleRun.Status.RUNNING
         run.task_id = task_id
         run.worker_host = worker_host
         run.started_at = timezone.now()
         run.save(update_fields=["status", "task_id", "worker_host", "started_at"])
+        return run
+
+
+def example_run_execute(*, run: ExampleRun, device: str, pool=None) -> str:
+    """Run a run this worker claimed (:func:`grading_claim`) through the sandbox on the kind's examples, and
+    store what came back. Returns the run's status. Infrastructure errors propagate (the task puts the run back
+    in the queue and retries).
+    """
+    from challenges.kinds.examples import run_examples
+
     report = run_examples(run.challenge.grading_target(), run.code, device=device, pool=pool)
     with transaction.atomic():
-        run = ExampleRun.objects.select_for_update().filter(pk=run_id).first()
-        if run is None or run.is_final:
-            return run.status if run else "skipped"
-        run.status = report.status
-        run.message = report.message
-        run.examples = report.examples
-        run.stdout = report.stdout
-        run.stderr = report.stderr
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "message", "examples", "stdout", "stderr", "finished_at"])
-    return run.status
+        stored = ExampleRun.objects.select_for_update().filter(pk=run.pk).first()
+        if stored is None or stored.is_final:
+            return stored.status if stored else "skipped"
+        stored.status = report.status
+        stored.message = report.message
+        stored.examples = report.examples
+        stored.stdout = report.stdout
+        stored.stderr = report.stderr
+        stored.finished_at = timezone.now()
+        stored.save(update_fields=["status", "message", "examples", "stdout", "stderr", "finished_at"])
+    return stored.status
 
 
 def example_run_requeue(*, run_id: int) -> None:

@@ -228,7 +228,7 @@ def test_verdict_fragment_for_the_owner_only(browser_client, learner, make_user,
 def test_pending_verdict_fragment(browser_client, learner, challenge):
     queued = make_submission(learner, challenge, status="queued", score=None, checks=[], feedback="")
     html = browser_client.get(verdict_url(queued)).content.decode()
-    assert 'class="verdict"' in html and "Waiting for a grading worker" in html
+    assert 'class="verdict"' in html and "Waiting for a free grader" in html
     queued.status = "running"
     queued.save()
     assert "Running your code on hidden inputs" in browser_client.get(verdict_url(queued)).content.decode()

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from challenges import dispatch, selectors, services
-from challenges.models import Submission
+from challenges.models import Challenge, ExampleRun, Submission
 from challenges.templatetags.challenge_verdicts import about_seconds, elapsed_words
 from tests.conftest import api_client_for
 
@@ -143,37 +143,42 @@ def test_estimate_from_recent_timings(learner, make_user, challenge):
     # Older than the window, or regraded long after: not queue work now.
     graded(other, challenge, seconds=1, ago=timedelta(hours=2), attempt=6)
     graded(other, challenge, seconds=3600, attempt=7, regraded_at=timezone.now())
-    ahead = [Submission.objects.create(user=other, challenge=challenge, attempt=8 + i, code=CODE) for i in range(2)]
+    ahead = [Submission.objects.create(user=other, challenge=challenge, attempt=8 + i, code=CODE) for i in range(3)]
     mine = Submission.objects.create(user=learner, challenge=challenge, attempt=1, code=CODE)
 
     recent = selectors.gradings_recent()
     assert recent.count == 5 and recent.median_seconds == 6 and recent.peak_concurrency == 2
     progress = selectors.submission_progress(submissions=[mine])[mine.pk]
-    # Position 3 × 6 s ÷ 2 graders.
-    assert (progress.queue_position, progress.estimated_wait_seconds, progress.estimate_basis) == (3, 9, "recent")
+    # The fair order: this learner first (never served, while bob has been), then bob's, oldest first. Two idle
+    # graders take the first two at once: its verdict in one grading time.
+    assert (progress.queue_position, progress.estimated_wait_seconds, progress.estimate_basis) == (1, 6, "recent")
+    positions = selectors.submission_progress(submissions=ahead)
+    assert [positions[s.pk].queue_position for s in ahead] == [2, 3, 4]
+    assert [positions[s.pk].estimated_wait_seconds for s in ahead] == [6, 12, 12]
 
-    # More gradings running now than ever ran at once in the window: they are the graders at work.
+    # Four of this learner's gradings running now (just started): the other learner goes first, and the four
+    # graders at work free up one grading time from now.
     now = timezone.now()
-    for submission in ahead[:1]:
-        Submission.objects.filter(pk=submission.pk).update(
-            status="running", started_at=now, deadline_at=now + timedelta(minutes=5)
-        )
-    for attempt in range(20, 23):
+    for attempt in range(2, 6):
         Submission.objects.create(
-            user=other,
-            challenge=challenge,
-            attempt=attempt,
-            code=CODE,
-            status="running",
-            started_at=now,
+            user=learner, challenge=challenge, attempt=attempt, code=CODE, status="running", started_at=now,
             deadline_at=now + timedelta(minutes=5),
-        )
+        )  # fmt: skip
     progress = selectors.submission_progress(submissions=[mine])[mine.pk]
-    assert progress.queue_position == 2 and progress.estimated_wait_seconds == 3  # 2 × 6 s ÷ 4 graders
+    assert progress.queue_position == 4 and progress.estimated_wait_seconds == 12
 
-    # A running row past its deadline is a lost worker, not a grader.
-    Submission.objects.filter(status="running").update(deadline_at=now - timedelta(seconds=1))
-    assert selectors.submission_progress(submissions=[mine])[mine.pk].estimated_wait_seconds == 6
+    # Each challenge waits for its own recent time: a slow challenge's grading ahead counts for what it takes.
+    slow = Challenge.objects.get(pk=challenge.pk)
+    slow.pk, slow.slug = None, "slow-challenge"
+    slow.save()
+    for attempt, seconds in enumerate((30, 40, 50), start=1):
+        graded(other, slow, seconds=seconds, ago=timedelta(minutes=attempt), attempt=attempt)
+    Submission.objects.filter(status="running").delete()
+    Submission.objects.filter(pk__in=[s.pk for s in ahead]).update(challenge=slow)
+    # Two graders: this one (6 s) and bob's first (40 s) start at once; bob's second waits for this one.
+    progress = selectors.submission_progress(submissions=[mine])[mine.pk]
+    assert (progress.queue_position, progress.estimated_wait_seconds) == (1, 6)
+    assert selectors.submission_progress(submissions=ahead[1:2])[ahead[1].pk].estimated_wait_seconds == 46
 
 
 def test_peak_concurrency_counts_overlaps_only():
@@ -193,13 +198,15 @@ def test_progress_reads_are_bounded(api, learner, make_user, challenge, queued, 
     Submission.objects.create(user=learner, challenge=challenge, attempt=21, code=CODE)
     Submission.objects.create(user=learner, challenge=challenge, attempt=22, code=CODE, status="running")
     submissions = list(Submission.objects.filter(user=learner))
-    # Positions and running graders, the recent gradings, the challenge's typical time: whatever the history.
-    with django_assert_max_num_queries(3):
+    # The fair order (waiting, running, when each waiting learner was last served: 2 + 2 + 2), recent gradings
+    # and example runs (2), the challenge's typical time (1):
+    # whatever the history.
+    with django_assert_max_num_queries(9):
         progress = selectors.submission_progress(submissions=submissions)
     assert sum(p.queue_position is not None for p in progress.values()) == 1
     with django_assert_max_num_queries(0):
         selectors.submission_progress(submissions=[s for s in submissions if s.is_final])
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(14):
         assert len(api.get("/api/challenges/distillation-loss/submissions/").json()) == 22
 
 
@@ -212,12 +219,17 @@ def test_fragment_says_the_phase_position_and_wait(browser, learner, make_user, 
         graded(other, challenge, seconds=seconds, ago=timedelta(minutes=attempt), attempt=attempt)
     Submission.objects.create(user=other, challenge=challenge, attempt=4, code=CODE)
     mine = Submission.objects.create(user=learner, challenge=challenge, attempt=1, code=CODE)
+    # This learner's examples ran more recently than bob's last grading: bob's turn comes first.
+    ExampleRun.objects.create(
+        user=learner, challenge=challenge, code=CODE, status="error", started_at=timezone.now() - timedelta(seconds=5)
+    )
 
     html = fragment(browser, mine.pk)
     assert 'data-phase="queued"' in html and 'data-final="false"' in html
     assert '<li class="is-current" aria-current="step">Queued</li>' in html
-    assert "Waiting for a grading worker… Number 2 in the grading queue." in html
-    assert "Estimated wait: about 2 min, from recent gradings." in html  # 2 × 45 s ÷ 1 grader
+    assert "Waiting for a free grader: 1 grading ahead of yours." in html
+    # One grader (they ran one after another): bob's 45 s, then this one's 45 s.
+    assert "Your verdict in about 2 min, from recent gradings of this challenge." in html
 
     now = timezone.now()
     Submission.objects.filter(pk=mine.pk).update(
@@ -229,7 +241,7 @@ def test_fragment_says_the_phase_position_and_wait(browser, learner, make_user, 
     elapsed = re.search(r"Running your code on hidden inputs… (\d+) s so far; gradings of this challenge usually "
                         r"take about 45 s\.", html)  # fmt: skip
     assert elapsed and 30 <= int(elapsed.group(1)) < 90, html
-    assert "Number" not in html and "Estimated wait" not in html
+    assert "ahead of yours" not in html and "Your verdict in" not in html
 
     Submission.objects.filter(pk=mine.pk).update(checking_at=timezone.now())
     html = fragment(browser, mine.pk)
@@ -247,13 +259,16 @@ def test_fragment_says_when_the_wait_comes_from_the_challenges_usual_time(browse
     graded(make_user("bob"), challenge, seconds=7, ago=timedelta(days=2), attempt=1)
     mine = Submission.objects.create(user=learner, challenge=challenge, attempt=1, code=CODE)
     html = fragment(browser, mine.pk)
-    assert "Number 1 in the grading queue. Estimated wait: about 7 s, from this challenge's usual grading time." in html
+    assert (
+        "Waiting for a free grader: yours is next. Your verdict in about 7 s, from this challenge's usual "
+        "grading time." in html
+    )
 
 
 def test_fragment_says_when_there_is_nothing_to_estimate_from(browser, learner, challenge):
     mine = Submission.objects.create(user=learner, challenge=challenge, attempt=1, code=CODE)
     html = fragment(browser, mine.pk)
-    assert "Number 1 in the grading queue." in html
+    assert "Waiting for a free grader: yours is next." in html
     assert "No estimate of the wait yet: no grading has finished recently, and none of this challenge so far." in html
     assert "about" not in html
 
@@ -267,7 +282,7 @@ def test_challenge_page_shows_the_latest_submissions_progress(browser, learner, 
     Submission.objects.create(user=make_user("bob"), challenge=challenge, attempt=1, code=CODE)
     Submission.objects.create(user=learner, challenge=challenge, attempt=1, code=CODE)
     html = " ".join(browser.get("/challenges/distillation-loss/").content.decode().split())
-    assert 'data-final="false"' in html and "Number 2 in the grading queue." in html
+    assert 'data-final="false"' in html and "1 grading ahead of yours." in html
     assert 'data-progress aria-live="off"' in html
 
 

@@ -5,9 +5,11 @@ The test plays the worker by changing the row; the page must follow it from queu
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -35,22 +37,33 @@ def test_the_page_follows_a_submission_from_the_queue_to_its_verdict(
         started_at=finished - timedelta(seconds=20),
         finished_at=finished,
     )
-    Submission.objects.create(user=other, challenge=challenge, attempt=2, code=CODE)  # ahead in the queue
+    # Bob's second grading has just started on the one grader there is.
+    now = timezone.now()
+    Submission.objects.create(
+        user=other, challenge=challenge, attempt=2, code=CODE, status="running", started_at=now,
+        deadline_at=now + timedelta(minutes=5),
+    )  # fmt: skip
 
     sign_up(page)
     page.goto("/challenges/distillation-loss/")
     page.get_by_role("button", name="Submit").click()
     verdict = page.locator("#verdict .verdict")
     expect(verdict).to_have_attribute("data-phase", "queued")
-    expect(verdict).to_contain_text("Number 2 in the grading queue.")
-    expect(verdict).to_contain_text("Estimated wait: about 40 s, from recent gradings.")
+    expect(verdict).to_contain_text("Waiting for a free grader: yours is next.")
+    # What is left of bob's 20 s, then its own 20 s (the seconds pass while the page loads).
+    expect(verdict).to_contain_text(
+        re.compile(r"Your verdict in about (35|40) s, from recent gradings of this challenge\.")
+    )
     expect(verdict.locator("[aria-current=step]")).to_have_text("Queued")
     expect(page.locator("#submit-status")).to_have_text("Queued…")
 
     # Within a phase only the figures change: the rest of the box (and what it announced) stays.
     page.evaluate("document.querySelector('#verdict .verdict-phases').dataset.kept = 'yes'")
-    Submission.objects.filter(user=other, status="queued").update(status="failed", finished_at=timezone.now())
-    expect(verdict).to_contain_text("Number 1 in the grading queue.")
+    # Bob's grading ends (as long as his last one took): the grader is free, and only its own 20 s are left.
+    Submission.objects.filter(user=other, status="running").update(
+        status="failed", finished_at=F("started_at") + timedelta(seconds=20)
+    )
+    expect(verdict).to_contain_text("Your verdict in about 20 s")
     expect(page.locator("#verdict .verdict-phases")).to_have_attribute("data-kept", "yes")
 
     mine = Submission.objects.get(user__username="grace")
@@ -88,7 +101,7 @@ def test_a_submission_queued_before_the_page_loaded_is_followed(page, live_serve
 
     page.reload()
     verdict = page.locator("#verdict .verdict")
-    expect(verdict).to_contain_text("Number 1 in the grading queue.")
+    expect(verdict).to_contain_text("Waiting for a free grader: yours is next.")
     Submission.objects.filter(user__username="grace").update(
         status="passed", score=1.0, finished_at=timezone.now(), feedback="All checks passed."
     )

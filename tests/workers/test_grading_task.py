@@ -166,27 +166,51 @@ def test_time_budget_follows_the_challenge(kind):
     assert short.soft_seconds < short.hard_seconds < short.reap_after_seconds
 
 
-def test_submit_dispatches_with_the_challenges_time_limits(
-    learner, challenge, monkeypatch, django_capture_on_commit_callbacks
+def test_messages_carry_the_longest_limits_and_the_claimed_challenge_its_own(
+    learner, challenge, monkeypatch, fake_grade, django_capture_on_commit_callbacks
 ):
+    """A message may claim any challenge's work (the fair order), so it carries the longest time limits any
+    challenge has; once the work is claimed, its challenge's own soft limit ends a grading that overruns it."""
+    import time
+
     from learnpath.celery_app import app
 
     sent = []
     monkeypatch.setattr(app, "send_task", lambda name, args, **options: sent.append((name, args, options)))
-    challenge.limits = {"wall_seconds": 12}
-    challenge.save()
     with django_capture_on_commit_callbacks(execute=True):
         submission = services.submission_create(user=learner, challenge=challenge, code="def distillation_loss(): ...")
-    budget = limits.task_budget(challenge.kind, limits.sandbox_limits(challenge.kind, {"wall_seconds": 12}))
     [(name, args, options)] = sent
     assert (name, args) == (tasks.grade_submission.name, (submission.pk,))
     assert options["task_id"] == Submission.objects.get(pk=submission.pk).task_id
+    longest = limits.slot_budget()
     assert (options["queue"], options["soft_time_limit"], options["time_limit"]) == (
         "gpu",
-        budget.soft_seconds,
-        budget.hard_seconds,
+        longest.soft_seconds,
+        longest.hard_seconds,
     )
+    assert longest.hard_seconds == limits.longest_hard_limit_seconds()
     assert Submission.objects.get(pk=submission.pk).dispatched_at is not None
+
+    # The challenge's own soft limit, here one second, applies inside the task.
+    budget = limits.task_budget
+    monkeypatch.setattr(
+        limits,
+        "task_budget",
+        lambda kind, lim: limits.TaskBudget(1, 31) if kind == challenge.kind else budget(kind, lim),
+    )
+    fake_grade(result("passed", 1.0))
+    original = grader.grade
+
+    def slow(*args, **kwargs):
+        time.sleep(5)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(grader, "grade", slow)
+    started = time.monotonic()
+    assert run(submission.pk, options["task_id"]).get() == "timeout"
+    assert time.monotonic() - started < 4
+    submission.refresh_from_db()
+    assert submission.status == "timeout" and "longer than 1 seconds" in submission.feedback
 
 
 @pytest.mark.parametrize(("value", "expected"), [("cpu", "cpu"), ("cuda", "cuda"), ("CPU ", "cpu")])

@@ -69,8 +69,9 @@ def test_worker_killed_mid_grade_leaves_no_submission_stuck(start_worker, api, c
     submission = Submission.objects.get(pk=submission_id)
     assert submission.status == Submission.Status.RUNNING and submission.grading_runs == 1
 
-    # Nothing happens before the challenge's hard time limit has certainly passed...
-    budget = limits.task_budget(submission.challenge.kind, submission.challenge.grading_target().limits)
+    # Nothing happens before the message's hard time limit (the longest any challenge has: a message may claim
+    # any challenge's work) has certainly passed...
+    budget = limits.slot_budget()
     assert submission.deadline_at == submission.started_at + timedelta(seconds=budget.reap_after_seconds)
     assert services.submissions_reap() == {"requeued": [], "errored": []}
     # ...after it, the reaper queues it again, and a fresh worker grades it.
