@@ -260,13 +260,16 @@ class SubmissionSerializer(serializers.ModelSerializer):
         ),
     )
     queue_position = serializers.SerializerMethodField(
-        help_text="While queued: its place in the grading queue, 1 = next. Null otherwise."
+        help_text=(
+            "While queued: its place in the fair order the next free graders follow (fewest gradings running "
+            "first, then the learner served longest ago, then the oldest), 1 = next. Null otherwise."
+        )
     )
     estimated_wait_seconds = serializers.SerializerMethodField(
         help_text=(
-            "While queued: the estimated wait, position × the median grading time of recent gradings (or of "
-            "this challenge's) ÷ the graders at work. Null when not queued or when there are no timings to "
-            "estimate from."
+            "While queued: the estimated seconds until its verdict, simulated along the fair order from the "
+            "gradings running now and each challenge's own recent grading times (or its typical time). Null "
+            "when not queued or when there are no timings to estimate from."
         )
     )
     typical_grading_seconds = serializers.SerializerMethodField(

@@ -9,8 +9,10 @@ A broker that is down leaves ``dispatched_at`` empty, and the learner's page say
 never reached the broker, or whose message the broker no longer holds (flushed, failed over, restarted
 without persistence): it reads the broker's queues and its unacknowledged messages, and sends a fresh
 message for every queued row whose message is in neither. A message that is in fact still somewhere
-(or a duplicate for any other reason) is harmless: the task claims only what is still queued, or its own
-row after a redelivery, so a second message never grades twice or touches a final verdict.
+(or a duplicate for any other reason) is harmless: a message claims only queued work (the fairest, by
+``challenges.scheduler``), or its own row after a redelivery, so a second message never grades twice or
+touches a final verdict. When a message claims another row than its own, the rows exchange message ids
+(``services.grading_claim``), so every queued row still names a message the broker holds.
 """
 
 from __future__ import annotations
