@@ -23,13 +23,13 @@ import contextlib
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.stacks import private_services, stack_from
 
 LOSS, TRAINING = "distillation-loss", "train-student"
 SLEEPER = "import time\n\ndef distillation_loss(*args, **kwargs):\n    time.sleep(600)\n"
@@ -162,7 +162,6 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "learnpath.settings.test")
     django.setup()
     from tests.fixtures.faults import FAST_MENDING
-    from tests.fixtures.services import PrivatePostgres, PrivateRedis, Stack
 
     learners = int(os.environ.get("BENCH_COHORT_LEARNERS", "100"))
     seconds = float(os.environ.get("BENCH_COHORT_SECONDS", "60"))
@@ -171,45 +170,12 @@ def main() -> None:
     print(
         f"A cohort's burst: {learners} learners within {seconds:.0f} s, 1 grading worker (1 slot), production throttles"
     )
-    directory = Path(tempfile.mkdtemp(prefix="learnpath-bench-cohort-"))
-    postgres, redis = PrivatePostgres(), PrivateRedis()
-    try:
-        postgres.start()
-        redis.start()
-        template = "bench_prepared"
-        Stack(
-            database_url=postgres.create_database(template), redis_url=redis.url(), directory=directory / "p"
-        ).prepare()
+    # The production rates (learnpath/settings/base.py): the flood goes exactly as fast as it is allowed.
+    env = {**FAST_MENDING, "THROTTLE_SUBMISSIONS": "6/min", "THROTTLE_EXAMPLE_RUNS": "12/min"}
+    with private_services("learnpath-bench-cohort-") as services:
         for flood_accounts in (0, accounts):
-            redis.flush()
-            name = f"bench_{uuid.uuid4().hex[:10]}"
-            env = {
-                **FAST_MENDING,
-                # The production rates (learnpath/settings/base.py): the flood goes exactly as fast as allowed.
-                "THROTTLE_SUBMISSIONS": "6/min",
-                "THROTTLE_EXAMPLE_RUNS": "12/min",
-            }
-            stack = Stack(
-                database_url=postgres.create_database(name, template=template),
-                redis_url=redis.url(),
-                directory=directory / name,
-                env=env,
-            )
-            try:
-                stack.start(workers=1)
-                stack.start_beat()
+            with stack_from(services, env=env) as stack:
                 _run(stack, learners=learners, seconds=seconds, flood_accounts=flood_accounts)
-            finally:
-                stack.close(timeout=3)
-                with contextlib.suppress(Exception):
-                    postgres.drop_database(name)
-    finally:
-        redis.close()
-        postgres.close()
-        with contextlib.suppress(OSError):
-            import shutil
-
-            shutil.rmtree(directory)
 
 
 if __name__ == "__main__":

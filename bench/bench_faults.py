@@ -14,39 +14,24 @@ worker waits up to those intervals longer. Run by hand: ``.venv/bin/python -m be
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.stacks import Services, private_services, stack_from
 
 LEARNERS = 12
 RECOVERY_TIMEOUT = 600
 
 
-def _stack(postgres, redis, template: str, directory: Path):
-    from tests.fixtures.faults import FAST_MENDING
-    from tests.fixtures.services import Stack
+def _scenario(label: str, services: Services, submissions: int) -> None:
+    from tests.fixtures.faults import FAST_MENDING, burst, first_running
 
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    url = postgres.create_database(name, template=template)
-    stack = Stack(database_url=url, redis_url=redis.url(), directory=directory / name, env=dict(FAST_MENDING))
-    stack.database_name = name
-    stack.start(workers=1)
-    stack.start_beat()
-    return stack
-
-
-def _scenario(label: str, postgres, redis, template: str, directory: Path, submissions: int) -> None:
-    from tests.fixtures.faults import burst, first_running
-
-    redis.flush()
-    stack = _stack(postgres, redis, template, directory)
-    try:
+    postgres, redis = services.postgres, services.redis
+    with stack_from(services, env=dict(FAST_MENDING)) as stack:
         started = time.monotonic()
         run = burst(stack, learners=LEARNERS, submissions=submissions)
         if label == "worker SIGKILLed mid-grade":
@@ -83,10 +68,6 @@ def _scenario(label: str, postgres, redis, template: str, directory: Path, submi
             f"5xx other than 503: {run.during.server_errors}; graded twice: {sum(1 for n in runs if n > 1)}; "
             f"{'all verdicts right and shown' if not problems else 'PROBLEMS: ' + '; '.join(problems[:3])}"
         )
-    finally:
-        stack.close(timeout=3)
-        with contextlib.suppress(Exception):
-            postgres.drop_database(stack.database_name)
 
 
 def main(submissions: int | None = None) -> None:
@@ -94,29 +75,11 @@ def main(submissions: int | None = None) -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "learnpath.settings.test")
     django.setup()
-    from tests.fixtures.services import PrivatePostgres, PrivateRedis, Stack
-
     submissions = submissions or int(os.environ.get("BENCH_FAULT_SUBMISSIONS", "60"))
     print(f"Grading through faults ({submissions} submissions a burst, {LEARNERS} learners, 1 grading worker)")
-    directory = Path(tempfile.mkdtemp(prefix="learnpath-bench-faults-"))
-    postgres, redis = PrivatePostgres(), PrivateRedis()
-    try:
-        postgres.start()
-        redis.start()
-        template = "bench_prepared"
-        prepared = Stack(
-            database_url=postgres.create_database(template), redis_url=redis.url(), directory=directory / "prepare"
-        )
-        prepared.prepare()
+    with private_services("learnpath-bench-faults-") as services:
         for label in ("Redis flushed, then down 5 s", "worker SIGKILLed mid-grade", "PostgreSQL down 5 s (fast)"):
-            _scenario(label, postgres, redis, template, directory, submissions)
-    finally:
-        redis.close()
-        postgres.close()
-        with contextlib.suppress(OSError):
-            import shutil
-
-            shutil.rmtree(directory)
+            _scenario(label, services, submissions)
 
 
 if __name__ == "__main__":

@@ -52,26 +52,22 @@ class Work:
     since: datetime  # waiting: when it joined the queue; running: when its grading started
 
 
+def _work(submission_status: str, submission_since: str, run_status: str, run_since: str) -> list[Work]:
+    submissions = Submission.objects.filter(status=submission_status).values_list(
+        "pk", "user_id", "challenge_id", submission_since
+    )
+    runs = ExampleRun.objects.filter(status=run_status).values_list("pk", "user_id", "challenge_id", run_since)
+    return [Work(SUBMISSION, *row) for row in submissions] + [Work(EXAMPLE_RUN, *row) for row in runs]
+
+
 def waiting_work() -> list[Work]:
     """Every queued submission and example run (two queries, on the status indexes)."""
-    submissions = Submission.objects.filter(status=Submission.Status.QUEUED).values_list(
-        "pk", "user_id", "challenge_id", "queued_at"
-    )
-    runs = ExampleRun.objects.filter(status=ExampleRun.Status.QUEUED).values_list(
-        "pk", "user_id", "challenge_id", "created_at"
-    )
-    return [Work(SUBMISSION, *row) for row in submissions] + [Work(EXAMPLE_RUN, *row) for row in runs]
+    return _work(Submission.Status.QUEUED, "queued_at", ExampleRun.Status.QUEUED, "created_at")
 
 
 def running_work() -> list[Work]:
     """Every submission and example run a worker is grading now (two queries)."""
-    submissions = Submission.objects.filter(status=Submission.Status.RUNNING).values_list(
-        "pk", "user_id", "challenge_id", "started_at"
-    )
-    runs = ExampleRun.objects.filter(status=ExampleRun.Status.RUNNING).values_list(
-        "pk", "user_id", "challenge_id", "started_at"
-    )
-    return [Work(SUBMISSION, *row) for row in submissions] + [Work(EXAMPLE_RUN, *row) for row in runs]
+    return _work(Submission.Status.RUNNING, "started_at", ExampleRun.Status.RUNNING, "started_at")
 
 
 def last_served(user_ids: set[int]) -> dict[int, datetime]:
