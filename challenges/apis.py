@@ -514,22 +514,46 @@ class ExampleRunSerializer(serializers.ModelSerializer):
             "as soon as the queue is back."
         )
     )
+    queue_position = serializers.SerializerMethodField(
+        help_text="While queued: its place in the same fair order as submissions, 1 = next. Null otherwise."
+    )
+    estimated_wait_seconds = serializers.SerializerMethodField(
+        help_text=(
+            "While queued: the estimated seconds until its results, from the same order and recent timings as a "
+            "submission's. Null otherwise, or when there are no timings to estimate from."
+        )
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = ExampleRun
         fields = [
-            "id", "url", "challenge", "kind", "status", "is_final", "grading_delayed", "message", "examples",
-            "stdout", "stderr", "created_at", "started_at", "finished_at",
+            "id", "url", "challenge", "kind", "status", "is_final", "grading_delayed", "queue_position",
+            "estimated_wait_seconds", "message", "examples", "stdout", "stderr", "created_at", "started_at",
+            "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
 
     def get_url(self, run: ExampleRun) -> str:
         return f"/api/example-runs/{run.pk}/"
 
+    def _progress(self, run: ExampleRun) -> selectors.ExampleRunProgress:
+        known = self.context.setdefault("example_progress", {})
+        if run.pk not in known:
+            known[run.pk] = selectors.example_run_progress(run)
+        return known[run.pk]
+
     @extend_schema_field(serializers.BooleanField())
     def get_grading_delayed(self, run: ExampleRun) -> bool:
-        return selectors.example_run_delayed(run)
+        return self._progress(run).delayed
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=1))
+    def get_queue_position(self, run: ExampleRun) -> int | None:
+        return self._progress(run).queue_position
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=1))
+    def get_estimated_wait_seconds(self, run: ExampleRun) -> int | None:
+        return self._progress(run).estimated_wait_seconds
 
 
 class ExampleRunCreateApi(APIView):

@@ -264,41 +264,65 @@ def _estimated_verdicts(
     return done
 
 
+class _Typical:
+    """Each challenge's typical grading time, read once per challenge."""
+
+    def __init__(self) -> None:
+        self.known: dict[int, float | None] = {}
+
+    def __call__(self, challenge_id: int) -> float | None:
+        if challenge_id not in self.known:
+            self.known[challenge_id] = challenge_typical_grading_seconds(challenge_id=challenge_id)
+        return self.known[challenge_id]
+
+
+@dataclass(frozen=True)
+class _Place:
+    position: int
+    wait: int | None
+    basis: str | None
+
+
+def _places(keys: list[tuple[str, int]], typical: _Typical, now: datetime) -> dict[tuple[str, int], _Place]:
+    """The place in the fair order and the estimated wait until done of each queued piece of work in ``keys``.
+
+    The position is its place in the order the next free graders follow (``challenges.scheduler``):
+    round-robin across learners, so another learner's many submissions do not put it far back. The wait is
+    simulated along that order from the running gradings and the recent durations of each piece of work's own
+    challenge (a training check is not a loss check); with no recent grading of a challenge, its typical time
+    stands in; with neither, there is no estimate (None). Six queries for the order, two for recent gradings.
+    """
+    order, running = scheduler.current_order()
+    positions = {(work.model, work.pk): place for place, work in enumerate(order, start=1)}
+    durations = _Durations(gradings_recent(now=now), typical)
+    done = _estimated_verdicts(order, running, durations, now)
+    places = {}
+    for key in keys:
+        wait = _whole_seconds(done.get(key))
+        places[key] = _Place(
+            # Queued since the order was read: it is last for now.
+            position=positions.get(key, len(positions) + 1),
+            wait=wait,
+            basis=None if wait is None else ("typical" if durations.used_typical else "recent"),
+        )
+    return places
+
+
 def submission_progress(*, submissions: list[Submission], now: datetime | None = None) -> dict[int, GradingProgress]:
-    """Phase, queue position and wait estimate of each submission, keyed by id.
+    """Phase, queue position and wait estimate (until the verdict) of each submission, keyed by id.
 
-    Final submissions cost nothing. For those in flight: six queries for the fair order of the waiting work, two
-    for the recent gradings when any is queued, and one per challenge whose typical time is needed.
-
-    The position is the submission's place in the fair order that the next free graders will follow
-    (``challenges.scheduler``): round-robin across learners, so another learner's many submissions do not
-    put theirs far back. The wait, until the verdict, is simulated along that order from the running gradings
-    and the recent durations of each piece of work's own challenge (a training check is not a loss check);
-    with no recent grading of a challenge, its typical time stands in; with neither, there is no estimate
-    (None).
+    Final submissions cost nothing. For those in flight: eight queries when any is queued (:func:`_places`),
+    and one per challenge whose typical time is needed.
     """
     now = now or timezone.now()
     progress = {s.pk: DONE_PROGRESS for s in submissions if s.is_final}
     in_flight = [s for s in submissions if not s.is_final]
     if not in_flight:
         return progress
-    typical_cache: dict[int, float | None] = {}
-
-    def typical(challenge_id: int) -> float | None:
-        if challenge_id not in typical_cache:
-            typical_cache[challenge_id] = challenge_typical_grading_seconds(challenge_id=challenge_id)
-        return typical_cache[challenge_id]
-
+    typical = _Typical()
     queued = [s for s in in_flight if s.status == Submission.Status.QUEUED]
     unsent_since = now - timedelta(seconds=SEND_GRACE_SECONDS)
-    positions: dict[tuple[str, int], int] = {}
-    verdicts: dict[tuple[str, int], float | None] = {}
-    durations = None
-    if queued:
-        order, running = scheduler.current_order()
-        positions = {(work.model, work.pk): place for place, work in enumerate(order, start=1)}
-        durations = _Durations(gradings_recent(now=now), typical)
-        verdicts = _estimated_verdicts(order, running, durations, now)
+    places = _places([(scheduler.SUBMISSION, s.pk) for s in queued], typical, now) if queued else {}
     for submission in in_flight:
         if submission.status != Submission.Status.QUEUED:
             elapsed = _duration(submission.started_at, now)
@@ -308,18 +332,36 @@ def submission_progress(*, submissions: list[Submission], now: datetime | None =
                 typical_seconds=_whole_seconds(typical(submission.challenge_id)),
             )
             continue
-        key = (scheduler.SUBMISSION, submission.pk)
-        # Queued since this read began: it is last for now.
-        position = positions.get(key, len(positions) + 1)
-        wait = _whole_seconds(verdicts.get(key))
+        place = places[(scheduler.SUBMISSION, submission.pk)]
         progress[submission.pk] = GradingProgress(
             phase=submission.phase,
-            queue_position=position,
-            estimated_wait_seconds=wait,
-            estimate_basis=None if wait is None else ("typical" if durations.used_typical else "recent"),
+            queue_position=place.position,
+            estimated_wait_seconds=place.wait,
+            estimate_basis=place.basis,
             delayed=submission.dispatched_at is None and submission.queued_at < unsent_since,
         )
     return progress
+
+
+@dataclass(frozen=True)
+class ExampleRunProgress:
+    """Where a queued example run is: its place in the same fair order as submissions, and the estimated wait
+    until its results. Both None once it runs."""
+
+    queue_position: int | None = None
+    estimated_wait_seconds: int | None = None
+    delayed: bool = False
+
+
+def example_run_progress(run: ExampleRun, *, now: datetime | None = None) -> ExampleRunProgress:
+    now = now or timezone.now()
+    if run.status != ExampleRun.Status.QUEUED:
+        return ExampleRunProgress()
+    key = (scheduler.EXAMPLE_RUN, run.pk)
+    place = _places([key], _Typical(), now)[key]
+    return ExampleRunProgress(
+        queue_position=place.position, estimated_wait_seconds=place.wait, delayed=example_run_delayed(run, now=now)
+    )
 
 
 def example_run_delayed(run: ExampleRun, *, now: datetime | None = None) -> bool:

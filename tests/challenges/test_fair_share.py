@@ -139,6 +139,24 @@ def test_a_message_with_nothing_left_to_grade_is_skipped(make_user, challenge, m
     assert graded == ["# one"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_api_gives_each_its_place_in_the_fair_order(make_user, challenge, messages):
+    flood, honest = api_client_for(make_user("flood")), api_client_for(make_user("honest"))
+    flood_ids = [
+        flood.post("/api/challenges/distillation-loss/submissions/", {"code": CODE}, format="json").json()["id"]
+        for _ in range(3)
+    ]
+    run = honest.post("/api/challenges/distillation-loss/try/", {"code": CODE}, format="json").json()
+    # Nothing has run yet: the flood's oldest first, then turns go round: the honest run, the flood's others.
+    assert [flood.get(f"/api/submissions/{pk}/").json()["queue_position"] for pk in flood_ids] == [1, 3, 4]
+    assert run["queue_position"] == 2 and run["estimated_wait_seconds"] is None  # no timings yet
+    assert honest.get(run["url"]).json()["queue_position"] == 2
+    # Once the flood's first is running, the honest learner's run is next and the flood's others after it.
+    services.grading_claim(task_id=messages[0][2], worker_host="w", device="cpu")
+    assert honest.get(run["url"]).json()["queue_position"] == 1
+    assert [flood.get(f"/api/submissions/{pk}/").json()["queue_position"] for pk in flood_ids[1:]] == [2, 3]
+
+
 # --------------------------------------------------------------------------- a real worker, the real sandbox
 
 SLEEPER = "import time\n\ndef distillation_loss(*args, **kwargs):\n    time.sleep(60)\n"

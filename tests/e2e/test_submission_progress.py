@@ -14,7 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from challenges import dispatch
-from challenges.models import Submission
+from challenges.models import ExampleRun, Submission
 from tests.fixtures.browser import sign_up
 
 pytestmark = [pytest.mark.e2e]
@@ -106,3 +106,27 @@ def test_a_submission_queued_before_the_page_loaded_is_followed(page, live_serve
         status="passed", score=1.0, finished_at=timezone.now(), feedback="All checks passed."
     )
     expect(page.locator("#verdict .verdict.is-passed")).to_contain_text("All checks passed.")
+
+
+def test_a_waiting_example_run_says_where_it_is(page, live_server, challenge, make_user, monkeypatch):
+    """Run on examples waits in the same fair order as submissions, and the panel says so."""
+    monkeypatch.setattr(dispatch, "example_run_send", lambda run: None)  # nobody runs it but this test
+    other = make_user("bob")
+    finished = timezone.now() - timedelta(minutes=1)
+    for attempt in (1, 2):  # bob's gradings take 20 s; he was served a minute ago, and has two more waiting
+        Submission.objects.create(
+            user=other, challenge=challenge, attempt=attempt, code=CODE, status="passed",
+            started_at=finished - timedelta(seconds=20), finished_at=finished,
+        )  # fmt: skip
+    for attempt in (3, 4):
+        Submission.objects.create(user=other, challenge=challenge, attempt=attempt, code=CODE)
+
+    sign_up(page)
+    page.goto("/challenges/distillation-loss/")
+    page.get_by_role("button", name="Run on examples").click()
+    waiting = page.get_by_test_id("examples-waiting")
+    # Never served before, this learner goes ahead of bob's backlog.
+    expect(waiting).to_have_text("Waiting for a free grader: yours is next. Results in about 20 s.")
+    run = ExampleRun.objects.get(user__username="grace")
+    ExampleRun.objects.filter(pk=run.pk).update(status="running", started_at=timezone.now())
+    expect(page.locator("#examples-result")).to_contain_text("Running your code on the examples…")

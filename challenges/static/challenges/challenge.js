@@ -538,6 +538,21 @@
     examplesResult.replaceChildren(...nodes);
   }
 
+  // The same words as the verdict box's (challenges/_verdict.html, templatetags about_seconds).
+  function aboutSeconds(seconds) {
+    const n = Math.max(1, Math.round(seconds));
+    if (n < 10) return `about ${n} s`;
+    if (n < 58) return `about ${5 * Math.round(n / 5)} s`;
+    return `about ${Math.max(1, Math.round(n / 60))} min`;
+  }
+
+  function waitingWords(run) {
+    const ahead = run.queue_position - 1;
+    const place = ahead === 0 ? "yours is next." : `${ahead} grading${ahead === 1 ? "" : "s"} ahead of yours.`;
+    const wait = run.estimated_wait_seconds ? ` Results in ${aboutSeconds(run.estimated_wait_seconds)}.` : "";
+    return `Waiting for a free grader: ${place}${wait}`;
+  }
+
   async function followExampleRun(run) {
     const started = Date.now();
     let delay = 400;
@@ -552,6 +567,10 @@
         if (run.grading_delayed && !run.is_final) {
           examplesResult.replaceChildren(el("p", { class: "muted" },
             "The grading queue cannot be reached right now. Your run is saved and starts as soon as it is back; no need to press Run again."));
+        } else if (run.status === "queued" && run.queue_position) {
+          examplesResult.replaceChildren(el("p", { class: "muted", "data-testid": "examples-waiting" }, waitingWords(run)));
+        } else if (run.status === "running") {
+          examplesResult.replaceChildren(el("p", { class: "muted" }, "Running your code on the examples…"));
         }
       } catch (_) {
         /* offline for a moment: keep polling */
