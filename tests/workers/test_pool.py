@@ -12,12 +12,14 @@ import os
 import signal
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from workers.sandbox import Case, Limits, SandboxPool, SandboxUnavailable, run_cases
 from workers.sandbox import forked as forked_module
+from workers.sandbox import pool as pool_module
 from workers.sandbox.uids import leased_uids, uid_processes
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.skipif(os.geteuid() != 0, reason="pooled runs need a root worker")]
@@ -247,3 +249,48 @@ def test_pool_size_zero_and_the_cold_path(monkeypatch):
     assert result.status == "ok" and not result.pooled
     monkeypatch.setenv("GRADING_POOL_SIZE", "two")
     assert SandboxPool().size == 1  # unreadable: the default, with a warning
+
+
+def test_an_old_zygote_is_recycled_and_no_run_waits_for_its_replacement(monkeypatch):
+    monkeypatch.setenv(pool_module.MAX_AGE_ENV, "30")
+    pool = SandboxPool(size=1)
+    try:
+        assert pool.max_age == 30
+        assert run(pool, "return x").pooled
+        [old] = pool.zygotes("cpu")
+        assert not pool.due(old)
+        old.started -= 31  # an hour-old zygote, without waiting an hour
+        assert pool.due(old)
+        runs_when_due = old.runs
+        deadline = time.monotonic() + 90
+        while True:
+            assert time.monotonic() < deadline, "the replacement never took over"
+            served_by_old = old.runs
+            assert run(pool, "return x * 2").pooled
+            if pool.zygotes("cpu") != [old]:
+                break
+            # Until its replacement is ready, each run is forked from the old zygote at once, not made to wait
+            # for the new one's import of torch.
+            assert old.runs == served_by_old + 1
+            time.sleep(0.3)
+        # The first run after it fell due did not wait for a new zygote: the old one forked it.
+        assert old.runs > runs_when_due
+        [new] = pool.zygotes("cpu")
+        assert new is not old and new.ready and not pool.due(new)
+        assert not old.alive()  # retired once its replacement was ready
+        assert new.runs == 1  # the run that found it ready was its first
+    finally:
+        pool.close()
+
+
+def test_the_zygote_age_setting(monkeypatch):
+    monkeypatch.delenv(pool_module.MAX_AGE_ENV, raising=False)
+    assert pool_module.zygote_max_age() == 3600
+    for raw, expected in (("0", 0), ("2.5", 2.5), ("", 3600), ("an hour", 3600), ("-1", 3600), ("nan", 3600)):
+        monkeypatch.setenv(pool_module.MAX_AGE_ENV, raw)
+        assert pool_module.zygote_max_age() == expected, raw
+    never = SandboxPool(size=1, max_age=0)  # 0: recycled only after its runs
+    zygote = SimpleNamespace(runs=0, started=time.monotonic() - 86400)
+    assert not never.due(zygote)
+    zygote.runs = pool_module.MAX_RUNS_PER_ZYGOTE
+    assert never.due(zygote)

@@ -1,4 +1,4 @@
-"""One cgroup per sandbox run: a hard cap on the run's total memory, process count and CPU.
+"""One cgroup per sandbox run: a hard cap on the run's total memory, process count, CPU and disk I/O.
 
 RLIMIT_AS and RLIMIT_NPROC are per process (or per uid) and blind to memory that no process maps:
 tmpfs and ``/dev/shm`` files, memfds, pipe buffers, and the kernel's own inodes and dentries. A
@@ -15,7 +15,8 @@ Layout (the worker never writes outside a subtree it was given):
   worker itself has to sit in a sibling leaf (``<parent>/worker``). :func:`cgroup_support` says so
   when it is not the case. ``learnpath-sandboxes`` is shared by the graders under one parent and
   never removed; each run's leaf is. Limits: ``memory.max``, ``memory.swap.max=0``,
-  ``memory.oom.group=1`` (an OOM kill takes the whole run), ``pids.max``, ``cpu.max``.
+  ``memory.oom.group=1`` (an OOM kill takes the whole run), ``pids.max``, ``cpu.max``, and ``io.max``
+  where the ``io`` controller is delegated too (enabled when offered; without it only I/O goes unlimited).
 * **cgroup v1** (separate memory, pids and cpu hierarchies): ``<mount>/<path>/learnpath/<name>`` in
   each, where ``<path>`` is ``$LEARNPATH_CGROUP_PARENT`` or else the worker's own cgroup in that
   hierarchy (``/proc/self/cgroup``), or the hierarchy's root when the own cgroup is not writable.
@@ -23,7 +24,16 @@ Layout (the worker never writes outside a subtree it was given):
   swap accounting is off, ``memory.swappiness=0`` instead), ``memory.oom_control=0`` (OOM killer
   on, in case the parent disabled it), ``pids.max``, ``cpu.cfs_quota_us``/``cpu.cfs_period_us``.
   The freezer hierarchy, when mounted, gets a leaf too: :meth:`RunCgroup.kill_all` freezes the run
-  before it signals it, so a fork bomb cannot replace what is being killed.
+  before it signals it, so a fork bomb cannot replace what is being killed. So does blkio, for the
+  ``blkio.throttle.*_device`` I/O limits.
+
+Disk I/O (:class:`IoLimit`): learner code can read the runtime with O_DIRECT at the disk's full speed
+(289-687 MB/s measured), which no memory or CPU limit slows. The throttle names whole block devices: those
+behind the sandbox's bind sources, found by :func:`io_devices` (a partition's disk, since the kernel refuses
+a partition with ENODEV). On v1 it holds O_DIRECT reads and writes and fsync'd writes (the I/O is issued in
+the run's own context); buffered writes that the flusher threads write back later are charged to the root
+group on v1, to the run on v2. Pages already in the page cache are not I/O and are not limited. Without a
+blkio hierarchy or an ``io`` controller the other limits still apply; :func:`io_support` says why.
 
 What the memory limit covers, verified on Linux 6.18 with cgroup v1 by ``tests/security/test_cgroup.py``:
 anonymous memory summed over all the run's processes; shmem, i.e. tmpfs and ``/dev/shm`` files and
@@ -61,20 +71,27 @@ import os
 import re
 import secrets
 import signal
+import stat
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 PARENT_ENV = "LEARNPATH_CGROUP_PARENT"
 CGROUP_ROOT = "/sys/fs/cgroup"
 V1_GROUP = "learnpath"
 V2_GROUP = "learnpath-sandboxes"
 REQUIRED = ("memory", "pids", "cpu")
-# v1 hierarchies used when present; a failure there is not fatal.
-V1_OPTIONAL = ("freezer",)
+# v1 hierarchies used when present; a failure there is not fatal (blkio's absence is reported at start-up).
+V1_OPTIONAL = ("freezer", "blkio")
+# v2 controllers enabled when delegated; without them the run still gets memory, pids and cpu.
+V2_OPTIONAL = ("io",)
 CPU_PERIOD_US = 100_000
 _MIN_QUOTA_US = 1_000
 
 _MOUNTINFO = "/proc/self/mountinfo"
 _SELF_CGROUP = "/proc/self/cgroup"
+_SYS_DEV_BLOCK = "/sys/dev/block"
+_SYS_BLOCK = "/sys/block"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
@@ -201,11 +218,17 @@ def _rmdir_cgroup(path: str) -> None:
 
 
 class _Layout:
-    """Where this process may create per-run groups: version and, per hierarchy, (mount, parent dir)."""
+    """Where this process may create per-run groups: version and, per hierarchy, (mount, parent dir).
 
-    def __init__(self, version: int, parents: dict[str, tuple[tuple[str, str], str]]) -> None:
+    ``missing`` says, per optional controller that runs will not get, why not (for the start-up report).
+    """
+
+    def __init__(
+        self, version: int, parents: dict[str, tuple[tuple[str, str], str]], missing: dict[str, str] | None = None
+    ) -> None:
         self.version = version
         self.parents = parents
+        self.missing = missing or {}
 
 
 def _layout() -> _Layout:
@@ -227,9 +250,14 @@ def _layout() -> _Layout:
             f"mount carries {', '.join(missing)}; mount cgroup2 at {CGROUP_ROOT} with memory, pids and cpu enabled"
         )
     parents: dict[str, tuple[tuple[str, str], str]] = {}
+    missing_optional: dict[str, str] = {}
     for controller in REQUIRED + V1_OPTIONAL:
         mount = v1_mounts.get(controller)
         if mount is None:
+            missing_optional[controller] = (
+                f"no cgroup v1 {controller} hierarchy is mounted (mount -t cgroup -o {controller} cgroup "
+                f"{CGROUP_ROOT}/{controller}; in a container, make the host's visible and writable)"
+            )
             continue
         candidates = []
         configured = _configured_parent(mount)
@@ -243,6 +271,10 @@ def _layout() -> _Layout:
         usable = next((c for c in candidates if os.path.isdir(c) and os.access(c, os.W_OK)), None)
         if usable is None:
             if controller not in REQUIRED:
+                missing_optional[controller] = (
+                    f"cgroup v1 {controller} hierarchy: cannot write {candidates[0]} (not owned by uid "
+                    f"{os.geteuid()} or mounted read-only); make it writable as memory, pids and cpu are"
+                )
                 continue
             if not os.path.isdir(candidates[0]):
                 raise CgroupUnavailable(
@@ -256,7 +288,7 @@ def _layout() -> _Layout:
                 f"subtree) or set {PARENT_ENV} to a cgroup path writable in memory, pids and cpu"
             )
         parents[controller] = (mount, usable)
-    return _Layout(1, parents)
+    return _Layout(1, parents, missing_optional)
 
 
 def _layout_v2(unified: tuple[str, str], self_v2: str | None) -> _Layout:
@@ -301,7 +333,7 @@ def _layout_v2(unified: tuple[str, str], self_v2: str | None) -> _Layout:
             raise CgroupUnavailable(
                 f"cgroup v2: processes sit in {parent}, the top of this cgroup namespace, so {', '.join(need)} "
                 f"cannot be enabled below it: move them to a leaf first (mkdir {parent}/init, write each pid of "
-                f"{parent}/cgroup.procs to {parent}/init/cgroup.procs, then echo '+memory +pids +cpu' > "
+                f"{parent}/cgroup.procs to {parent}/init/cgroup.procs, then echo '+memory +pids +cpu +io' > "
                 f"{parent}/cgroup.subtree_control) or set {PARENT_ENV} to a delegated cgroup"
             )
         raise CgroupUnavailable(
@@ -310,7 +342,16 @@ def _layout_v2(unified: tuple[str, str], self_v2: str | None) -> _Layout:
             f"(e.g. {parent}/worker; systemd: Delegate=yes with DelegateSubgroup=worker) and set "
             f"{PARENT_ENV}={_cgroup_path(unified, parent)}"
         )
-    return _Layout(2, {"unified": (unified, parent)})
+    missing_optional = {
+        controller: (
+            f"cgroup v2: {controller} is not delegated to {parent} ({source}; it has {' '.join(sorted(available))}): "
+            f"enable it in its parent's cgroup.subtree_control as memory, pids and cpu are (systemd: Delegate=yes "
+            f"delegates it too; docker: add +{controller} to the entrypoint's cgroup.subtree_control)"
+        )
+        for controller in V2_OPTIONAL
+        if controller not in available
+    }
+    return _Layout(2, {"unified": (unified, parent)}, missing_optional)
 
 
 def _has_processes(path: str) -> bool:
@@ -321,10 +362,266 @@ def _has_processes(path: str) -> bool:
 
 
 def _enable_controllers(path: str) -> None:
-    enabled = set(_read(os.path.join(path, "cgroup.subtree_control")).split())
+    control = os.path.join(path, "cgroup.subtree_control")
+    enabled = set(_read(control).split())
     need = [c for c in REQUIRED if c not in enabled]
+    try:
+        available = set(_read(os.path.join(path, "cgroup.controllers")).split())
+    except OSError:
+        available = set()
+    extra = [c for c in V2_OPTIONAL if c in available and c not in enabled]
+    if extra:
+        try:
+            # One write: the kernel applies all of it or none, and a regular file (a test's tree) is not truncated.
+            _write(control, " ".join("+" + c for c in need + extra))
+            return
+        except OSError:
+            pass  # an optional controller refused must not cost the run its memory, pids and cpu limits
     if need:
-        _write(os.path.join(path, "cgroup.subtree_control"), " ".join("+" + c for c in need))
+        _write(control, " ".join("+" + c for c in need))
+
+
+# --------------------------------------------------------------------------- disk I/O
+
+# Filesystems held in memory or made up by the kernel: reading them touches no disk, so nothing to throttle.
+_MEMORY_FS = frozenset(
+    "tmpfs ramfs devtmpfs proc sysfs devpts mqueue hugetlbfs cgroup cgroup2 securityfs debugfs tracefs bpf "
+    "configfs pstore efivarfs nsfs binfmt_misc autofs fusectl".split()
+)
+_DEVICE = re.compile(r"[0-9]{1,10}:[0-9]{1,10}")
+# IoLimit field -> v1 blkio file, and -> v2 io.max key.
+_V1_IO_FILES = {
+    "read_bps": "blkio.throttle.read_bps_device",
+    "write_bps": "blkio.throttle.write_bps_device",
+    "read_iops": "blkio.throttle.read_iops_device",
+    "write_iops": "blkio.throttle.write_iops_device",
+}
+_V2_IO_KEYS = {"read_bps": "rbps", "write_bps": "wbps", "read_iops": "riops", "write_iops": "wiops"}
+
+
+@dataclass(frozen=True)
+class IoLimit:
+    """A run's disk I/O ceiling on each of ``devices`` ("MAJ:MIN" of whole block devices, from
+    :func:`io_devices`): bytes and operations a second, each on its own; 0 leaves one unlimited.
+
+    The kernel applies it per device and per group: every process of the run shares it, and a run reading
+    two disks may use the rate on each.
+    """
+
+    devices: tuple[str, ...]
+    read_bps: int = 0
+    write_bps: int = 0
+    read_iops: int = 0
+    write_iops: int = 0
+
+    def __post_init__(self) -> None:
+        for device in self.devices:
+            if not _DEVICE.fullmatch(device):
+                raise ValueError(f"bad block device {device!r}: MAJ:MIN expected")
+        if min(self.rates().values()) < 0:
+            raise ValueError("I/O rates must be >= 0 (0: unlimited)")
+
+    def rates(self) -> dict[str, int]:
+        return {
+            "read_bps": self.read_bps,
+            "write_bps": self.write_bps,
+            "read_iops": self.read_iops,
+            "write_iops": self.write_iops,
+        }
+
+    @property
+    def active(self) -> bool:
+        return bool(self.devices) and any(self.rates().values())
+
+
+def io_max_line(device: str, limit: IoLimit) -> str:
+    """cgroup v2 ``io.max`` for one device: every key written, ``max`` where a rate is 0, so that a rule left
+    by anything else on the group is replaced whole."""
+    return device + "".join(f" {key}={getattr(limit, name) or 'max'}" for name, key in _V2_IO_KEYS.items())
+
+
+@dataclass
+class IoDevices:
+    """What :func:`io_devices` found: the devices to throttle and what it could not cover."""
+
+    devices: dict[str, str] = field(default_factory=dict)  # "MAJ:MIN" of a whole disk -> its name (vda, dm-0)
+    problems: list[str] = field(default_factory=list)  # a path whose reads no throttle reaches, and why
+    notes: list[str] = field(default_factory=list)  # where a device was found other than by the path's own
+
+
+class _Mount:
+    def __init__(self, fields: list[str], sep: int) -> None:
+        self.device = fields[2]
+        self.point = _unescape(fields[4])
+        self.fstype = fields[sep + 1]
+        self.source = _unescape(fields[sep + 2])
+        self.options = fields[sep + 3].split(",")
+
+
+def _mount_table() -> list[_Mount]:
+    try:
+        with open(_MOUNTINFO) as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return []
+    table = []
+    for line in lines:
+        fields = line.split()
+        if "-" in fields and (sep := fields.index("-")) >= 5 and len(fields) >= sep + 4:
+            table.append(_Mount(fields, sep))
+    return table
+
+
+def _st_dev(path: str) -> int:
+    return os.stat(path).st_dev
+
+
+def _block_node(path: str) -> int | None:
+    """The device number of a block device node (a mount's source such as /dev/sda2), or None."""
+    if not path.startswith("/"):
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_rdev if stat.S_ISBLK(info.st_mode) else None
+
+
+def _whole_disk(major: int, minor: int) -> tuple[str, str]:
+    """(MAJ:MIN, name) of the device a throttle must name: the kernel refuses a partition (ENODEV), and a
+    partition's I/O is its disk's. A device-mapper, md or loop device is named itself: bios reach it first,
+    with the run's group, before it passes them on."""
+    node = os.path.join(_SYS_DEV_BLOCK, f"{major}:{minor}")
+    real = os.path.realpath(node)
+    if os.path.exists(os.path.join(node, "partition")):
+        disk = os.path.dirname(real)
+        with contextlib.suppress(OSError):
+            return _read(os.path.join(disk, "dev")).strip(), os.path.basename(disk)
+    return f"{major}:{minor}", os.path.basename(real) if os.path.exists(node) else f"{major}:{minor}"
+
+
+def _every_disk() -> dict[str, str]:
+    """Every block device of the host that holds data (size > 0): sysfs lists only whole disks here."""
+    disks = {}
+    try:
+        names = sorted(os.listdir(_SYS_BLOCK))
+    except OSError:
+        return disks
+    for name in names:
+        with contextlib.suppress(OSError, ValueError):
+            if int(_read(os.path.join(_SYS_BLOCK, name, "size"))) > 0:
+                disks[_read(os.path.join(_SYS_BLOCK, name, "dev")).strip()] = name
+    return disks
+
+
+def _overlay_layers(options: list[str]) -> list[str]:
+    layers = []
+    for option in options:
+        key, _, value = option.partition("=")
+        if key in ("lowerdir", "upperdir"):
+            # Layers are ':'-separated; a ':' inside a layer's path is escaped as '\:'.
+            layers += [part.replace("\\:", ":") for part in re.split(r"(?<!\\):", value) if part]
+        elif key in ("lowerdir+", "datadir+"):
+            layers.append(value)
+    return layers
+
+
+def _mount_of(path: str, device: str, table: list[_Mount]) -> _Mount | None:
+    """The mount that ``path`` (on ``device``) lies in: the deepest mount point above it with that device."""
+    real = os.path.realpath(path)
+    candidates = [m for m in table if m.device == device]
+    above = [m for m in candidates if real == m.point or real.startswith(m.point.rstrip("/") + "/")]
+    return max(above, key=lambda m: len(m.point), default=candidates[0] if candidates else None)
+
+
+def io_devices(paths: Iterable[str]) -> IoDevices:
+    """The block devices a throttle must name so that reading ``paths`` (the sandbox's bind sources) is limited.
+
+    A path's own device (``st_dev``) when it is a block device, its whole disk when it is a partition.
+    An anonymous device (major 0) is a filesystem with no device of its own: nothing to throttle for one held
+    in memory (tmpfs); the source's device for one such as btrfs; for an overlay, the devices of its layers
+    when this mount namespace sees them, else (a container's root, whose layers are host paths) every disk
+    of the host, since the one beneath cannot be told from inside; a network or FUSE filesystem has no local
+    device and is reported as a problem.
+    """
+    table = _mount_table()
+    found = IoDevices()
+
+    def add(number: int) -> None:
+        device, name = _whole_disk(os.major(number), os.minor(number))
+        found.devices.setdefault(device, name)
+
+    def resolve(path: str, depth: int) -> None:
+        try:
+            number = _st_dev(path)
+        except OSError:
+            return  # not there: bwrap refuses to bind it, so the sandbox cannot read it either
+        if os.major(number) != 0:
+            add(number)
+            return
+        device = f"0:{os.minor(number)}"
+        mount = _mount_of(path, device, table)
+        if mount is None:
+            found.problems.append(f"{path} is on device {device}, which {_MOUNTINFO} does not list")
+        elif mount.fstype in _MEMORY_FS:
+            return
+        elif (source := _block_node(mount.source)) is not None:
+            add(source)
+        elif mount.fstype == "overlay":
+            layers = _overlay_layers(mount.options)
+            if layers and depth < 4 and all(os.path.isdir(layer) for layer in layers):
+                for layer in layers:
+                    resolve(layer, depth + 1)
+                return
+            disks = _every_disk()
+            if not disks:
+                found.problems.append(
+                    f"{path} is on an overlay ({mount.point}) whose layers are not visible here and {_SYS_BLOCK} "
+                    "lists no disk: mount /sys, or put the Python runtime and site-packages on a volume"
+                )
+                return
+            for disk, name in disks.items():
+                found.devices.setdefault(disk, name)
+            found.notes.append(
+                f"{path} is on an overlay ({mount.point}) whose layers are not visible here, so every disk of the "
+                f"host is limited ({', '.join(sorted(disks.values()))})"
+            )
+        else:
+            found.problems.append(
+                f"{path} is on {mount.fstype} ({mount.source}), which no local block device backs, so its reads "
+                "cannot be throttled: put the Python runtime and site-packages on a local disk"
+            )
+
+    for path in dict.fromkeys(paths):
+        resolve(path, 0)
+    return found
+
+
+def io_support(limit: IoLimit) -> str | None:
+    """None when a run's group takes ``limit`` on every one of its devices; else why not, in words an operator
+    can act on. Probes with a group of its own, as :func:`cgroup_support` does."""
+    if not limit.active:
+        return "no block device or no rate to limit"
+    try:
+        probe = RunCgroup.create(
+            f"probe-io-{os.getpid()}-{secrets.token_hex(4)}",
+            memory_bytes=64 << 20,
+            max_processes=4,
+            cpu_cores=1.0,
+            io=limit,
+        )
+    except CgroupUnavailable as exc:
+        return str(exc)
+    held = probe.io_limits()
+    try:
+        probe.remove()
+    except (OSError, TimeoutError) as exc:
+        return f"a probe cgroup could not be removed: {exc}"
+    wanted = {name: value for name, value in limit.rates().items() if value}
+    lost = [d for d in limit.devices if {k: v for k, v in held.get(d, {}).items() if v} != wanted]
+    if lost:
+        return f"the kernel did not keep the I/O limit on {', '.join(lost)} (it holds {held})"
+    return None
 
 
 # --------------------------------------------------------------------------- the per-run group
@@ -370,17 +667,23 @@ class RunCgroup:
     # -- creation --------------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, name: str, *, memory_bytes: int, max_processes: int, cpu_cores: float) -> RunCgroup:
+    def create(
+        cls, name: str, *, memory_bytes: int, max_processes: int, cpu_cores: float, io: IoLimit | None = None
+    ) -> RunCgroup:
         """Make the run's group with its limits set; raises :class:`CgroupUnavailable`.
 
         ``name`` must be unique on the host (e.g. ``f"run-{os.getpid()}-{uid}-{token}"``): a group
-        that already exists is never reused.
+        that already exists is never reused. An active ``io`` limit that this host cannot apply (no blkio
+        hierarchy, no io controller, a device the kernel refuses) fails the creation: the caller asks for one
+        only where :func:`io_support` said it works.
         """
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise ValueError(f"bad cgroup name {name!r}: letters, digits, '.', '_', '-' only, at most 128")
         if memory_bytes <= 0 or max_processes < 1 or not cpu_cores > 0:
             raise ValueError("memory_bytes, max_processes and cpu_cores must be positive")
         layout = _layout()
+        if io is not None and io.active and (missing := layout.missing.get("io" if layout.version == 2 else "blkio")):
+            raise CgroupUnavailable(missing)  # before anything is made: io_support asks on every run until it works
         quota = max(_MIN_QUOTA_US, int(cpu_cores * CPU_PERIOD_US))
         created: list[str] = []
         leaves: dict[str, tuple[tuple[str, str], str]] = {}
@@ -402,6 +705,8 @@ class RunCgroup:
                         _write(os.path.join(leaf, optional), value)
                 _write(os.path.join(leaf, "pids.max"), str(max_processes))
                 _write(os.path.join(leaf, "cpu.max"), f"{quota} {CPU_PERIOD_US}")
+                if io is not None and io.active:
+                    cls._limit_io(2, leaf, io, layout.missing.get("io"))
             else:
                 for controller, (mount, parent) in layout.parents.items():
                     base = os.path.join(parent, V1_GROUP)
@@ -420,6 +725,13 @@ class RunCgroup:
                         created.append(leaf)
                     leaves[controller] = (mount, leaf)
                 cls._limit_v1(leaves, memory_bytes, max_processes, quota)
+                if io is not None and io.active:
+                    blkio = leaves.get("blkio", (None, ""))[1]
+                    reason = layout.missing.get("blkio") or "cannot create the run's group in the blkio hierarchy"
+                    cls._limit_io(1, blkio, io, reason)
+        except CgroupUnavailable:
+            cls._undo(created)
+            raise
         except FileExistsError as exc:
             cls._undo(created)
             raise CgroupUnavailable(f"cgroup {exc.filename} already exists; names must be unique per run") from exc
@@ -450,6 +762,25 @@ class RunCgroup:
         cpu = leaf_of("cpu")
         _write(os.path.join(cpu, "cpu.cfs_period_us"), str(CPU_PERIOD_US))
         _write(os.path.join(cpu, "cpu.cfs_quota_us"), str(quota))
+
+    @staticmethod
+    def _limit_io(version: int, leaf: str, io: IoLimit, missing: str | None) -> None:
+        """Throttle the run's reads and writes on each device; v1 takes one rule per file, v2 one line per device."""
+        if not leaf or not os.path.exists(os.path.join(leaf, "io.max" if version == 2 else _V1_IO_FILES["read_bps"])):
+            raise CgroupUnavailable(missing or f"cgroup v{version}: the run's group has no I/O controller")
+        for device in io.devices:
+            try:
+                if version == 2:
+                    _write(os.path.join(leaf, "io.max"), io_max_line(device, io))
+                    continue
+                for name, value in io.rates().items():
+                    if value:  # a 0 would only delete a rule the new group does not have
+                        _write(os.path.join(leaf, _V1_IO_FILES[name]), f"{device} {value}")
+            except OSError as exc:
+                raise CgroupUnavailable(
+                    f"cgroup v{version}: the kernel refused an I/O limit on block device {device}, a disk behind "
+                    f"the sandbox's files ({exc.strerror or exc}): see docs/operations.md, 'Disk I/O per run'"
+                ) from exc
 
     @staticmethod
     def _undo(created: list[str]) -> None:
@@ -601,6 +932,31 @@ class RunCgroup:
             return int(_read(os.path.join(self._mem_leaf(), "memory.failcnt"))) > 0
         except (OSError, ValueError):
             return False
+
+    def io_limits(self) -> dict[str, dict[str, int]]:
+        """The I/O limits the kernel holds for the group, per device: {"254:0": {"read_bps": ..., ...}}
+        (0: unlimited). Read back from blkio.throttle.* (v1) or io.max (v2); {} when it has neither."""
+        held: dict[str, dict[str, int]] = {}
+        try:
+            if self.version == 2:
+                for line in _read(os.path.join(self._leaves["unified"][1], "io.max")).splitlines():
+                    device, *pairs = line.split()
+                    keys = dict(pair.split("=", 1) for pair in pairs)
+                    held[device] = {
+                        name: 0 if keys.get(key, "max") == "max" else int(keys[key])
+                        for name, key in _V2_IO_KEYS.items()
+                    }
+                return held
+            leaf = self._leaves.get("blkio", (None, ""))[1]
+            if not leaf:
+                return held
+            for name, filename in _V1_IO_FILES.items():
+                for line in _read(os.path.join(leaf, filename)).splitlines():
+                    device, value = line.split()
+                    held.setdefault(device, dict.fromkeys(_V2_IO_KEYS, 0))[name] = int(value)
+        except (OSError, ValueError):
+            return {}
+        return held
 
     # -- teardown --------------------------------------------------------------------------------
 

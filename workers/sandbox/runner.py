@@ -15,7 +15,11 @@ Isolation, and why each choice:
   inputs arrive on stdin and results leave on a pipe that the parent reads with a byte bound, so a
   planted symlink or a disk-filling loop has nowhere to land.
   Data sets that ship inside packages and that a hidden evaluation is built from (scikit-learn's
-  digits) are covered by an empty read-only tmpfs (``HIDDEN_PACKAGE_DATA``).
+  digits, ``HIDDEN_PACKAGE_DATA``) are covered by an empty read-only tmpfs at **every** sandbox path where
+  a bind shows them, computed from their real paths (``workers.sandbox.layout``: in the Docker image they
+  appear under ``/usr/local/...``, ``/opt/python/...`` and ``/opt/site-packages/...``). A self-test run
+  inside a real sandbox before a process's first run proves none of them readable
+  (``workers.sandbox.selftest``); if one is, every run is refused.
 * User: when the worker is root (the usual container setup), bwrap runs as real root so it can
   reach the runtime under ``/root`` (mode 0700) for its bind mounts, with every capability dropped
   except CAP_SETUID/CAP_SETGID; the harness's first act is to ``setresuid`` to a dedicated host uid
@@ -59,9 +63,19 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from workers.sandbox.cases import Case, CaseOutput, ModuleSpec, ResultMode, StateDictResult, TensorResult
-from workers.sandbox.cgroup import CgroupUnavailable, RunCgroup, cgroup_support
+from workers.sandbox.cgroup import (
+    CgroupUnavailable,
+    IoDevices,
+    IoLimit,
+    RunCgroup,
+    cgroup_support,
+    io_devices,
+    io_support,
+)
 from workers.sandbox.keyring import join_fresh_session_keyring
-from workers.sandbox.limits import Limits
+from workers.sandbox.layout import HIDDEN_PACKAGE_DATA as HIDDEN_PACKAGE_DATA  # challenge docs name it here
+from workers.sandbox.layout import Bind, Mask, hidden_paths, mask_args, mask_targets
+from workers.sandbox.limits import IO_LIMIT_DEFAULTS, Limits
 from workers.sandbox.procmask import bwrap_args as proc_mask_args
 from workers.sandbox.seccomp import SeccompUnavailable, filter_fd, filter_program
 from workers.sandbox.uids import UidLease, UidUnavailable, uid_processes
@@ -79,8 +93,6 @@ MAX_MANIFEST_BYTES = 1 << 20
 MAX_STATE_ENTRIES = 256
 # The harness cuts a parameter's name to this many characters; a longer one was not written by it.
 MAX_STATE_NAME = 200
-# Data sets that ship inside installed packages and that a challenge's hidden evaluation is built from.
-HIDDEN_PACKAGE_DATA = ("sklearn/datasets/data", "sklearn/datasets/images", "sklearn/datasets/descr")
 
 Status = Literal["ok", "error", "timeout", "memory", "output_limit", "crashed"]
 
@@ -418,35 +430,63 @@ def _bwrap_path() -> str:
     return path
 
 
-def _bind_system(args: list[str]) -> None:
-    args += ["--ro-bind", "/usr", "/usr"]
+def _bind_system_links(args: list[str]) -> None:
+    """The top-level links of a merged-/usr system (``/lib -> usr/lib``): links inside the sandbox, resolved
+    by the kernel to ``/usr``, where the ``/usr`` bind and its masks are."""
     for top in ("/lib", "/lib64", "/bin", "/sbin"):
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
-        elif os.path.isdir(top):
-            args += ["--ro-bind", top, top]
-    args += ["--perms", "0755", "--dir", "/etc"]
+
+
+def _system_binds() -> list[Bind]:
+    binds = [Bind("--ro-bind", "/usr", "/usr")]
+    for top in ("/lib", "/lib64", "/bin", "/sbin"):
+        if os.path.isdir(top) and not os.path.islink(top):  # a system without merged /usr
+            binds.append(Bind("--ro-bind", top, top))
     if os.path.exists("/etc/ld.so.cache"):
-        args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+        binds.append(Bind("--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"))
+    return binds
 
 
-def _bind_cuda(args: list[str]) -> None:
+def _cuda_binds() -> list[Bind]:
     # Device nodes only; the driver's user-space libraries (libcuda.so) live under /usr/lib,
     # already bound, and the CUDA runtime ships inside the torch/nvidia wheels in site-packages.
+    binds = []
     for node in sorted(glob.glob("/dev/nvidia*")):
         if os.path.exists(node) and not os.path.isdir(node):
-            args += ["--dev-bind", node, node]
+            binds.append(Bind("--dev-bind", node, node))
     if os.path.isdir("/dev/nvidia-caps"):
-        args += ["--dev-bind", "/dev/nvidia-caps", "/dev/nvidia-caps"]
+        binds.append(Bind("--dev-bind", "/dev/nvidia-caps", "/dev/nvidia-caps"))
     # The driver reads topology from sysfs; read-only and needed for device enumeration.
     for path in ("/sys/bus/pci", "/sys/devices", "/sys/module/nvidia"):
         if os.path.exists(path):
-            args += ["--ro-bind", path, path]
+            binds.append(Bind("--ro-bind", path, path))
+    return binds
+
+
+def sandbox_binds(device: str) -> list[Bind]:
+    """Every host path a sandbox for ``device`` shows, in mount order: the system's ``/usr`` (and the loader's
+    cache), the Python runtime (``sys.base_prefix``) at ``/opt/python``, the packages at ``/opt/site-packages``,
+    the harness, and on CUDA the GPU's device nodes and sysfs. The masks of :func:`sandbox_masks` are computed
+    from this one list, so a bind added here is masked like the others."""
+    binds = _system_binds()
+    binds.append(Bind("--ro-bind", sys.base_prefix, "/opt/python"))
+    binds.append(Bind("--ro-bind", _site_packages(), "/opt/site-packages"))
+    binds.append(Bind("--ro-bind", str(HARNESS_PATH), "/opt/harness.py"))
+    if device.startswith("cuda"):
+        binds += _cuda_binds()
+    return binds
+
+
+def sandbox_masks(binds: list[Bind]) -> list[Mask]:
+    """What covers every copy of ``HIDDEN_PACKAGE_DATA`` wherever any of ``binds`` shows it
+    (``workers.sandbox.layout``): the training challenge's data must stay outside."""
+    return mask_targets(binds, hidden_paths(binds))
 
 
 def _bwrap_args(device: str, *, tmp_mb: int, user_namespace: bool) -> list[str]:
     """bwrap and every option a sandboxed interpreter needs, up to (not including) its capabilities,
-    seccomp filter and command: namespaces, environment, the read-only tree, /proc, /dev and /tmp."""
+    seccomp filter and command: namespaces, environment, the read-only tree and its masks, /proc, /dev, /tmp."""
     args = [_bwrap_path()]
     args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     if user_namespace:
@@ -470,20 +510,21 @@ def _bwrap_args(device: str, *, tmp_mb: int, user_namespace: bool) -> list[str]:
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
     for key, value in env.items():
         args += ["--setenv", key, value]
-    _bind_system(args)
-    args += ["--perms", "0755", "--dir", "/opt"]
-    args += ["--ro-bind", sys.base_prefix, "/opt/python"]
-    args += ["--ro-bind", _site_packages(), "/opt/site-packages"]
-    for relative in HIDDEN_PACKAGE_DATA:
-        if os.path.isdir(os.path.join(_site_packages(), relative)):
-            # An empty, read-only directory over it: the training challenge's data must stay outside.
-            hidden = f"/opt/site-packages/{relative}"
-            args += ["--perms", "0555", "--size", "4096", "--tmpfs", hidden, "--remount-ro", hidden]
-    args += ["--ro-bind", str(HARNESS_PATH), "/opt/harness.py"]
+    binds = sandbox_binds(device)
+    _bind_system_links(args)
+    args += ["--perms", "0755", "--dir", "/etc", "--perms", "0755", "--dir", "/opt"]
+    # The GPU's device nodes go on the fresh /dev, so after it (its sysfs with them, as it always has).
+    late = ("/dev/", "/sys/")
+    for bind in binds:
+        if not bind.dest.startswith(late):
+            args += [bind.option, bind.source, bind.dest]
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += proc_mask_args("/proc")  # the same masks the zygote applies to a pooled run's /proc
-    if device.startswith("cuda"):
-        _bind_cuda(args)
+    for bind in binds:
+        if bind.dest.startswith(late):
+            args += [bind.option, bind.source, bind.dest]
+    # After every bind, so that each covers whatever any bind shows; a pooled run inherits them from its zygote.
+    args += mask_args(sandbox_masks(binds))
     args += ["--size", str(tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp"]
     return args
 
@@ -571,8 +612,12 @@ def cgroup_problem() -> str | None:
     return problem
 
 
-def support_problems() -> list[str]:
-    """What this host lacks for a fully isolated sandbox, in words an operator can act on ([] when nothing)."""
+def support_problems(device: str = "cpu") -> list[str]:
+    """What this host lacks for a fully isolated sandbox, in words an operator can act on ([] when nothing).
+
+    Where a sandbox can start, the hidden-data self-test of a cold sandbox for ``device`` is one of them
+    (``workers.sandbox.selftest``): its problem means that grading is refused until the data is hidden.
+    """
     problems = []
     try:
         _bwrap_path()
@@ -584,12 +629,112 @@ def support_problems() -> list[str]:
         problems.append(f"{exc}: sandboxes cannot start (install libseccomp2)")
     if problem := cgroup_problem():
         problems.append(f"no per-run cgroup ({problem}); runs are capped per process only")
+    elif problem := io_problem():
+        problems.append(f"the disk I/O of runs is not limited: {problem}")
+    if problem := _hidden_data_problem(device):
+        problems.append(problem)
     return problems
+
+
+def _hidden_data_problem(device: str) -> str | None:
+    """The cold sandbox's hidden-data self-test, when a sandbox can start at all (else the problems above say
+    why not)."""
+    try:
+        _bwrap_path()
+        filter_program()
+    except (SandboxUnavailable, SeccompUnavailable):
+        return None
+    from workers.sandbox.selftest import checked_problem
+
+    try:
+        return checked_problem(device)
+    except SandboxUnavailable as exc:
+        return f"{exc}; grading is refused until it runs"
+
+
+def _bind_sources() -> list[str]:
+    """The host paths a sandbox can read: the sources of its binds (:func:`sandbox_binds`, the list its masks
+    are computed from too, so a bind added there is throttled as well). CUDA's extra binds are device nodes
+    and sysfs, never a disk; the zygote's own files sit beside the harness."""
+    return [bind.source for bind in sandbox_binds("cpu")]
+
+
+def _io_limit(limits: Limits, found: IoDevices | None = None) -> IoLimit:
+    """The run's disk I/O ceiling on every block device behind a path the sandbox can read (its only disk I/O:
+    /tmp is a tmpfs and no host path is writable, so the write limits hold for whatever a later bind adds)."""
+    if found is None:
+        found = io_devices(_bind_sources())
+    return IoLimit(
+        tuple(found.devices),
+        read_bps=int(limits.io_read_mbps * (1 << 20)),
+        write_bps=int(limits.io_write_mbps * (1 << 20)),
+        read_iops=int(limits.io_read_iops),
+        write_iops=int(limits.io_write_iops),
+    )
+
+
+_io_works = False
+_io_reports_logged: set[str] = set()
+
+
+def _io_report(level: int, message: str) -> None:
+    if message not in _io_reports_logged:
+        _io_reports_logged.add(message)
+        logger.log(level, "%s", message)
+
+
+def _io_unsupported(limit: IoLimit) -> str | None:
+    """Why this host cannot throttle a run's disk I/O, or None when it can (each reason logged once).
+
+    Only success is remembered, as in :func:`cgroup_problem`; on a host without blkio or io the probe fails
+    before it creates anything, so asking again on every run costs a read of mountinfo.
+    """
+    global _io_works
+    if _io_works:
+        return None
+    problem = io_support(limit)
+    if problem is None:
+        _io_works = True
+    else:
+        _io_report(logging.WARNING, f"the disk I/O of sandbox runs is not limited: {problem} (see docs/operations.md)")
+    return problem
+
+
+def io_problem() -> str | None:
+    """Why the disk I/O of runs is not limited here, or only in part, or None when every disk a sandbox reads
+    from is throttled (then said once at INFO, with the default rates and the devices).
+
+    Asked only where runs get a cgroup. The default rates come from SANDBOX_IO_* (a challenge may set its own).
+    """
+    found = io_devices(_bind_sources())
+    defaults = Limits()
+    limit = _io_limit(defaults, found)
+    if not any(limit.rates().values()):
+        problems = [f"it is turned off ({', '.join(IO_LIMIT_DEFAULTS)} are all 0 or empty)"]
+    else:
+        host = _io_unsupported(limit) if limit.devices else None
+        problems = ([host] if host else []) + found.problems
+    if problems:
+        problem = "; ".join(problems)
+        _io_report(logging.WARNING, f"the disk I/O of sandbox runs is not limited: {problem} (see docs/operations.md)")
+        return problem
+    if limit.devices:
+        _io_report(
+            logging.INFO,
+            f"sandbox: the disk I/O of each run is limited to {defaults.io_read_mbps} MB/s and {defaults.io_read_iops} "
+            f"IOPS read, {defaults.io_write_mbps} MB/s and {defaults.io_write_iops} IOPS write (0: no limit), on "
+            + ", ".join(f"{device} ({name})" for device, name in found.devices.items())
+            + "".join(f"; {note}" for note in found.notes),
+        )
+    return None
 
 
 def _run_cgroup(limits: Limits, uid: int | None) -> RunCgroup | None:
     if cgroup_problem():
         return None
+    io: IoLimit | None = _io_limit(limits)
+    if not io.active or _io_unsupported(io):
+        io = None  # memory, pids and cpu still apply; the start-up report said why I/O does not (io_problem)
     name = f"run-{os.getpid()}-{uid if uid is not None else 'user'}-{secrets.token_hex(4)}"
     try:
         return RunCgroup.create(
@@ -597,6 +742,7 @@ def _run_cgroup(limits: Limits, uid: int | None) -> RunCgroup | None:
             memory_bytes=(limits.memory_mb + limits.tmp_mb) << 20,
             max_processes=limits.processes + CGROUP_EXTRA_PROCESSES,
             cpu_cores=1.0,
+            io=io,
         )
     except CgroupUnavailable as exc:
         raise SandboxUnavailable(f"could not create the run's cgroup: {exc}") from exc
@@ -1003,9 +1149,14 @@ def run_cases(
 
     ``pool`` (a :class:`workers.sandbox.pool.SandboxPool`) forks the sandbox from a warm zygote when it
     can; without one, or when the pool cannot serve, the sandbox starts cold. Raises
-    :class:`SandboxUnavailable` when no sandbox can be started.
+    :class:`SandboxUnavailable` when no sandbox can be started, or when the hidden-data self-test
+    (``workers.sandbox.selftest``, run once per process) finds hidden data readable inside.
     """
+    from workers.sandbox.selftest import verified_pool
+
     limits = limits or Limits()
+    # Before any learner code: refuse (SandboxUnavailable) if hidden data can be read in the sandbox it would get.
+    pool = verified_pool(pool, device)
     box = pool.sandbox(limits, device) if pool is not None else None
     if box is None:
         box = ColdSandbox(limits, device)

@@ -32,6 +32,13 @@ So a child sees no process, file, SysV/POSIX IPC object, socket, keyring or modu
 one: everything it could have left behind lived in namespaces, mounts and processes that died with it,
 and the zygote's own interpreter state is the pristine state every child is forked from.
 
+The read-only tree is the zygote's own, made by bwrap before the zygote started, hidden-data masks included
+(``workers.sandbox.layout``: an empty tmpfs over every sandbox path at which scikit-learn's data appears).
+A run's new mount namespace is a copy of it, so the masks are in place before the run exists, and its
+harness, without a capability, can neither unmount nor move them. Nothing here mounts over them either:
+the init only adds ``/proc``, ``/tmp`` and ``/dev/shm``. ``workers.sandbox.selftest`` checks a forked run,
+not only a cold one, because this inheritance is what a pooled run's privacy rests on.
+
 Control protocol (AF_UNIX SOCK_SEQPACKET, one JSON message each):
 
 * zygote -> parent: ``READY`` once torch is imported.
