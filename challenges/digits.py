@@ -52,8 +52,6 @@ if __name__ == "__main__":
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 from torch import nn
 
 METRICS_PATH = Path(__file__).resolve().parents[1] / "content" / "data" / "digits-metrics.json"
@@ -108,6 +106,11 @@ def load_split() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor
 
     Pixels (0..16) are scaled to [0, 1]; features are float32, labels int64.
     """
+    # Imported here, not with the module: scikit-learn takes about a second to import, and a grading worker
+    # reads the split from its disk cache (challenges.kinds.train_student) without needing it.
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)
     y = digits.target.astype(np.int64)

@@ -12,6 +12,7 @@ No Django imports: workers, ``manage.py grade`` and ``regrade`` call :func:`grad
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -20,6 +21,7 @@ from typing import Any, Literal
 
 from challenges.kinds import KindInfo
 from workers.sandbox import Case, CaseOutput, Limits, ResultMode, TensorResult
+from workers.sandbox.harness import SHOWN_FILENAME
 
 logger = logging.getLogger(__name__)
 
@@ -144,9 +146,23 @@ class ChallengeKind:
 def runs_check(drawn: list[Drawn], outputs: list[CaseOutput]) -> Check:
     for d, out in zip(drawn, outputs, strict=True):
         if not out.ok:
-            tb = (out.error or {}).get("traceback", "").strip()
-            return Check("runs", False, f"Your function raised an error on {d.describe()}:\n{tb}")
+            error = out.error or {}
+            tb = str(error.get("traceback", "")).strip()
+            return Check("runs", False, f"Your function raised an error on {d.describe()}{raised_where(error)}:\n{tb}")
     return Check("runs", True, f"Ran on all {len(drawn)} hidden inputs without an error.")
+
+
+def raised_where(error: dict) -> str:
+    """``" (ZeroDivisionError at line 12)"``: the exception's type and the line of the learner's file it left
+    from, so that the first line of the message (and of the feedback, which quotes it) names both; the
+    traceback that follows has the rest. Empty when the sandbox reported neither."""
+    kind = str(error.get("type") or "").strip()
+    lines = re.findall(rf'File "{re.escape(SHOWN_FILENAME)}", line (\d+)', str(error.get("traceback") or ""))
+    # The innermost of the learner's frames: where the exception left their code.
+    where = f"line {lines[-1]}" if lines else ""
+    if kind and where:
+        return f" ({kind} at {where})"
+    return f" ({kind or where})" if kind or where else ""
 
 
 def first_problem(

@@ -11,13 +11,16 @@ The learner writes ``train_student(student, teacher, transfer_x, labeled_x, labe
   fresh per image. An MLP learns from it exactly as well (its first layer absorbs a permutation and signs),
   the teacher is adapted exactly (its first layer's columns permuted and flipped), and an image the
   sandbox sees no longer equals the public file's, so the public split's labels cannot simply be looked up.
-  The sandbox also never sees scikit-learn's data files (``workers.sandbox.runner.HIDDEN_PACKAGE_DATA``).
-* **The teacher** (``digits.train_teacher(0)``) is trained once per worker process and cached; it enters
-  the sandbox frozen, in eval mode. **The student** starts from weights drawn here from the seed.
+  The sandbox never sees scikit-learn's data files, wherever a bind would show them (``workers.sandbox.layout``).
+* **The teacher** (``digits.train_teacher(0)``) is trained once per machine and code version, kept on disk
+  (``tensor_cache``) and in memory per worker process; it enters the sandbox frozen, in eval mode. **The
+  student** starts from weights drawn here from the seed.
 * **Verdict**: the trained parameters come back as safetensors; the trusted side loads them with
   ``strict=True`` into its own ``digits.Student`` (exact names, shapes, float32, finite: anything else is a
   failed check) and measures test accuracy and top-1 agreement with the teacher on the hidden test set,
-  beside the same student trained on the 50 labels alone under the same transform.
+  beside the same student trained on the 50 labels alone under the same transform. A run that failed (the
+  function raised, or handed back no usable parameters) is not evaluated further: its verdict is the
+  grader's, naming the exception, with every later check "Not checked".
 
 **Run on examples** (:func:`draw_example`) runs the same function, in the same sandbox, on one fixed public
 draw built like a hidden one from a visible split of the training images: 200 validation images (20 per
@@ -38,15 +41,18 @@ learn by distillation.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+from importlib.metadata import version as package_version
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from challenges import digits
-from challenges.kinds import kind_info
+from challenges.kinds import kind_info, tensor_cache
 from challenges.kinds.grader import (
     ChallengeKind,
     Check,
@@ -98,15 +104,80 @@ OUTSIDE_LABELS = Mistake(
 )
 
 
+SPLIT_NAMES = ("x_train", "y_train", "x_test", "y_test")
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run the trusted side's torch work on one intra-op thread, then restore the process's setting.
+
+    Its tensors are tiny (at most 1,257 x 64; a 2,410-parameter student), so a second thread buys nothing and
+    costs a synchronisation per operation. On shared cores it costs far more: with a cohort's sandboxes busy,
+    OpenMP's waiting threads spin against them; beside four busy processes the 300-step labels-only baseline
+    took 3-8 s of CPU (5-20 s wall) on two threads, and 0.13-0.2 s on one (docs/benchmarks.md).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _cache_parts() -> tuple[str, ...]:
+    """What the split and the teachers depend on besides torch, numpy and the CPU (``tensor_cache`` adds those):
+    the code that makes them (``challenges.digits``, and this module for the examples' split), and
+    scikit-learn, whose bundled data and splitter give the split."""
+    return (
+        f"digits={tensor_cache.source_digest(digits.__file__)}",
+        f"kind={tensor_cache.source_digest(__file__)}",
+        f"scikit-learn={package_version('scikit-learn')}",
+    )
+
+
+def _check_split(tensors: dict[str, torch.Tensor]) -> None:
+    for x, y in (("x_train", "y_train"), ("x_test", "y_test")):
+        images, labels = tensors[x], tensors[y]
+        if images.dtype != torch.float32 or labels.dtype != torch.int64 or images.dim() != 2:
+            raise ValueError(f"{x}/{y} have the wrong dtypes or rank")
+        if images.shape != (labels.numel(), digits.NUM_FEATURES):
+            raise ValueError(f"{x} has shape {tuple(images.shape)}")
+
+
 @cache
 def _split() -> tuple[torch.Tensor, ...]:
-    return digits.load_split()
+    """The digits split, from the disk cache when it holds this code's; ``digits.load_split`` otherwise."""
+    tensors = tensor_cache.cached_tensors(
+        "digits-split", _cache_parts(), lambda: dict(zip(SPLIT_NAMES, digits.load_split(), strict=True)), _check_split
+    )
+    return tuple(tensors[name] for name in SPLIT_NAMES)
+
+
+def _load_teacher(state: dict[str, torch.Tensor]) -> torch.nn.Module:
+    teacher = digits.make_teacher()
+    teacher.load_state_dict(state, strict=True)
+    teacher.eval()
+    return teacher
+
+
+def _cached_teacher(name: str, images: tuple[torch.Tensor, torch.Tensor]) -> torch.nn.Module:
+    """``digits.train_teacher(0, images)``, read back from the disk cache when this code already trained it here.
+
+    The training is deterministic (one thread, deterministic kernels, a fixed seed), and the cache's key holds
+    everything that could change its result, so the weights read back are bit for bit the ones this process
+    would train: a cache hit cannot change a verdict.
+    """
+    state = tensor_cache.cached_tensors(
+        name, _cache_parts(), lambda: digits.train_teacher(0, images=images).state_dict(), _load_teacher
+    )
+    return _load_teacher(state)
 
 
 @cache
 def _teacher() -> torch.nn.Module:
-    """Trained once per worker process (a few seconds of CPU), then reused for every submission."""
-    return digits.train_teacher(0)
+    """Trained once per machine and code version (about a second of CPU), then reused by every process."""
+    x_train, y_train, _, _ = _split()
+    return _cached_teacher("digits-teacher", (x_train, y_train))
 
 
 @cache
@@ -120,7 +191,7 @@ def _example_teacher() -> torch.nn.Module:
     """The examples' teacher: the same recipe, trained on the training split without the validation images."""
     x_train, y_train, _, _ = _split()
     _, rest = _validation_split()
-    return digits.train_teacher(0, images=(x_train[rest], y_train[rest]))
+    return _cached_teacher("digits-example-teacher", (x_train[rest], y_train[rest]))
 
 
 def _state_of(module: torch.nn.Module, layers) -> dict[str, torch.Tensor]:
@@ -262,6 +333,15 @@ def _references(hidden: Hidden) -> tuple[torch.Tensor, float, float, float]:
     return teacher_predictions, teacher_accuracy, baseline_accuracy, baseline_agreement
 
 
+@cache
+def _example_references() -> tuple[torch.Tensor, float, float, float]:
+    """:func:`_references` for the one example draw, once per process. That draw is fixed (its seed, data and
+    noise are EXAMPLE_SEED's), so its teacher answers and labels-only baseline are the same for every run."""
+    with _one_thread():
+        _, hidden, _ = draw_example()
+        return _references(hidden)
+
+
 def _untrained(out: CaseOutput, hidden: Hidden) -> bool:
     return all(torch.equal(out.state[name], hidden.initial[name]) for name in hidden.initial)
 
@@ -289,7 +369,15 @@ def _scores(model: torch.nn.Module, hidden: Hidden, teacher_predictions: torch.T
 
 
 def _baseline(hidden: Hidden) -> digits.Student:
-    """The same student, the same start, trained on the 50 labels alone (``digits.train_student_hard``)."""
+    """The same student, the same start, trained on the 50 labels alone (``digits.train_student_hard``).
+
+    Trained per submission, because it answers a question about this submission: its 50 labelled images and
+    its start are drawn from the submission's seed, and the labels-only accuracy moves by several points from
+    one labelled draw to another, so a baseline trained once and shared would mislabel submissions as
+    "labels only" (or fail to). The transform alone would not need it (an MLP's first layer absorbs a
+    permutation and sign flip exactly, and Adam is elementwise), but the labels do. Its cost is fixed and
+    small: 300 full-batch steps on 50 images, about 0.1 s on one thread; a failed run skips it.
+    """
     with torch.random.fork_rng(devices=[]):
         student = digits.Student()
         student.load_state_dict(hidden.initial)
@@ -322,7 +410,8 @@ class TrainStudent(ChallengeKind):
     result = StateDictResult(module="student", series_max=SERIES_MAX)
 
     def draw(self, seed: int, target: GradingTarget, device: str) -> list[TrainDrawn]:
-        args, hidden = draw_task(seed)
+        with _one_thread():
+            args, hidden = draw_task(seed)
         return [TrainDrawn(case=Case({**args, "device": device}), hidden=hidden)]
 
     def thresholds(self, target: GradingTarget) -> tuple[float, float]:
@@ -334,6 +423,10 @@ class TrainStudent(ChallengeKind):
         return {"kind": self.info.name, "min_accuracy": min_accuracy, "min_agreement": min_agreement}
 
     def evaluate(self, drawn: list[TrainDrawn], outputs: list[CaseOutput], target: GradingTarget) -> Evaluation:
+        with _one_thread():
+            return self._evaluate(drawn, outputs, target)
+
+    def _evaluate(self, drawn: list[TrainDrawn], outputs: list[CaseOutput], target: GradingTarget) -> Evaluation:
         [d], [out] = drawn, outputs
         hidden = d.hidden
         min_accuracy, min_agreement = self.thresholds(target)
@@ -342,6 +435,24 @@ class TrainStudent(ChallengeKind):
         details: dict[str, Any] = {**self.details(target), "curve": _curve(out.result), "steps": 0}
         if out.result is not None:
             details["steps"] = int(out.result.numel())
+        mistakes: list[Mistake] = []
+
+        # A run that failed is not evaluated further: no baseline is trained and nothing is scored. The
+        # parameters of a function that raised are whatever it left half-done, and scoring them would name a
+        # mistake ("student not trained") for code whose problem is the exception the runs check names.
+        student = self._load(out) if out.ok else None
+        if student is None:
+            if not out.ok:
+                problem = "Not checked: your function raised an error, so its student was not read."
+            else:
+                problem = out.state_problem or "Not checked: your function did not finish training."
+            checks.append(Check("student_parameters", False, problem))
+            for name in ("test_accuracy", "teacher_agreement", "no_outside_labels"):
+                checks.append(Check(name, False, "Not checked: no usable student parameters."))
+            return Evaluation(checks=checks, mistakes=mistakes, details=details)
+        checks.append(
+            Check("student_parameters", True, "The student's own parameters came back: right names, shapes, finite.")
+        )
 
         teacher_predictions, teacher_accuracy, baseline_accuracy, baseline_agreement = _references(hidden)
         details |= {
@@ -350,18 +461,6 @@ class TrainStudent(ChallengeKind):
             "baseline_agreement": baseline_agreement,
             "test_images": int(hidden.y_eval.numel()),
         }
-        mistakes: list[Mistake] = []
-
-        student = self._load(out)
-        if student is None:
-            problem = out.state_problem or "Not checked: your function did not finish training."
-            checks.append(Check("student_parameters", False, problem))
-            for name in ("test_accuracy", "teacher_agreement", "no_outside_labels"):
-                checks.append(Check(name, False, "Not checked: no usable student parameters."))
-            return Evaluation(checks=checks, mistakes=mistakes, details=details)
-        checks.append(
-            Check("student_parameters", True, "The student's own parameters came back: right names, shapes, finite.")
-        )
         if _untrained(out, hidden):
             mistakes.append(NOT_TRAINED)
 
@@ -407,17 +506,22 @@ class TrainStudent(ChallengeKind):
         return Evaluation(checks=checks, mistakes=mistakes, details=details)
 
     def examples(self, target: GradingTarget, device: str) -> list[ExampleDrawn]:
-        args, hidden, validation = draw_example()
+        with _one_thread():
+            args, hidden, validation = draw_example()
         return [ExampleDrawn(case=Case({**args, "device": device}), hidden=hidden, validation=validation)]
 
     def example_report(self, drawn: list[ExampleDrawn], outputs: list[CaseOutput], target: GradingTarget) -> list[dict]:
         """The example's one row: the trained student on the visible validation split beside the thresholds,
         the labels-only baseline and the teacher, its training curve's length and ends, and what went wrong
         in the grader's own words. The hidden test set is not touched."""
+        with _one_thread():
+            return self._example_report(drawn, outputs, target)
+
+    def _example_report(self, drawn: list[ExampleDrawn], outputs: list[CaseOutput], target: GradingTarget) -> list:
         [d], [out] = drawn, outputs
         hidden = d.hidden
         min_accuracy, min_agreement = self.thresholds(target)
-        teacher_predictions, teacher_accuracy, baseline_accuracy, baseline_agreement = _references(hidden)
+        teacher_predictions, teacher_accuracy, baseline_accuracy, baseline_agreement = _example_references()
         curve = out.result if out.ok and out.result_type == "series" else None
         losses = [v for v in (curve.tolist() if curve is not None else []) if math.isfinite(v)]
         row: dict[str, Any] = {
@@ -445,7 +549,8 @@ class TrainStudent(ChallengeKind):
             problems.append(runs.message)
         elif not (returned := self._curve_check(out)).passed:
             problems.append(returned.message)
-        student = self._load(out)
+        # As in grading, a function that raised is not scored: its error is the row's whole story.
+        student = self._load(out) if out.ok else None
         if student is None:
             if out.ok:
                 problems.append(out.state_problem or "Not checked: your function did not finish training.")
