@@ -9,11 +9,23 @@ the floor of this stack) in the same run. Prints requests/s, the ratio to the fl
 query count; the RSS of a web worker and of Celery beat (and whether either mapped libtorch); and
 ``EXPLAIN ANALYZE`` of the due-reviews queries for that learner.
 
+The API endpoints are also loaded as a token client would load them: the same learner's token from
+``POST /api/auth/token/`` (username and password) in ``Authorization: Token <key>``, each run next to the session
+run of the same round, both after the same floor run (the token second in one round and first in the next,
+so that drift and noise hit both). A second table puts them side by side: each one's requests/s and share of
+the floor, the median of the paired token/session ratios, and the cache round trips and queries of one warm
+request of each, counted in-process. The path page is HTML (sessions only) and the health check
+authenticates nobody, so neither has a token run. A token the learner already held without its user-id hint
+(``u<id>.``, made before ``learnpath.auth.new_token_key``) is deleted first, so that the token measured is
+one made today.
+
 ``BENCH_REUSE=1`` keeps a database that already holds enough seeded learners (no re-seed);
 ``BENCH_SECONDS`` sets each wrk run's length (default 5), ``BENCH_ROUNDS`` how many times each endpoint is
-measured, each time right after the floor (default 3). Needs PostgreSQL and wrk (``make bench``
-installs wrk); prints why and returns when either is missing. Run alone:
-``.venv/bin/python -m bench bench_endpoints``.
+measured, each time right after the floor (default 3); ``BENCH_DATABASE_URL`` and ``BENCH_REDIS_URL``
+name the scratch database and the cache (default ``redis://127.0.0.1:6379/13``, the bench's own Redis
+database, emptied at the end). Needs PostgreSQL and wrk (``make bench`` installs wrk); prints why and
+returns when either is missing. Run alone: ``.venv/bin/python -m bench bench_endpoints`` (with the
+defaults, about six minutes after the seeding).
 """
 
 from __future__ import annotations
@@ -31,6 +43,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from pathlib import Path
 
@@ -43,6 +56,7 @@ CONNECTIONS = 4
 ENDPOINTS = ("/api/today/", "/api/progress/", "/api/reviews/due/", "/paths/{path}/", "/api/me/")
 FLOOR = "/api/health/"
 SIGNED_IN_FLOOR = "signed-in health"
+TOKEN = "token"  # the in-process counts of a token request, beside the session's
 
 
 def main() -> None:
@@ -64,27 +78,42 @@ def main() -> None:
     learner = _inner(env, "pick")
     print(f"measured as {learner['username']}: day {learner['day']} of the path, {learner['cards']} cards, "
           f"{learner['logs']} review logs, {learner['due']} due now")  # fmt: skip
-    queries = _inner(env, "queries", learner["username"])
+    counted = _inner(env, "queries", learner["username"])
+    queries = counted["queries"]
     port = _free_port()
     server = _start_gunicorn(env, port, scratch)
     try:
         base = f"http://127.0.0.1:{port}"
-        cookie = _login(base, learner["username"])
+        cookie = ["-H", f"Cookie: {_login(base, learner['username'])}"]
+        token = ["-H", f"Authorization: Token {_token(base, learner['username'])}"]
         paths = [p.format(path=learner["path"]) for p in ENDPOINTS]
-        targets = [(f"`{path}`", queries.get(path, "?"), path, cookie) for path in paths]
+        # (label, query count, path, the session's headers, the token's headers or None: no token run)
+        targets = [
+            (f"`{path}`", queries.get(path, "?"), path, cookie, token if path.startswith("/api/") else None)
+            for path in paths
+        ]
         # The same trivial view with the learner's cookie: what loading a signed-in request costs by itself.
-        targets.append((f"`{FLOOR}` signed in", queries.get(SIGNED_IN_FLOOR, "?"), FLOOR, cookie))
+        # (No token run: the view authenticates nobody, so a token on it would never be read.)
+        targets.append((f"`{FLOOR}` signed in", queries.get(SIGNED_IN_FLOOR, "?"), FLOOR, cookie, None))
         # Each endpoint's run is paired with a run of the floor just before it, and the pairs are repeated:
-        # the machine's load drifts, a ratio within a pair does much less.
+        # the machine's load drifts, a ratio within a pair does much less. The token run follows the session
+        # run of the same round, or precedes it in every other round, both after the same floor run.
         results: dict[str, list[tuple[dict, dict]]] = {label: [] for label, *_ in targets}
-        for _ in range(rounds):
-            for label, _count, path, with_cookie in targets:
-                results[label].append((_wrk(base + FLOOR, "", seconds), _wrk(base + path, with_cookie, seconds)))
+        tokens: dict[str, list[dict]] = {label: [] for label, *_, with_token in targets if with_token}
+        for round_ in range(rounds):
+            for label, _count, path, with_cookie, with_token in targets:
+                floor = _wrk(base + FLOOR, [], seconds)
+                if with_token and round_ % 2:
+                    tokens[label].append(_wrk(base + path, with_token, seconds))
+                results[label].append((floor, _wrk(base + path, with_cookie, seconds)))
+                if with_token and not round_ % 2:
+                    tokens[label].append(_wrk(base + path, with_token, seconds))
         floors = [pair[0] for pairs in results.values() for pair in pairs]
         print(
             f"\ngunicorn, production settings, {WORKERS} sync workers; wrk -t2 -c{CONNECTIONS} -d{seconds}s; each "
-            f"endpoint measured {rounds} times, each time right after {FLOOR} without a session (the floor); "
-            "medians, and the median of the paired ratios"
+            f"endpoint measured {rounds} times, each time right after {FLOOR} without a session (the floor; for the "
+            "API endpoints, every other round has the token run, below, in between); medians, and the median of "
+            "the paired ratios"
         )
         print(f"| endpoint | queries | req/s | of {FLOOR} | mean latency | non-2xx |")
         print("| --- | --- | --- | --- | --- | --- |")
@@ -100,6 +129,7 @@ def main() -> None:
             errors = sum(m["errors"] for _, m in pairs)
             print(f"| {label} | {count} | {rate:,.0f} | {share:.0%} | {latency:.2f} ms | {errors} |")
         print("(queries: per request for a signed-in learner, session and user included, measured in-process)")
+        _print_tokens(targets, results, tokens, counted)
         _memory("web worker (gunicorn), after the load", _children(server.pid))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -110,6 +140,39 @@ def main() -> None:
     for sql, plan, times in explain:
         print(f"\n{sql}\n  execution {statistics.median(times):.3f} ms (min {min(times):.3f}, max {max(times):.3f})")
         print("\n".join("    " + line for line in plan))
+
+
+def _print_tokens(targets: list, results: dict, tokens: dict, counted: dict) -> None:
+    """The API endpoints with a session cookie and with a token, from the same rounds, side by side."""
+    queries, trips, commands = counted["queries"], counted["round_trips"], counted["commands"]
+    print(
+        "\nThe API endpoints as a token client loads them (`Authorization: Token`), beside the session runs "
+        "above: each token run next to the session run of its round, after the same floor run; medians, and the "
+        "medians of the paired ratios"
+    )
+    print(
+        "| endpoint | cache round trips, session / token | queries, session / token | session req/s | of the floor "
+        "| token req/s | of the floor | token / session | token non-2xx |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for label, _count, path, _cookie, with_token in targets:
+        if not with_token:
+            continue
+        pairs, runs = results[label], tokens[label]
+        session_rate = statistics.median(m["rate"] for _, m in pairs)
+        session_share = statistics.median(m["rate"] / floor["rate"] for floor, m in pairs)
+        token_rate = statistics.median(t["rate"] for t in runs)
+        token_share = statistics.median(t["rate"] / floor["rate"] for (floor, _), t in zip(pairs, runs, strict=True))
+        ratio = statistics.median(t["rate"] / m["rate"] for (_, m), t in zip(pairs, runs, strict=True))
+        print(
+            f"| {label} | {trips.get(path, '?')} / {trips.get(TOKEN + path, '?')} | {queries.get(path, '?')} / "
+            f"{queries.get(TOKEN + path, '?')} | {session_rate:,.0f} | {session_share:.0%} | {token_rate:,.0f} | "
+            f"{token_share:.0%} | {ratio:.2f} | {sum(t['errors'] for t in runs)} |"
+        )
+    print("(round trips: commands sent to Redis by one warm request, a pipeline counting once, measured in-process)")
+    for label, _count, path, _cookie, with_token in targets:
+        if with_token and commands.get(path) != commands.get(TOKEN + path):
+            print(f"{label}: session sends {commands.get(path)}, token sends {commands.get(TOKEN + path)}")
 
 
 # ---------- preparing the database ----------
@@ -254,8 +317,21 @@ def _login(base: str, username: str) -> str:
     return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
 
-def _wrk(url: str, cookie: str, seconds: int) -> dict:
-    headers = ["-H", f"Cookie: {cookie}"] if cookie else []
+def _token(base: str, username: str) -> str:
+    """The learner's API token, as a client gets it: ``POST /api/auth/token/`` with the username and password."""
+    form = urllib.parse.urlencode({"username": username, "password": PASSWORD}).encode()
+    with urllib.request.urlopen(f"{base}/api/auth/token/", data=form) as response:
+        key = json.loads(response.read())["token"]
+    # A token that does not sign the learner in would measure the 401 path: check one request first.
+    probe = urllib.request.Request(f"{base}/api/me/", headers={"Authorization": f"Token {key}"})
+    with urllib.request.urlopen(probe) as response:
+        if json.loads(response.read()).get("username") != username:
+            raise RuntimeError(f"the token from /api/auth/token/ does not sign {username} in")
+    return key
+
+
+def _wrk(url: str, headers: list[str], seconds: int) -> dict:
+    """One wrk run (after a 1 s warm-up) with these ``-H`` arguments."""
     subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", "-d1s", *headers, url], capture_output=True, check=True)  # warm
     out = subprocess.run(
         ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", *headers, url], capture_output=True, text=True, check=True
@@ -343,6 +419,7 @@ def _pick() -> dict:
 
     from django.db.models import Count
     from django.utils import timezone
+    from rest_framework.authtoken.models import Token
 
     from drops.models import ReviewCard, ReviewLog
     from learnpath.models import Enrollment
@@ -358,9 +435,11 @@ def _pick() -> dict:
         user = enrollment.user
         due = ReviewCard.objects.filter(user=user, due__lte=now).count()
         if due >= 5:
-            # The bench's own database: a reused one may have been seeded without --password.
+            # The bench's own database: a reused one may have been seeded without --password, or hold a
+            # token made before tokens carried their user's id.
             user.set_password(PASSWORD)
             user.save(update_fields=["password"])
+            Token.objects.filter(user=user).exclude(key__startswith=f"u{user.pk}.").delete()
             cards = ReviewCard.objects.filter(user=user).aggregate(n=Count("pk"))["n"]
             return {
                 "username": user.username,
@@ -373,7 +452,32 @@ def _pick() -> dict:
     raise SystemExit("no seeded learner with reviews due: seed more learners")
 
 
+@contextmanager
+def _counting_round_trips():
+    """The commands sent to Redis meanwhile, one entry per round trip (a pipeline counts once)."""
+    import redis
+
+    sent: list[str] = []
+    single, pipelined = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def execute_command(self, *args, **options):
+        sent.append(str(args[0]))
+        return single(self, *args, **options)
+
+    def execute(self, *args, **kwargs):
+        sent.append("pipeline:" + "+".join(str(command[0][0]) for command in self.command_stack))
+        return pipelined(self, *args, **kwargs)
+
+    redis.Redis.execute_command, redis.client.Pipeline.execute = execute_command, execute
+    try:
+        yield sent
+    finally:
+        redis.Redis.execute_command, redis.client.Pipeline.execute = single, pipelined
+
+
 def _queries(username: str) -> dict:
+    """Queries and cache round trips of one warm request of each endpoint, with the session and with a token."""
+    from django.conf import settings
     from django.contrib.auth.models import User
     from django.db import connection
     from django.test import Client
@@ -383,16 +487,25 @@ def _queries(username: str) -> dict:
 
     user = User.objects.get(username=username)
     path = Enrollment.objects.filter(user=user).select_related("path").first().path.slug
-    client = Client()
-    client.force_login(user)
-    counts = {}
+    session = Client()
+    session.force_login(user)
+    response = Client().post("/api/auth/token/", {"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.content
+    token = Client(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+    counts: dict[str, dict] = {"queries": {}, "round_trips": {}, "commands": {}}
+    redis_cache = bool(settings.REDIS_URL)
     for endpoint in (FLOOR, *ENDPOINTS):
         url = endpoint.format(path=path)
-        client.get(url)  # the first request fills what is cached
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-        counts[SIGNED_IN_FLOOR if endpoint == FLOOR else url] = len(captured)
+        clients = [("", session), (TOKEN, token)] if url.startswith("/api/") and url != FLOOR else [("", session)]
+        for prefix, client in clients:
+            client.get(url)  # the first request fills what is cached
+            with CaptureQueriesContext(connection) as captured, _counting_round_trips() as sent:
+                response = client.get(url)
+            assert response.status_code == 200, (prefix, url, response.status_code)
+            name = SIGNED_IN_FLOOR if endpoint == FLOOR else prefix + url
+            counts["queries"][name] = len(captured)
+            counts["round_trips"][name] = len(sent) if redis_cache else "?"
+            counts["commands"][name] = sent
     return counts
 
 

@@ -25,6 +25,7 @@ import re
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
+from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.authentication import SessionScheme
@@ -98,6 +99,13 @@ class ProfileModelBackend(ModelBackend):
         return user if user is not None and self.user_can_authenticate(user) else None
 
 
+def learner_timezone_activate(user) -> None:
+    """Render this request's dates in the signed-in learner's own timezone (UTC for anyone else)."""
+    profile = getattr(user, "profile", None) if user.is_authenticated else None
+    if profile is not None:
+        timezone.activate(profile.zone)
+
+
 class TokenAuthentication(authentication.TokenAuthentication):
     """DRF's token authentication, with the token's user id and the user read from the cache.
 
@@ -125,6 +133,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
             token = model(key=key, user=user)
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        # The timezone middleware ran before DRF knew the token's user: dates render in the learner's zone too.
+        learner_timezone_activate(user)
         return user, token
 
 

@@ -1,7 +1,7 @@
 from django.utils import timezone
 
 from learnpath import cache
-from learnpath.auth import token_hint, token_key, user_key
+from learnpath.auth import learner_timezone_activate, token_hint, token_key, user_key
 from learnpath.sessions import user_hint
 
 
@@ -68,8 +68,6 @@ class LearnerTimezoneMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        user = request.user
-        profile = getattr(user, "profile", None) if user.is_authenticated else None
-        if profile is not None:
-            timezone.activate(profile.zone)
+        # A token's user is known only once DRF authenticates it, which activates the zone then.
+        learner_timezone_activate(request.user)
         return None

@@ -3,6 +3,8 @@ query; and a token deleted, or a learner deactivated, is refused at once even th
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.cache import caches
 from rest_framework.authtoken.models import Token
@@ -123,3 +125,31 @@ def test_an_unknown_token_is_a_401_with_the_challenge(enrolled):
     assert response["WWW-Authenticate"] == "Token"
     response = APIClient().get("/api/today/")
     assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
+
+
+@pytest.mark.parametrize("endpoint", CACHED_ENDPOINTS)
+def test_a_token_client_gets_its_learners_timezone_like_a_session(learner, client, endpoint):
+    """The timezone middleware runs before DRF authenticates a token; the token's authentication sets the zone, so
+    a token client's dates are in the learner's own zone (and its cached answers are the session's)."""
+    from django.test import Client
+
+    learner.profile.timezone = "Australia/Sydney"
+    learner.profile.save()
+    session = Client()
+    session.force_login(learner)
+    # The first drop read: Today then says when the next one unlocks, a time in the learner's zone.
+    first = session.get("/api/today/").json()["new_drop"]["id"]
+    assert (
+        session.post(
+            f"/api/drops/{first}/complete/", {"seconds_spent": 300}, content_type="application/json"
+        ).status_code
+        == 201
+    )
+    by_session = session.get(endpoint)
+    assert by_session.status_code == 200
+    for _ in range(2):  # cold, then from the cache
+        by_token = client.get(endpoint)
+        assert by_token.status_code == 200
+        assert by_token.json() == by_session.json()
+    if endpoint == "/api/today/":  # its times are the learner's: Sydney is ten or eleven hours ahead of UTC
+        assert re.search(r'T\d\d:\d\d:\d\d(\.\d+)?\+1[01]:00"', by_session.content.decode()), by_session.content
