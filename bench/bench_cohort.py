@@ -78,7 +78,7 @@ def _run(stack, *, learners: int, seconds: float, flood_accounts: int) -> None:
     if flood:
         flood.start()
         time.sleep(5)  # the flood is under way before the cohort arrives
-    submitted: dict[int, tuple[str, float | None]] = {}  # id -> (challenge, estimate at submit)
+    submitted: dict[int, tuple] = {}  # id -> (challenge, estimate at submit, position at submit)
     lock = threading.Lock()
     began = time.time()
 
@@ -89,7 +89,7 @@ def _run(stack, *, learners: int, seconds: float, flood_accounts: int) -> None:
         assert response.status_code == 202, f"{response.status_code} {response.text[:300]}"
         data = response.json()
         with lock:
-            submitted[data["id"]] = (slug, data["estimated_wait_seconds"])
+            submitted[data["id"]] = (slug, data["estimated_wait_seconds"], data["queue_position"])
 
     threads = [threading.Thread(target=arrive, args=(i, learner)) for i, learner in enumerate(honest)]
     for thread in threads:
@@ -139,10 +139,13 @@ def _run(stack, *, learners: int, seconds: float, flood_accounts: int) -> None:
     if flood:
         print(f"    flood gradings started while an honest submission waited: {overtaken}")
     ratios = []
-    for pk, _, created, _, finished in rows:
-        estimate = submitted[pk][1]
+    for pk, _, created, _, finished in sorted(rows, key=lambda row: float(row[2])):
+        _, estimate, position = submitted[pk]
+        real = float(finished) - float(created)
+        if os.environ.get("BENCH_COHORT_DETAIL"):
+            print(f"      #{pk}: place {position}, estimate {estimate}, real {real:.1f} s")
         if estimate:
-            ratios.append(estimate / max(0.5, float(finished) - float(created)))
+            ratios.append(estimate / max(0.5, real))
     if ratios:
         within = sum(1 for ratio in ratios if 0.5 <= ratio <= 2.0)
         print(

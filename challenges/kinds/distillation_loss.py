@@ -11,6 +11,7 @@ hard term.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 
 from challenges.kinds import kind_info
 from challenges.kinds.grader import Mistake
-from challenges.kinds.loss import Formula, FormulaMistake, LossKind, Probe, ValueGroup
+from challenges.kinds.loss import Combined, Formula, FormulaMistake, LossKind, Probe, ValueGroup
 
 
 @dataclass(frozen=True)
@@ -173,12 +174,65 @@ MISTAKES: tuple[FormulaMistake, ...] = (
         lambda s, t, y, T, a: a * _soft(s, t, y, T, a) + (1 - a) * F.cross_entropy(s / T, y),
     ),
 )
-NOT_DETACHED = Mistake(
-    "not_detached",
-    "teacher not detached",
-    "Gradient flowed into the teacher's logits. The teacher is fixed during distillation: use "
-    "teacher_logits.detach() (or compute its softmax under torch.no_grad()).",
+SWAPPED_ARGUMENTS = Mistake(
+    "kl_div_arguments_swapped",
+    "probabilities and log-probabilities swapped in kl_div",
+    "Your loss is NaN on every input, small logits included: what F.kl_div (or nn.KLDivLoss) returns when its "
+    "first argument is the teacher's probabilities and its second the student's log-probabilities. The target "
+    "(second argument) is then negative, and its log is NaN. Pass F.log_softmax(student_logits / T) first and "
+    "F.softmax(teacher_logits / T) second.",
 )
+
+
+def _scaled(soft_fn: Formula, *factors: Callable[[torch.Tensor, float], float]) -> Formula:
+    def soft(s: torch.Tensor, t: torch.Tensor, y: torch.Tensor, T: float, alpha: float) -> torch.Tensor:
+        value = soft_fn(s, t, y, T, alpha)
+        for factor in factors:
+            value = value * factor(s, T)
+        return value
+
+    return _with_soft(soft)
+
+
+SOFT_TERMS: dict[str, Formula] = {
+    "swapped_kl": lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(s / T, -1), F.log_softmax(t / T, -1)).mean(),
+    "probs_not_log_probs": lambda s, t, y, T, a: (
+        T * T * (F.softmax(t / T, -1) * (F.log_softmax(t / T, -1) - F.softmax(s / T, -1))).sum(-1).mean()
+    ),
+    "temperature_teacher_only": lambda s, t, y, T, a: (
+        T * T * _kl_rows(F.log_softmax(t / T, -1), F.log_softmax(s, -1)).mean()
+    ),
+    "temperature_student_only": lambda s, t, y, T, a: (
+        T * T * _kl_rows(F.log_softmax(t, -1), F.log_softmax(s / T, -1)).mean()
+    ),
+    "temperature_ignored": lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(t, -1), F.log_softmax(s, -1)).mean(),
+    "soft_cross_entropy": lambda s, t, y, T, a: (
+        T * T * (-(F.softmax(t / T, -1) * F.log_softmax(s / T, -1)).sum(-1)).mean()
+    ),
+}
+REDUCTION_SCALES: dict[str, Callable[[torch.Tensor, float], float]] = {
+    "reduction_mean": lambda s, T: 1 / s.shape[-1],
+    "reduction_sum": lambda s, T: s.shape[0],
+}
+TEMPERATURE_SCALES: dict[str, Callable[[torch.Tensor, float], float]] = {
+    "no_t_squared": lambda s, T: 1 / (T * T),
+    "t_not_squared": lambda s, T: 1 / T,
+}
+
+
+def _combined() -> tuple[Combined, ...]:
+    """Two mistakes of the soft term made together: a wrong reduction and a wrong T factor, or either of them on
+    top of a wrong KL (direction, temperature, probabilities, cross-entropy)."""
+    by_key = {m.key: m for m in MISTAKES}
+    scales = REDUCTION_SCALES | TEMPERATURE_SCALES
+    pairs = [
+        ((r, t), _scaled(_soft, rf, tf)) for r, rf in REDUCTION_SCALES.items() for t, tf in TEMPERATURE_SCALES.items()
+    ]
+    pairs += [((k, f), _scaled(soft, scales[f])) for k, soft in SOFT_TERMS.items() for f in scales]
+    return tuple(Combined(tuple(by_key[k] for k in keys), formula) for keys, formula in pairs)
+
+
+COMBINED = _combined()
 UNSTABLE = Mistake(
     "unstable_log_softmax",
     "numerically unstable softmax",
@@ -196,8 +250,9 @@ class DistillationLoss(LossKind):
         ValueGroup("large", "large_logits", "loss with large logits"),
     )
     mistakes = MISTAKES
+    combined = COMBINED
     unstable = UNSTABLE
-    not_detached = NOT_DETACHED
+    swapped_arguments = SWAPPED_ARGUMENTS
     passed_text = "All checks passed: your distillation loss matches the reference on every hidden input."
 
     def reference(self, *args) -> torch.Tensor:

@@ -3,8 +3,8 @@
 Everything that is the same for every kind lives here once: drawing a fresh seed the sandbox never sees,
 the sandbox run, the mapping of its outcome (timeout, memory, output flood, crash, code that does not load,
 a missing entry point) to a verdict, the "runs" and "returns the right type" checks, and the feedback that
-names the first failing check and the likely mistake. A kind (:class:`ChallengeKind`) says only what is
-specific to it: its cases, its checks, its mistakes, its details.
+opens with the cause of a failed deciding check (:func:`decide`) and ends with any advice, as tips. A kind
+(:class:`ChallengeKind`) says only what is specific to it: its cases, its checks, its mistakes, its details.
 
 No Django imports: workers, ``manage.py grade`` and ``regrade`` call :func:`grade` directly.
 """
@@ -45,11 +45,15 @@ class Check:
 
 @dataclass(frozen=True)
 class Mistake:
-    """A mistake learners make, named in feedback when the submission's results match it."""
+    """A mistake learners make, named in feedback when the submission's results match it.
+
+    An ``advisory`` one rests only on what was measured inside the learner's process (see :class:`Check`): it
+    is given as a tip after the rest of the feedback and never headlines a failed verdict."""
 
     key: str
     title: str
     explanation: str
+    advisory: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -96,11 +100,15 @@ def clean_text(text: object) -> str:
 
 @dataclass
 class Evaluation:
-    """What a kind found: its checks in order, the mistakes it recognised (most likely first), details."""
+    """What a kind found: its checks in order, the mistakes it recognised (most likely first), details.
+
+    ``headline`` is what a failed verdict opens with when no mistake was recognised: what differed (input,
+    expected, got) and that no known mistake matches, rather than a guess."""
 
     checks: list[Check]
     mistakes: list[Mistake] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    headline: str = ""
 
 
 class Drawn:
@@ -149,7 +157,7 @@ def runs_check(drawn: list[Drawn], outputs: list[CaseOutput]) -> Check:
             error = out.error or {}
             tb = str(error.get("traceback", "")).strip()
             return Check("runs", False, f"Your function raised an error on {d.describe()}{raised_where(error)}:\n{tb}")
-    return Check("runs", True, f"Ran on all {len(drawn)} hidden inputs without an error.")
+    return Check("runs", True, f"Ran on {count(len(drawn), 'hidden input')} without an error.")
 
 
 def raised_where(error: dict) -> str:
@@ -192,6 +200,11 @@ def not_checked_if_no_result(name: str, outputs: Iterable[CaseOutput]) -> Check 
     return None
 
 
+def count(n: int, noun: str) -> str:
+    """Counted for a sentence: "the 1 hidden input", "all 11 hidden inputs" (never "all 1 hidden inputs")."""
+    return f"the {n} {noun}" if n == 1 else f"all {n} {noun}s"
+
+
 def fmt(x: float) -> str:
     return f"{x:.6g}"
 
@@ -232,7 +245,8 @@ def grade(
             score=round(score, 4),
             checks=evaluation.checks,
             feedback=feedback,
-            mistakes=[m.title for m in evaluation.mistakes],
+            # Deciding mistakes first (ranked by the kind), then advice.
+            mistakes=[m.title for m in sorted(evaluation.mistakes, key=lambda m: m.advisory)],
             details=evaluation.details or kind.details(target),
             timings={
                 "sandbox_startup_seconds": result.startup_seconds,
@@ -261,19 +275,41 @@ def grade(
         )
         return verdict("error", 0.0, Evaluation([Check("graded", False, message)]), message)
     # The verdict and the score rest only on what the trusted side verified from the returned data.
+    return verdict(*decide(evaluation, kind.passed_feedback(evaluation, target)))
+
+
+def decide(evaluation: Evaluation, passed_text: str) -> tuple[GradeStatus, float, Evaluation, str]:
+    """Status, score and feedback from a kind's evaluation.
+
+    The feedback opens with the cause of a deciding failed check: the exception, when the code raised (the
+    "runs" check names it and its line); else the recognised mistakes, ranked by the kind; else the kind's
+    ``headline`` (what differed, no guess). Advice (advisory checks, advisory mistakes) never opens a failed
+    verdict: it comes last, as tips."""
     checks = [c for c in evaluation.checks if not c.advisory]
-    advice = [c for c in evaluation.checks if c.advisory and not c.passed]
-    advice_text = "".join(f" Advice ({c.name}): {c.message}" for c in advice)
+    deciding = [m for m in evaluation.mistakes if not m.advisory]
+    # An advisory check that could not be measured (the code returned nothing) points at no risk.
+    tips = [
+        f" Tip: {c.message}"
+        for c in evaluation.checks
+        if c.advisory and not c.passed and not c.message.startswith("Not checked")
+    ]
+    tips += [f" Tip: {m.title}. {m.explanation}" for m in evaluation.mistakes if m.advisory]
+    tips_text = "".join(dict.fromkeys(tips))
+    named = mistakes_text(deciding)
     passed = sum(c.passed for c in checks)
     if passed == len(checks):
-        named = mistakes_text(evaluation.mistakes)
-        advice_text += f" {named}" if named else ""
-        return verdict("passed", 1.0, evaluation, kind.passed_feedback(evaluation, target) + advice_text)
+        return "passed", 1.0, evaluation, passed_text + (f" {named}" if named else "") + tips_text
     first = next(c for c in checks if not c.passed)
-    named = mistakes_text(evaluation.mistakes)
-    lead = f"{named} " if named else ""
-    feedback = f"{lead}{passed} of {len(checks)} checks passed. First failing check, {first.name}: {first.message}"
-    return verdict("failed", passed / len(checks), evaluation, feedback + advice_text)
+    summary = f"{passed} of {len(checks)} checks passed. First failing check, {first.name}: {first.message}"
+    if first.name == "runs":
+        feedback = summary + (f"\n{named}" if named else "")
+    elif named:
+        feedback = f"{named} {summary}"
+    elif evaluation.headline:
+        feedback = f"{evaluation.headline} {summary}"
+    else:
+        feedback = summary
+    return "failed", passed / len(checks), evaluation, feedback + tips_text
 
 
 def run_drawn(target: GradingTarget, kind, code: str, drawn: list[Drawn], *, device: str, pool=None):

@@ -3,12 +3,15 @@
 A loss kind draws probes (inputs with a description and a value-check group), states the float64
 reference formula and the formulas of known mistakes. This module does the rest once: the cases (with
 gradients taken for the student's and the teacher's logits), the scalar-tensor check, one value check per
-group, finiteness with a named unstable softmax, the gradient against the reference, no gradient into the
-teacher, inputs left unchanged, and naming the mistake whose formula matches every ordinary probe.
+group, finiteness, the gradient against the reference, whether a gradient reaches the teacher, inputs left
+unchanged, and the diagnosis: the known mistakes (alone, two together, or in one branch only) that explain
+the values that came back, ranked, or a headline saying what differed when none does.
 
 Whether a gradient reached the teacher and whether the inputs came back unchanged are measured in the
 learner's own process, where hooks or a patched ``torch.Tensor`` can fake them: those two checks are
-advisory (shown, named, never deciding the verdict). The values are verified outside from returned data.
+advisory (shown, never deciding the verdict; an in-place edit is given as a tip). A gradient into the
+teacher is not a mistake at all: correct code usually detaches the teacher in the training loop. The values
+are verified outside from returned data.
 """
 
 from __future__ import annotations
@@ -54,6 +57,22 @@ class FormulaMistake(Mistake):
 
 
 @dataclass(frozen=True)
+class Combined:
+    """Two mistakes made together (e.g. reduction='mean' *and* no T²): named as both when its formula matches."""
+
+    parts: tuple[FormulaMistake, ...]
+    formula: Formula
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One explanation tried against the learner's values: a mistake, or mistakes made together."""
+
+    parts: tuple[FormulaMistake, ...]
+    formula: Formula
+
+
+@dataclass(frozen=True)
 class ValueGroup:
     group: str
     check: str
@@ -75,8 +94,9 @@ class LossKind(ChallengeKind):
     teacher = "teacher_logits"
     groups: tuple[ValueGroup, ...] = ()
     mistakes: tuple[FormulaMistake, ...] = ()
+    combined: tuple[Combined, ...] = ()
     unstable: Mistake
-    not_detached: Mistake
+    swapped_arguments: Mistake  # NaN on every input, small logits included
     passed_text = "All checks passed: your loss matches the reference on every hidden input."
     finite_text = "No NaN or inf, even with logits in the hundreds."
 
@@ -181,35 +201,113 @@ class LossKind(ChallengeKind):
         )
         values = [_scalar_value(out) if out.ok else None for out in outputs]
         wanted = [self.expected(d) for d in drawn]
-        mistakes: list[Mistake] = []
         # Matching known mistakes costs a float64 pass per mistake and probe: only for a wrong answer.
-        right = all(close(v, w) for d, v, w in zip(drawn, values, wanted, strict=True) if d.probe.diagnose)
-        diagnosis = None if right else self._diagnose(drawn, values)
-        if diagnosis is not None:
-            mistakes.append(diagnosis)
+        right = all(close(v, w) for v, w in zip(values, wanted, strict=True))
+        mistakes, headline = ([], "") if right else self._diagnose(drawn, values, wanted)
         for group in self.groups:
-            checks.append(self._value_check(group, drawn, values, wanted, mistakes))
+            checks.append(self._value_check(group, drawn, values, wanted))
         checks.append(self._finite_check(drawn, values))
         checks.extend(self.extra_checks(drawn, outputs, values))
         checks.append(self._gradient_check(drawn, outputs))
-        teacher = self._teacher_check(drawn, outputs)
-        if not teacher.passed and any(out.grads.get(self.teacher) is not None for out in outputs):
-            mistakes.append(self.not_detached)
-        checks.append(teacher)
+        checks.append(self._teacher_check(drawn, outputs))
         checks.append(self._inputs_check(drawn, outputs))
-        return Evaluation(checks=checks, mistakes=mistakes, details={"kind": self.info.name, "cases": len(drawn)})
+        return Evaluation(
+            checks=checks,
+            mistakes=mistakes,
+            details={"kind": self.info.name, "cases": len(drawn)},
+            headline=headline,
+        )
 
-    def _diagnose(self, drawn: list[LossDrawn], values: list[float | None]) -> FormulaMistake | None:
-        """The first known mistake whose float64 value matches the submission on every ordinary probe."""
-        ordinary = [(d, v) for d, v in zip(drawn, values, strict=True) if d.probe.diagnose]
-        if not ordinary or any(v is None for _, v in ordinary):
-            return None
-        for mistake in self.mistakes:
-            if all(_close(v, self.expected(d, mistake.formula)) for d, v in ordinary):  # type: ignore[arg-type]
-                return mistake
-        return None
+    # -- the diagnosis: which known mistake explains the values that came back --------------------------
 
-    def _value_check(self, group: ValueGroup, drawn, values, wanted, mistakes: list[Mistake]) -> Check:
+    def candidates(self) -> list[Candidate]:
+        """Every explanation tried, single mistakes first (in the kind's order), then pairs made together."""
+        return [Candidate((m,), m.formula) for m in self.mistakes] + [
+            Candidate(c.parts, c.formula) for c in self.combined
+        ]
+
+    def _diagnose(
+        self, drawn: list[LossDrawn], values: list[float | None], wanted: list[float]
+    ) -> tuple[list[Mistake], str]:
+        """The mistakes that explain the wrong values, ranked, or a headline saying what differed.
+
+        Evidence is only what came back: the values on the ordinary probes (small logits), compared with the
+        float64 formula of each known mistake. Ranked: a mistake (or a pair made together) that matches every
+        ordinary probe; then one that explains every wrong probe but not the right ones (made in one branch
+        only, e.g. ``if alpha == 1``); then two that between them explain every wrong probe. NaN on every
+        input, small logits included, is kl_div's arguments swapped; NaN or inf only with logits in the
+        hundreds is an unstable softmax."""
+        rows = list(zip(drawn, values, wanted, strict=True))
+        ordinary = [(d, v, w) for d, v, w in rows if d.probe.diagnose]
+        if ordinary and any(v is None for _, v, _ in ordinary):
+            return [], ""  # it raised or returned no scalar: the runs / returns checks say so
+        if ordinary and all(math.isnan(v) for _, v, _ in ordinary):
+            return [self.swapped_arguments], ""
+        mistakes: list[Mistake] = []
+        failing = [i for i, (_, v, w) in enumerate(ordinary) if not _close(v, w)]
+        if failing and all(math.isfinite(v) for _, v, _ in ordinary):
+            mistakes.extend(self._explain(ordinary, failing))
+        large_bad = [v for d, v, _ in rows if not d.probe.diagnose and v is not None and not math.isfinite(v)]
+        if large_bad and all(math.isfinite(v) for _, v, _ in ordinary):
+            mistakes.append(self.unstable)
+        if mistakes:
+            return mistakes, ""
+        wrong = [(d, v, w) for d, v, w in ordinary if not _close(v, w)] or [
+            (d, v, w) for d, v, w in rows if v is not None and not _close(v, w)
+        ]
+        if not wrong:
+            return [], ""
+        d, v, w = wrong[0]
+        got = fmt(v) if math.isfinite(v) else str(v)
+        return [], (
+            f"No known mistake matches what your function returned: on {d.describe()} the expected loss is "
+            f"{fmt(w)} and yours is {got}."
+        )
+
+    def _explain(self, ordinary: list[tuple[LossDrawn, float, float]], failing: list[int]) -> list[Mistake]:
+        matches: list[tuple[Candidate, set[int], bool]] = []  # candidate, wrong probes it explains, everywhere?
+        for candidate in self.candidates():
+            try:
+                expected = [self.expected(d, candidate.formula) for d, _, _ in ordinary]
+            except (RuntimeError, ValueError, ZeroDivisionError):
+                continue
+            hits = [_close(v, e) for (_, v, _), e in zip(ordinary, expected, strict=True)]
+            explained = {i for i in failing if hits[i]}
+            if explained:
+                matches.append((candidate, explained, all(hits)))
+        everywhere = [c for c, _, full in matches if full]
+        if everywhere:
+            return list(everywhere[0].parts)
+        wrong = set(failing)
+        branch = [c for c, explained, _ in matches if explained == wrong]
+        if branch:
+            return [self._branch(m, ordinary, wrong) for m in branch[0].parts]
+        for i, (first, explained, _) in enumerate(matches):
+            for second, rest, _ in matches[i + 1 :]:
+                if explained | rest == wrong and not set(first.parts) & set(second.parts):
+                    return [self._branch(m, ordinary, explained) for m in first.parts] + [
+                        self._branch(m, ordinary, rest) for m in second.parts
+                    ]
+        return []
+
+    def _branch(self, mistake: FormulaMistake, ordinary, where: set[int]) -> Mistake:
+        """``mistake``, made only on some inputs: where it shows, and an input where it would show but the loss
+        is right."""
+        shown = ordinary[min(where)][0].describe()
+        right = [
+            d.describe()
+            for i, (d, v, w) in enumerate(ordinary)
+            if i not in where and _close(v, w) and not _close(self.expected(d, mistake.formula), w)
+        ]
+        elsewhere = f", while on {right[0]} it is right" if right else ""
+        return Mistake(
+            f"{mistake.key}_in_one_branch",
+            f"{mistake.title} in one branch only",
+            f"Your loss matches this mistake on {shown}{elsewhere}: a branch (an `if` on alpha or T, or an early "
+            f"return) computes the loss differently from the rest. {mistake.explanation}",
+        )
+
+    def _value_check(self, group: ValueGroup, drawn, values, wanted) -> Check:
         for d, v, want in zip(drawn, values, wanted, strict=True):
             if d.probe.group != group.group:
                 continue
@@ -221,8 +319,6 @@ class LossKind(ChallengeKind):
             message = f"Wrong {group.what} on {d.describe()}: expected {fmt(want)}, got {fmt(v)}."
             if not math.isfinite(v):
                 message = f"Got {v} on {d.describe()} (expected {fmt(want)})."
-                if not d.probe.diagnose and self.unstable not in mistakes:
-                    mistakes.append(self.unstable)
             return Check(group.check, False, message)
         return Check(group.check, True, f"Correct {group.what} on every hidden input.")
 
@@ -269,15 +365,21 @@ class LossKind(ChallengeKind):
         return Check("gradient", True, f"Gradient w.r.t. {self.student} matches the reference.")
 
     def _teacher_check(self, drawn: list[LossDrawn], outputs: list[CaseOutput]) -> Check:
-        for d, out in zip(drawn, outputs, strict=True):
+        """Whether a gradient reached the teacher's logits: reported, never a mistake. Most correct code leaves
+        the detaching to the training loop (the teacher runs under torch.no_grad()), so a loss that does not
+        detach is not wrong, and a loss's value and its student gradient do not depend on it."""
+        not_checked = not_checked_if_no_result("teacher_gradient", outputs)
+        if not_checked:
+            return _advice(*astuple(not_checked)[:3])
+        for out in outputs:
             if out.ok and out.grads.get(self.teacher) is not None:
-                return _advice("teacher_no_gradient", False, f"On {d.describe()}, a gradient reached {self.teacher}.")
-        not_checked = not_checked_if_no_result("teacher_no_gradient", outputs)
-        return (
-            _advice(*astuple(not_checked)[:3])
-            if not_checked
-            else _advice("teacher_no_gradient", True, f"No gradient reaches {self.teacher}.")
-        )
+                return _advice(
+                    "teacher_gradient",
+                    True,
+                    f"A gradient reaches {self.teacher}: fine when, as usual, the training loop runs the teacher "
+                    "under torch.no_grad() (or detaches its logits).",
+                )
+        return _advice("teacher_gradient", True, f"No gradient reaches {self.teacher}.")
 
     def _inputs_check(self, drawn: list[LossDrawn], outputs: list[CaseOutput]) -> Check:
         for d, out in zip(drawn, outputs, strict=True):
@@ -286,13 +388,17 @@ class LossKind(ChallengeKind):
                     continue
                 after = out.inputs_after.get(name)
                 if after is None or after.dtype != before.dtype or after.shape != before.shape:
-                    return _advice("inputs_unchanged", False, f"{name} came back altered on {d.describe()}.")
+                    return _advice(
+                        "inputs_unchanged",
+                        False,
+                        f"{name} came back altered on {d.describe()}: leave the caller's tensors as they were.",
+                    )
                 if not torch.equal(after, before):
                     return _advice(
                         "inputs_unchanged",
                         False,
-                        f"Your function modified {name} in place on {d.describe()}; compute new tensors "
-                        "instead (e.g. x / T rather than x.div_(T)).",
+                        f"your function modified {name} in place on {d.describe()}, which changes the caller's "
+                        "tensor too; compute new tensors instead (e.g. x / T rather than x.div_(T)).",
                     )
         not_checked = not_checked_if_no_result("inputs_unchanged", outputs)
         return (

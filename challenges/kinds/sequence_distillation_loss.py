@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from challenges.kinds import kind_info
 from challenges.kinds.grader import Check, Mistake, fmt
-from challenges.kinds.loss import FormulaMistake, LossDrawn, LossKind, Probe, ValueGroup, close
+from challenges.kinds.loss import Combined, FormulaMistake, LossDrawn, LossKind, Probe, ValueGroup, close
 from workers.sandbox import CaseOutput
 
 LONGER_BY = 5
@@ -89,6 +89,11 @@ def _real_mean(per_token: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (per_token * m).sum() / m.sum()
 
 
+def _sequence_means(per_token: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    m = mask.double()
+    return ((per_token * m).sum(-1) / m.sum(-1)).mean()
+
+
 def reference(s, t, mask, T) -> torch.Tensor:
     return T * T * _real_mean(_per_token(s, t, T), mask)
 
@@ -141,16 +146,34 @@ MISTAKES: tuple[FormulaMistake, ...] = (
         lambda s, t, m, T: reference(s, t, m, T) / s.shape[-1],
     ),
     FormulaMistake(
+        "mean_of_sequence_means",
+        "averaged per sequence, then over sequences",
+        "You averaged the per-token KL within each sequence and then averaged those means, so a token of a short "
+        "sequence weighs more than one of a long sequence. The loss is the mean over all real tokens of the batch: "
+        "sum the masked per-token KL over the whole batch and divide once by mask.sum().",
+        lambda s, t, m, T: T * T * _sequence_means(_per_token(s, t, T), m),
+    ),
+    FormulaMistake(
         "temperature_ignored",
         "temperature not applied to the logits",
         "Divide both the student's and the teacher's logits by T before the softmax.",
         lambda s, t, m, T: T * T * _real_mean(_per_token(s, t, 1.0), m),
     ),
 )
-NOT_DETACHED = Mistake(
-    "not_detached",
-    "teacher not detached",
-    "Gradient flowed into the teacher's logits. The teacher is fixed: use teacher_logits.detach().",
+# The same wrong value with T² left out as well: every formula above keeps T² outside, so dividing by T² drops it.
+_NO_T_SQUARED = next(m for m in MISTAKES if m.key == "no_t_squared")
+COMBINED: tuple[Combined, ...] = tuple(
+    Combined((m, _NO_T_SQUARED), lambda s, t, mask, T, f=m.formula: f(s, t, mask, T) / (T * T))
+    for m in MISTAKES
+    if m.key != "no_t_squared"
+)
+SWAPPED_ARGUMENTS = Mistake(
+    "kl_div_arguments_swapped",
+    "probabilities and log-probabilities swapped in kl_div",
+    "Your loss is NaN on every batch, small logits included: what F.kl_div (or nn.KLDivLoss) returns when its "
+    "first argument is the teacher's probabilities and its second the student's log-probabilities. The target "
+    "(second argument) is then negative, and its log is NaN. Pass F.log_softmax(student_logits / T) first and "
+    "F.softmax(teacher_logits / T) second.",
 )
 UNSTABLE = Mistake(
     "unstable_log_softmax",
@@ -169,8 +192,9 @@ class SequenceDistillationLoss(LossKind):
         ValueGroup("large", "large_logits", "loss with large logits"),
     )
     mistakes = MISTAKES
+    combined = COMBINED
     unstable = UNSTABLE
-    not_detached = NOT_DETACHED
+    swapped_arguments = SWAPPED_ARGUMENTS
     passed_text = (
         "All checks passed: your sequence loss matches the reference on every hidden batch, and padding has no "
         "effect on it."

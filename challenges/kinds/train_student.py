@@ -21,6 +21,12 @@ The learner writes ``train_student(student, teacher, transfer_x, labeled_x, labe
   beside the same student trained on the 50 labels alone under the same transform. A run that failed (the
   function raised, or handed back no usable parameters) is not evaluated further: its verdict is the
   grader's, naming the exception, with every later check "Not checked".
+* **The curve is advice.** The returned training curve is the learner's own report, so it decides nothing:
+  ``returns_curve`` is an advisory check (a missing or malformed curve is a tip, "return the losses to see
+  your curve"), and what the curve shows only picks the named mistake (:func:`_diagnose`): a loss below
+  zero or NaN, with its first step; for a student below a bar, a curve still falling at the end
+  (under-trained) told apart from a student agreeing with the teacher no more than the labels-only
+  baseline (the soft targets unused). "Run on examples" gives the same diagnosis.
 
 **Run on examples** (:func:`draw_example`) runs the same function, in the same sandbox, on one fixed public
 draw built like a hidden one from a visible split of the training images: 200 validation images (20 per
@@ -43,7 +49,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib.metadata import version as package_version
 from typing import Any
@@ -61,7 +67,6 @@ from challenges.kinds.grader import (
     GradingTarget,
     Mistake,
     mistakes_text,
-    not_checked_if_no_result,
     runs_check,
 )
 from workers.sandbox import Case, CaseOutput, ModuleSpec, StateDictResult
@@ -79,6 +84,19 @@ SERIES_MAX = 5000
 EXAMPLE_SEED = 2024
 VALIDATION_PER_CLASS = 20  # 200 validation images, held out of the 1,257 training images
 CURVE_POINTS = 300  # the curve kept on the verdict, downsampled evenly
+# What the returned curve can tell about a student that fell short (it is the learner's own report, so it
+# names mistakes and never decides the verdict). Measured with bench-like runs on seeds 0, 11 and 2026
+# (docs/challenges.md): the reference's full-batch curve falls by 0.1% of its range between its last two
+# tenths at 150 steps and 0.04% at 300; loops stopped early (10 to 40 full-batch steps, 3 to 10 epochs of
+# minibatches, a learning rate ten times too low) by 1.2% to 16%; the labels-only loop by 0.01%.
+STILL_FALLING = 0.01  # of the curve's range, between the mean of its last tenth and of the tenth before
+FEW_STEPS = 50  # the reference takes 300 full-batch steps; at 40 it reaches about 90% accuracy
+# A loss a float32 KL divergence of two equal distributions can round to; anything lower is no KL or CE.
+LOSS_FLOOR = -1e-4
+# A student that learned from the 50 labels alone agrees with the teacher like the labels-only baseline:
+# the labels-only loop lands within 0.3 points of it; one that used the teacher, even under-trained, above.
+LABELS_ONLY_AGREEMENT = 0.02
+LABELS_ONLY_ACCURACY = 0.04
 
 STUDENT_LAYERS = (("hidden", digits.NUM_FEATURES, 32), ("out", 32, digits.NUM_CLASSES))
 TEACHER_LAYERS = (("0", digits.NUM_FEATURES, 256), ("3", 256, 256), ("6", 256, digits.NUM_CLASSES))
@@ -95,6 +113,29 @@ LABELS_ONLY = Mistake(
     "Your student scores like one trained on the 50 labels alone. Most of what the teacher knows is in its "
     "outputs on the unlabelled transfer images, over twenty times as many as the labelled ones: add the soft term, "
     "T²·KL(teacher ‖ student) on transfer_x, to the hard-label loss.",
+)
+UNDER_TRAINED = Mistake(
+    "under_trained",
+    "the student was not trained long enough",
+    "Your training stopped before the student had learned what the teacher shows it. Train for more steps "
+    "(the reference takes 300 full-batch steps of Adam at lr 1e-2), or with a larger learning rate, until the "
+    "curve flattens out.",
+)
+NEGATIVE_LOSS = Mistake(
+    "negative_loss",
+    "the training loss went below zero",
+    "A KL divergence and a cross-entropy are never negative, so what your loop minimised is not the "
+    "distillation loss. Check F.kl_div's argument order (input: the student's log-probabilities, "
+    "log_softmax(student_logits / T); target: the teacher's probabilities, softmax(teacher_logits / T)) and "
+    "that no term is subtracted: the soft and hard terms are added.",
+)
+NAN_LOSS = Mistake(
+    "nan_loss",
+    "the training loss became NaN",
+    "Once a loss is NaN or infinite, every later step trains on garbage. The usual cause is the log of zero "
+    "or of a negative number: F.kl_div's target must be probabilities (softmax), not log-probabilities "
+    "(unless log_target=True), and log_softmax is safe where log(softmax(...)) is not. A learning rate far "
+    "too large can also make the loss diverge.",
 )
 OUTSIDE_LABELS = Mistake(
     "outside_labels",
@@ -346,8 +387,155 @@ def _untrained(out: CaseOutput, hidden: Hidden) -> bool:
     return all(torch.equal(out.state[name], hidden.initial[name]) for name in hidden.initial)
 
 
-def _like_labels_only(accuracy: float, agreement: float, baseline_accuracy: float, min_agreement: float) -> bool:
-    return agreement < min_agreement and abs(accuracy - baseline_accuracy) < 0.04
+def _series(out: CaseOutput) -> list[float]:
+    """The returned training curve, every step of it (empty when none came back as a list of numbers)."""
+    if not out.ok or out.result_type != "series" or out.result is None:
+        return []
+    return out.result.tolist()
+
+
+def _impossible_loss(values: list[float]) -> Mistake | None:
+    """The first step whose loss no KL divergence or cross-entropy can take (below zero, NaN or infinite)."""
+    for index, value in enumerate(values):
+        where = f"step {index + 1:,} of {len(values):,} (losses[{index}])"
+        if not math.isfinite(value):
+            shown = "NaN" if math.isnan(value) else "infinite"
+            return replace(
+                NAN_LOSS,
+                explanation=f"Your training curve is {shown} from {where} on, its first value that is not a "
+                f"finite number. {NAN_LOSS.explanation}",
+            )
+        if value < LOSS_FLOOR:
+            lowest = min(v for v in values if math.isfinite(v))
+            return replace(
+                NEGATIVE_LOSS,
+                explanation=f"Your training curve reads {value:.4g} at {where}, its first value below zero "
+                f"(lowest {lowest:.4g}). {NEGATIVE_LOSS.explanation}",
+            )
+    return None
+
+
+def _tail_drop(values: list[float]) -> float | None:
+    """How much the loss still fell at the end: the mean of the curve's second-to-last tenth minus that of its
+    last tenth, as a fraction of the curve's whole range (None for a curve too short, flat or not finite).
+    Means over tenths, so that a noisy minibatch curve is judged by its trend, not its last batch."""
+    width = len(values) // 10
+    if width < 1 or not all(math.isfinite(v) for v in values):
+        return None
+    span = max(values) - min(values)
+    if span <= 0:
+        return None
+    before, last = values[-2 * width : -width], values[-width:]
+    return (sum(before) / width - sum(last) / width) / span
+
+
+def _like_labels_only(accuracy: float, agreement: float, baseline_accuracy: float, baseline_agreement: float) -> bool:
+    """Scores like the same student trained on the 50 labels alone: agreeing with the teacher no more than that
+    baseline does (a student that learned from the teacher at all, even too briefly, agrees more) at about
+    its accuracy (a student far below the baseline did not learn even the labels: something else is wrong)."""
+    return (
+        agreement <= baseline_agreement + LABELS_ONLY_AGREEMENT
+        and abs(accuracy - baseline_accuracy) < LABELS_ONLY_ACCURACY
+    )
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A trained student's two scores beside the bars and the labels-only baseline's, on one set of images."""
+
+    accuracy: float
+    agreement: float
+    baseline_accuracy: float
+    baseline_agreement: float
+    min_accuracy: float
+    min_agreement: float
+
+    @property
+    def meets_both(self) -> bool:
+        return self.accuracy >= self.min_accuracy and self.agreement >= self.min_agreement
+
+
+def _shortfall(values: list[float], scored: Scored) -> Mistake | None:
+    """Why a student that fell short of a bar did, from evidence, in this order: a curve still falling when
+    training stopped (under-trained, whatever it learned from); a student agreeing with the teacher no more
+    than the labels-only baseline (the soft targets unused); a curve of very few steps (under-trained)."""
+    if scored.meets_both:
+        return None
+    drop = _tail_drop(values)
+    steps = len(values)
+    if drop is not None and drop > STILL_FALLING:
+        tenth = steps // 10
+        return replace(
+            UNDER_TRAINED,
+            explanation=f"Your loss was still falling when training stopped: its mean over the last {tenth:,} of "
+            f"your {steps:,} steps is {drop:.1%} of the curve's whole range below the mean over the {tenth:,} "
+            f"before them. {UNDER_TRAINED.explanation}",
+        )
+    if _like_labels_only(scored.accuracy, scored.agreement, scored.baseline_accuracy, scored.baseline_agreement):
+        return replace(
+            LABELS_ONLY,
+            explanation=f"{LABELS_ONLY.explanation} Your student agrees with the teacher on "
+            f"{_pct(scored.agreement)} of the images, no more than the same student trained on the 50 labels "
+            f"alone ({_pct(scored.baseline_agreement)}), at about its accuracy ({_pct(scored.accuracy)} against "
+            f"{_pct(scored.baseline_accuracy)}).",
+        )
+    if 0 < steps < FEW_STEPS:
+        return replace(
+            UNDER_TRAINED,
+            explanation=f"Your training curve has only {steps:,} steps, where the reference takes 300. "
+            f"{UNDER_TRAINED.explanation}",
+        )
+    return None
+
+
+def _diagnose(out: CaseOutput, hidden: Hidden, scored: Scored, outside_labels: bool = False) -> list[Mistake]:
+    """The mistakes a trained student's run shows, most likely first; grading and the examples both use it.
+
+    A student handed back untouched, a loss no distillation loss can take, and labels from outside are
+    named whatever the scores; why a student fell short of a bar (:func:`_shortfall`) only when nothing
+    before explains it. The curve is the learner's own report: it names mistakes, never decides a check."""
+    values = _series(out)
+    mistakes = []
+    if _untrained(out, hidden):
+        mistakes.append(NOT_TRAINED)
+    if impossible := _impossible_loss(values):
+        mistakes.append(impossible)
+    if outside_labels:
+        mistakes.append(OUTSIDE_LABELS)
+    if not mistakes and (shortfall := _shortfall(values, scored)):
+        mistakes.append(shortfall)
+    if scored.meets_both and not outside_labels:
+        # Nothing failed for it to explain: a tip after the verdict, not its cause.
+        mistakes = [replace(m, advisory=True) for m in mistakes]
+    return mistakes
+
+
+def _advice(mistakes: list[Mistake], note: Check) -> str:
+    """An example row's advice in grading's words and order (``grader.decide``): the mistakes that would
+    decide, named; then, as tips, the advisory ones and a missing or malformed curve."""
+    named = mistakes_text([m for m in mistakes if not m.advisory])
+    tips = [f"Tip: {m.title}. {m.explanation}" for m in mistakes if m.advisory]
+    if not note.passed:
+        tips.append(f"Tip: {note.message}")
+    return " ".join(part for part in (named, *tips) if part)
+
+
+def _curve_note(out: CaseOutput) -> Check:
+    """Advice, not a check that counts: a curve is how the learner sees their training, but the student
+    is what is graded, so a missing or malformed one costs nothing."""
+    if not out.ok:
+        return Check("returns_curve", False, "Not checked: your function did not return a result.", advisory=True)
+    if out.result_type != "series":
+        returned = "None" if out.result_type == "NoneType" else f"a {out.result_type}"
+        message = (
+            f"train_student returned {returned}, not a training curve; return the losses to see your curve: the "
+            f"list of loss values, one per step (at most {SERIES_MAX:,}), e.g. losses.append(loss.item())."
+        )
+        return Check("returns_curve", False, message, advisory=True)
+    if out.result.numel() == 0:
+        message = "The training curve is empty; return the losses to see your curve: append each step's loss."
+        return Check("returns_curve", False, message, advisory=True)
+    return Check("returns_curve", True, f"Returned a training curve of {out.result.numel():,} steps.", advisory=True)
 
 
 def _input_summary(name: str, value: Any) -> dict[str, Any]:
@@ -431,10 +619,11 @@ class TrainStudent(ChallengeKind):
         hidden = d.hidden
         min_accuracy, min_agreement = self.thresholds(target)
         checks = [runs_check(drawn, outputs)]
-        checks.append(self._curve_check(out))
+        checks.append(_curve_note(out))
+        values = _series(out)
         details: dict[str, Any] = {**self.details(target), "curve": _curve(out.result), "steps": 0}
-        if out.result is not None:
-            details["steps"] = int(out.result.numel())
+        if values:
+            details["steps"] = len(values)
         mistakes: list[Mistake] = []
 
         # A run that failed is not evaluated further: no baseline is trained and nothing is scored. The
@@ -449,6 +638,9 @@ class TrainStudent(ChallengeKind):
             checks.append(Check("student_parameters", False, problem))
             for name in ("test_accuracy", "teacher_agreement", "no_outside_labels"):
                 checks.append(Check(name, False, "Not checked: no usable student parameters."))
+            # A loss that went NaN usually took the parameters with it: the curve says where it started.
+            if out.ok and (impossible := _impossible_loss(values)):
+                mistakes.append(impossible)
             return Evaluation(checks=checks, mistakes=mistakes, details=details)
         checks.append(
             Check("student_parameters", True, "The student's own parameters came back: right names, shapes, finite.")
@@ -461,9 +653,6 @@ class TrainStudent(ChallengeKind):
             "baseline_agreement": baseline_agreement,
             "test_images": int(hidden.y_eval.numel()),
         }
-        if _untrained(out, hidden):
-            mistakes.append(NOT_TRAINED)
-
         accuracy, agreement = _scores(student, hidden, teacher_predictions)
         predictions = digits.predict(student, hidden.x_eval)
         teacher_wrong = teacher_predictions != hidden.y_eval
@@ -492,7 +681,6 @@ class TrainStudent(ChallengeKind):
         above_teacher = accuracy - teacher_accuracy > MAX_ABOVE_TEACHER
         avoids_teacher = copied < MIN_MISTAKES_COPIED and accuracy >= min_accuracy
         if above_teacher or avoids_teacher:
-            mistakes.append(OUTSIDE_LABELS)
             message = (
                 f"Accuracy {_pct(accuracy)} against the teacher's {_pct(teacher_accuracy)}, repeating "
                 f"{_pct(copied)} of the teacher's mistakes: a student distilled from this teacher and 50 labels "
@@ -501,8 +689,10 @@ class TrainStudent(ChallengeKind):
         else:
             message = "Nothing this student knows needs labels beyond the teacher's answers and the labelled set."
         checks.append(Check("no_outside_labels", not (above_teacher or avoids_teacher), message))
-        if not mistakes and _like_labels_only(accuracy, agreement, baseline_accuracy, min_agreement):
-            mistakes.append(LABELS_ONLY)
+        scored = Scored(accuracy, agreement, baseline_accuracy, baseline_agreement, min_accuracy, min_agreement)
+        mistakes = _diagnose(out, hidden, scored, outside_labels=above_teacher or avoids_teacher)
+        if (drop := _tail_drop(values)) is not None:
+            details["curve_tail_drop"] = drop
         return Evaluation(checks=checks, mistakes=mistakes, details=details)
 
     def examples(self, target: GradingTarget, device: str) -> list[ExampleDrawn]:
@@ -544,17 +734,17 @@ class TrainStudent(ChallengeKind):
             "advice": "",
             "error": "",
         }
-        problems = []
-        if not (runs := runs_check(drawn, outputs)).passed:
-            problems.append(runs.message)
-        elif not (returned := self._curve_check(out)).passed:
-            problems.append(returned.message)
         # As in grading, a function that raised is not scored: its error is the row's whole story.
-        student = self._load(out) if out.ok else None
+        if not (runs := runs_check(drawn, outputs)).passed:
+            row["error"] = runs.message
+            return [row]
+        # As in grading, a missing or malformed curve is a note beside the scores, not a problem.
+        note = _curve_note(out)
+        student = self._load(out)
         if student is None:
-            if out.ok:
-                problems.append(out.state_problem or "Not checked: your function did not finish training.")
-            row["error"] = "\n".join(problems)
+            row["error"] = out.state_problem or "Not checked: your function did not finish training."
+            impossible = _impossible_loss(_series(out))
+            row["advice"] = _advice([impossible] if impossible else [], note)
             return [row]
         accuracy, agreement = _scores(student, hidden, teacher_predictions)
         row |= {
@@ -562,29 +752,12 @@ class TrainStudent(ChallengeKind):
             "agreement": agreement,
             "meets_accuracy": accuracy >= min_accuracy,
             "meets_agreement": agreement >= min_agreement,
-            "error": "\n".join(problems),
         }
-        # Only the mistakes 200 images can tell apart; the grader's outside-labels test needs the teacher's
-        # mistakes on the 540 test images, and on this split the teacher makes a handful.
-        if _untrained(out, hidden):
-            row["advice"] = mistakes_text([NOT_TRAINED])
-        elif _like_labels_only(accuracy, agreement, baseline_accuracy, min_agreement):
-            row["advice"] = mistakes_text([LABELS_ONLY])
+        # The grader's own diagnosis (_diagnose), on these 200 images, but for the outside-labels test: it needs
+        # the teacher's mistakes on the 540 test images, and on this split the teacher makes a handful.
+        scored = Scored(accuracy, agreement, baseline_accuracy, baseline_agreement, min_accuracy, min_agreement)
+        row["advice"] = _advice(_diagnose(out, hidden, scored), note)
         return [row]
-
-    def _curve_check(self, out: CaseOutput) -> Check:
-        if not out.ok:
-            return not_checked_if_no_result("returns_curve", [out])
-        if out.result_type != "series":
-            return Check(
-                "returns_curve",
-                False,
-                f"train_student returned a {out.result_type}; return the list of loss values, one per step "
-                f"(at most {SERIES_MAX:,}), e.g. losses.append(loss.item()).",
-            )
-        if out.result.numel() == 0:
-            return Check("returns_curve", False, "The training curve is empty: append each step's loss to the list.")
-        return Check("returns_curve", True, f"Returned a training curve of {out.result.numel():,} steps.")
 
     def _load(self, out: CaseOutput) -> digits.Student | None:
         if out.state is None or out.state_problem is not None:
@@ -596,6 +769,8 @@ class TrainStudent(ChallengeKind):
 
     def passed_feedback(self, evaluation: Evaluation, target: GradingTarget) -> str:
         d = evaluation.details
+        if not {"accuracy", "agreement", "baseline_accuracy", "test_images"} <= d.keys():
+            return "All checks passed."  # asked of every evaluation; only a scored student passes
         return (
             f"Passed: your student reaches {_pct(d['accuracy'])} test accuracy and agrees with the teacher on "
             f"{_pct(d['agreement'])} of {d['test_images']} hidden images; the same student trained on the 50 "

@@ -16,7 +16,7 @@ from challenges.kinds.examples import run_examples
 from challenges.kinds.train_student import EXAMPLE_SEED
 from challenges.models import ExampleRun, Submission
 from tests.fixtures.sandbox import active_pool
-from tests.grading.conftest import solution, target
+from tests.grading.conftest import grade_code, solution, target
 from workers.sandbox import Limits
 
 SLUG = "train-student"
@@ -77,6 +77,34 @@ def test_a_labels_only_trainer_agrees_less_and_is_told_why(reference):
 
 @pytest.mark.sandbox
 @pytest.mark.parametrize(
+    ("name", "diagnosis"),
+    [
+        ("too_few_steps", "the student was not trained long enough. Your loss was still falling when training stopped"),
+        ("minibatch_few_epochs", "the student was not trained long enough. Your loss was still falling"),
+        ("probabilities_into_kl_div", "the training loss went below zero. Your training curve reads -"),
+        ("kl_div_arguments_swapped", "the training loss became NaN. Your training curve is NaN from step 1 of 300"),
+        ("trains_well_returns_none", "train_student returned None, not a training curve; return the losses to see"),
+    ],
+)
+def test_the_examples_give_the_graders_diagnosis(name, diagnosis):
+    """The row's advice names what a grading of the same code names, in the same words: the same rules
+    (``_diagnose``) on the validation split."""
+    report = examples_of(solution(name, SLUG))
+    assert report.status == "ran", report.message
+    [row] = report.examples
+    verdict = grade_code(SLUG, solution(name, SLUG), seed=5)
+    assert diagnosis in row["advice"] and diagnosis in verdict.feedback, (row["advice"], verdict.feedback)
+    for title in verdict.mistakes:
+        assert title in row["advice"]
+    assert "soft targets were not used" not in row["advice"]
+    if name == "trains_well_returns_none":
+        # A good student without a curve: a note, not a problem, as in grading.
+        assert row["error"] == "" and row["meets_accuracy"] and row["meets_agreement"] and row["steps"] == 0
+        assert row["advice"].startswith("Tip: ") and verdict.status == "passed"
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize(
     ("body", "status", "fragments"),
     [
         (
@@ -87,7 +115,10 @@ def test_a_labels_only_trainer_agrees_less_and_is_told_why(reference):
         (
             f"def train_student({PARAMETERS}):\n    return {{'loss': [1.0]}}\n",
             "ran",
-            ["train_student returned a dict; return the list of loss values", "Likely mistake: student not trained"],
+            [
+                "train_student returned a dict, not a training curve; return the losses to see your curve",
+                "Likely mistake: student not trained",
+            ],
         ),
         (
             f"def train({PARAMETERS}):\n    return []\n",

@@ -32,6 +32,13 @@ def test_training_examples_show_the_validation_scores(page, live_server, grading
     accuracy = table.get_by_role("row", name="Accuracy")
     expect(accuracy).to_contain_text("(below it)")
     expect(accuracy).to_contain_text("92.0%")  # the challenge's min_accuracy
+    # The labels-only baseline is a reference (the grader's own student), not a mark against the learner.
+    expect(table.get_by_role("columnheader", name="Labels-only baseline (reference)")).to_be_attached()
+    baseline = table.locator("td.reference")
+    expect(baseline).to_have_count(2)
+    for cell in baseline.all():
+        assert "below" not in cell.inner_text() and "✗" not in cell.inner_text()
+    assert baseline.first.evaluate("td => getComputedStyle(td).fontWeight") == "400"
     expect(example).to_contain_text("300 steps")
     expect(example).to_contain_text("Likely mistake: the teacher's soft targets were not used")
     examples.get_by_text("What your code printed (stdout)").click()

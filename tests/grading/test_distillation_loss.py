@@ -12,7 +12,7 @@ pytestmark = pytest.mark.sandbox
 SLUG = "distillation-loss"
 KIND = load_kind(SLUG)
 MISTAKES_BY_KEY = {m.key: m for m in KIND.mistakes}
-NOT_DETACHED, UNSTABLE = KIND.not_detached.title, KIND.unstable.title
+UNSTABLE, SWAPPED_ARGUMENTS = KIND.unstable.title, KIND.swapped_arguments.title
 
 
 def grade(slug, code, **kw):
@@ -55,29 +55,98 @@ def test_known_mistake_is_named(name, small_limits):
     assert "expected" in result.feedback and "got" in result.feedback
 
 
-def test_not_detached_is_named_as_advice(small_limits):
-    # Measured inside the learner's process (fakeable), so it is advice: it names the mistake, decides nothing.
+def headline(verdict) -> str:
+    """What a learner reads first: the feedback up to the checks' summary."""
+    return verdict.feedback.split(" checks passed.")[0]
+
+
+def test_a_loss_that_leaves_detaching_to_the_caller_passes_clean(small_limits):
+    # Most public code detaches the teacher in the training loop (torch.no_grad()), not in the loss: not a mistake.
     result = grade(SLUG, solution("not_detached"), limits=small_limits)
     assert result.status == "passed" and result.score == 1.0
-    assert NOT_DETACHED in result.mistakes
-    [advice] = [c for c in result.checks if not c.passed]
-    assert advice.name == "teacher_no_gradient" and advice.advisory
-    assert "Advice (teacher_no_gradient)" in result.feedback
+    assert result.mistakes == [] and all(c.passed for c in result.checks)
+    assert result.feedback == KIND.passed_text
+    teacher = next(c for c in result.checks if c.name == "teacher_gradient")
+    assert teacher.advisory and "fine" in teacher.message
 
 
 def test_unstable_softmax_is_named(small_limits):
     result = grade(SLUG, solution("unstable_log_softmax"), limits=small_limits)
     assert result.status == "failed"
-    assert UNSTABLE in result.mistakes
+    assert result.mistakes[:1] == [UNSTABLE]
+    assert headline(result).startswith(f"Likely mistake: {UNSTABLE}.")
     assert "hundreds" in next(c.message for c in result.checks if c.name == "large_logits")
 
 
-def test_in_place_modification_is_advice(small_limits):
+def test_in_place_modification_is_a_tip(small_limits):
     result = grade(SLUG, solution("in_place"), limits=small_limits)
     failed = [c for c in result.checks if not c.passed]
     assert [c.name for c in failed] == ["inputs_unchanged"] and failed[0].advisory
     assert "teacher_logits" in failed[0].message
-    assert result.status == "passed" and "Advice (inputs_unchanged)" in result.feedback
+    assert result.status == "passed" and "Tip: your function modified teacher_logits in place" in result.feedback
+    assert result.feedback.startswith(KIND.passed_text)
+
+
+@pytest.mark.parametrize("name", ["kl_div_arguments_swapped", "kl_div_loss_arguments_swapped"])
+def test_swapped_kl_div_arguments_are_named_not_unstable_softmax(name, small_limits):
+    # NaN on every input, small logits too: the arguments, not an overflow.
+    result = grade(SLUG, solution(name), limits=small_limits, seed=7)
+    assert result.status == "failed"
+    assert headline(result).startswith(f"Likely mistake: {SWAPPED_ARGUMENTS}.")
+    assert result.mistakes == [SWAPPED_ARGUMENTS] and UNSTABLE not in result.feedback
+
+
+@pytest.mark.parametrize("name", ["no_t_squared_when_alpha_is_one", "no_t_squared_early_return"])
+def test_t_squared_missing_in_one_branch_is_named(name, small_limits):
+    result = grade(SLUG, solution(name), limits=small_limits, seed=7)
+    assert result.status == "failed"
+    title = f"{MISTAKES_BY_KEY['no_t_squared'].title} in one branch only"
+    assert result.mistakes == [title]
+    assert headline(result).startswith(f"Likely mistake: {title}.")
+    assert "alpha=1" in headline(result)  # where it showed
+    assert {c.name for c in result.checks if not c.passed} == {"soft_term", "gradient"}
+
+
+def test_two_mistakes_made_together_are_both_named(small_limits):
+    result = grade(SLUG, solution("reduction_mean_no_t_squared"), limits=small_limits, seed=7)
+    assert result.status == "failed"
+    mean, t2 = MISTAKES_BY_KEY["reduction_mean"].title, MISTAKES_BY_KEY["no_t_squared"].title
+    assert result.mistakes == [mean, t2]
+    assert headline(result).startswith(f"Likely mistake: {mean}.") and f"Also: {t2}." in headline(result)
+
+
+def test_advice_never_headlines_a_failed_verdict(small_limits):
+    # kl_div(reduction="mean") in a loss that does not detach: the headline is the reduction, and nothing about
+    # the teacher (the old headline was "Likely mistake: teacher not detached").
+    result = grade(SLUG, solution("reduction_mean_not_detached"), limits=small_limits, seed=7)
+    assert result.status == "failed"
+    assert headline(result).startswith(f"Likely mistake: {MISTAKES_BY_KEY['reduction_mean'].title}.")
+    assert "detach" not in result.feedback
+
+
+def test_an_unknown_mistake_says_what_differed_without_guessing(small_limits):
+    result = grade(SLUG, solution("unknown_mistake"), limits=small_limits, seed=7)
+    assert result.status == "failed" and result.mistakes == []
+    first = headline(result)
+    assert first.startswith("No known mistake matches what your function returned: on a batch of")
+    assert "the expected loss is" in first and "yours is" in first
+    assert "Likely mistake" not in result.feedback
+
+
+def test_code_that_raises_is_named_by_exception_and_line(small_limits):
+    code = (
+        "import torch.nn.functional as F\n"
+        "def distillation_loss(student_logits, teacher_logits, labels, temperature, alpha):\n"
+        "    if alpha == 0:\n"
+        "        raise ValueError('alpha must be positive')\n"
+        "    soft = F.kl_div(F.log_softmax(student_logits / temperature, -1),\n"
+        "                    F.softmax(teacher_logits / temperature, -1), reduction='batchmean')\n"
+        "    return alpha * soft * temperature**2 + (1 - alpha) * F.cross_entropy(student_logits, labels)\n"
+    )
+    result = grade(SLUG, code, limits=small_limits, seed=7)
+    assert result.status == "failed"
+    first_line = result.feedback.splitlines()[0]
+    assert "(ValueError at line 4)" in first_line and "First failing check, runs" in first_line
 
 
 def test_exception_shows_learner_traceback_only(small_limits):
@@ -182,7 +251,7 @@ def rendered_verdict(verdict) -> str:
     [
         ("swapped_kl", MISTAKES_BY_KEY["swapped_kl"]),  # fails soft_term, combined and large_logits
         ("unstable_log_softmax", KIND.unstable),  # fails large_logits and finite
-        ("not_detached", KIND.not_detached),  # passes, with advice
+        ("kl_div_arguments_swapped", KIND.swapped_arguments),  # NaN everywhere
     ],
 )
 def test_each_named_mistake_is_said_once_in_the_verdict(name, mistake, small_limits):

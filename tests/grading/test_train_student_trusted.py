@@ -124,6 +124,68 @@ def test_a_raising_example_run_is_not_scored():
     assert row["baseline_accuracy"] < row["min_accuracy"] and row["teacher_accuracy"] > row["min_accuracy"]
 
 
+# --------------------------------------------------------------------------- what the curve names
+
+
+def scored(accuracy=0.85, agreement=0.86, baseline=(0.84, 0.84)) -> train_student_kind.Scored:
+    return train_student_kind.Scored(accuracy, agreement, *baseline, 0.92, 0.95)
+
+
+def falling(steps: int, tail_drop: float) -> list[float]:
+    """A curve from 10 down to 1 over its first 80% of ``steps``, then falling by about ``tail_drop`` of its
+    range per tenth of the steps."""
+    head = [10 - 9 * i / (steps * 0.8 - 1) for i in range(int(steps * 0.8))]
+    tenth = steps // 10
+    return head + [1 - 9 * tail_drop * (1 + i / tenth) for i in range(steps - len(head))]
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ([2.0, 1.0, -0.01, -3.0], "-0.01 at step 3 of 4 (losses[2])"),
+        ([2.0, float("nan"), -1.0], "NaN from step 2 of 3 (losses[1])"),
+        ([2.0, 1.0, float("inf")], "infinite from step 3 of 3 (losses[2])"),
+    ],
+)
+def test_an_impossible_loss_is_named_at_its_first_step(values, named):
+    mistake = train_student_kind._impossible_loss(values)
+    assert mistake is not None and named in mistake.explanation, mistake
+
+
+def test_a_loss_at_zero_within_rounding_is_not_impossible():
+    assert train_student_kind._impossible_loss([0.5, 1e-7, -1e-6, 0.0]) is None
+
+
+def test_still_falling_is_measured_over_tenths_of_the_curve():
+    assert train_student_kind._tail_drop(falling(300, 0.05)) == pytest.approx(0.05, rel=0.2)
+    assert train_student_kind._tail_drop(falling(300, 0.001)) < train_student_kind.STILL_FALLING
+    assert train_student_kind._tail_drop([1.0] * 50) is None and train_student_kind._tail_drop([3.0, 2.0]) is None
+
+
+@pytest.mark.parametrize(
+    ("values", "score", "key"),
+    [
+        # Still falling at the end: under-trained, even where it scores like the labels-only baseline.
+        (falling(100, 0.08), scored(0.84, 0.85), "under_trained"),
+        # A flat curve and no more agreement with the teacher than the baseline: the soft targets unused.
+        (falling(300, 0.0), scored(0.84, 0.845), "labels_only"),
+        ([], scored(0.84, 0.845), "labels_only"),  # no curve: the agreement alone decides
+        # A flat curve, but it agrees with the teacher well above the baseline: it used the teacher.
+        (falling(300, 0.0), scored(0.90, 0.91), None),
+        # Far below the baseline's accuracy: it did not even learn the labels; nothing named from a flat curve.
+        (falling(300, 0.0), scored(0.40, 0.41), None),
+        # A short curve, flat at its end: too few steps.
+        (falling(30, 0.0), scored(0.60, 0.61), "under_trained"),
+        # Meets both bars: nothing to explain.
+        (falling(100, 0.08), scored(0.95, 0.97), None),
+    ],
+    ids=["still_falling", "flat_labels_only", "no_curve_labels_only", "used_teacher", "far_below", "few", "passes"],
+)
+def test_a_shortfall_is_named_from_evidence(values, score, key):
+    mistake = train_student_kind._shortfall(values, score)
+    assert (mistake.key if mistake else None) == key, mistake
+
+
 # --------------------------------------------------------------------------- references computed once
 
 

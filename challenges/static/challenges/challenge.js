@@ -444,7 +444,7 @@
     const table = el("table", { class: "table table-stack example-scores" });
     table.append(el("caption", {}, `Your student on ${ex.validation_images} validation images`));
     const head = el("tr");
-    for (const title of ["Measure", "Your student", "Needed to pass", "Labels only (baseline)"]) {
+    for (const title of ["Measure", "Your student", "Needed to pass", "Labels-only baseline (reference)"]) {
       head.append(el("th", { scope: "col" }, title));
     }
     table.appendChild(el("thead")).append(head);
@@ -459,7 +459,8 @@
       const verdict = yours === null ? "" : meets ? " (meets it)" : " (below it)";
       row.append(el("td", { class: "num", "data-label": "Your student" }, fraction(yours) + verdict));
       row.append(el("td", { class: "num", "data-label": "Needed to pass" }, fraction(needed)));
-      row.append(el("td", { class: "num", "data-label": "Labels only" }, fraction(baseline)));
+      // The baseline is the grader's own student, a reference for what the teacher adds: no pass or fail mark.
+      row.append(el("td", { class: "num reference", "data-label": "Labels-only baseline" }, fraction(baseline)));
       body.append(row);
     }
     table.append(body);

@@ -1,0 +1,9 @@
+"""Two mistakes together: reduction='mean' and no T², teacher not detached (the caller does that)."""
+
+import torch.nn.functional as F
+
+
+def distillation_loss(student_logits, teacher_logits, labels, temperature, alpha):
+    T = temperature
+    soft = F.kl_div(F.log_softmax(student_logits / T, -1), F.softmax(teacher_logits / T, -1), reduction="mean")
+    return alpha * soft + (1 - alpha) * F.cross_entropy(student_logits, labels)
