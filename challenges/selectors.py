@@ -181,33 +181,58 @@ def _timed():
     ).order_by("-finished_at")
 
 
+# A pause longer than this between one grading's end and the next start on a worker is idle time, not the cost
+# of handing over a slot.
+HANDOVER_IDLE_SECONDS = 5.0
+
+
+def _handover_seconds(rows: list[tuple[str, datetime, datetime]]) -> float:
+    """The median pause between a grading's end and the next start on the same worker, while it stayed busy:
+    acknowledging, taking the next message, claiming it, starting its sandbox. It is part of what a slot costs
+    each grading, and for a quick loss check it is most of it."""
+    pauses = []
+    by_host: dict[str, list[tuple[datetime, datetime]]] = {}
+    for host, started, finished in rows:
+        by_host.setdefault(host, []).append((started, finished))
+    for spans in by_host.values():
+        spans.sort()
+        for (_, finished), (started, _) in zip(spans, spans[1:], strict=False):
+            pause = (started - finished).total_seconds()
+            if 0 <= pause <= HANDOVER_IDLE_SECONDS:
+                pauses.append(pause)
+    return statistics.median(pauses) if pauses else 0.0
+
+
 def gradings_recent(*, now: datetime | None = None) -> RecentGradings:
     """The gradings and example runs finished in the last few minutes, from their start and finish times.
 
-    Two queries, each bounded to the latest ``ESTIMATE_SAMPLE`` rows.
+    Two queries, each bounded to the latest ``ESTIMATE_SAMPLE`` rows. Each piece of work's duration includes
+    the slot's hand-over to it (:func:`_handover_seconds`).
     """
     now = now or timezone.now()
     minutes = getattr(settings, "GRADING_ESTIMATE_WINDOW_MINUTES", DEFAULT_ESTIMATE_WINDOW_MINUTES)
     since = now - timedelta(minutes=minutes)
-    submissions = _timed().filter(finished_at__gte=since).values_list("challenge_id", "started_at", "finished_at")
+    fields = ("challenge_id", "worker_host", "started_at", "finished_at")
+    submissions = _timed().filter(finished_at__gte=since).values_list(*fields)
     runs = (
         ExampleRun.objects.filter(started_at__isnull=False, finished_at__gte=since)
         .order_by("-finished_at")
-        .values_list("challenge_id", "started_at", "finished_at")
+        .values_list(*fields)
     )
     durations: dict[tuple[str, int], list[float]] = {}
-    intervals = []
+    timed = []
     for model, rows in ((scheduler.SUBMISSION, submissions), (scheduler.EXAMPLE_RUN, runs)):
-        for challenge_id, started, finished in rows[:ESTIMATE_SAMPLE]:
+        for challenge_id, host, started, finished in rows[:ESTIMATE_SAMPLE]:
             if (seconds := _duration(started, finished)) is not None:
                 durations.setdefault((model, challenge_id), []).append(seconds)
-                intervals.append((started, finished))
+                timed.append((host, started, finished))
+    handover = _handover_seconds(timed)
     every = [seconds for values in durations.values() for seconds in values]
     return RecentGradings(
         count=len(every),
         median_seconds=statistics.median(every) if every else None,
-        peak_concurrency=_peak_concurrency(intervals),
-        per_challenge={key: statistics.median(values) for key, values in durations.items()},
+        peak_concurrency=_peak_concurrency([(started, finished) for _, started, finished in timed]),
+        per_challenge={key: statistics.median(values) + handover for key, values in durations.items()},
     )
 
 

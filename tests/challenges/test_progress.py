@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from challenges import dispatch, selectors, services
+from challenges import dispatch, scheduler, selectors, services
 from challenges.models import Challenge, ExampleRun, Submission
 from challenges.templatetags.challenge_verdicts import about_seconds, elapsed_words
 from tests.conftest import api_client_for
@@ -179,6 +179,26 @@ def test_estimate_from_recent_timings(learner, make_user, challenge):
     progress = selectors.submission_progress(submissions=[mine])[mine.pk]
     assert (progress.queue_position, progress.estimated_wait_seconds) == (1, 6)
     assert selectors.submission_progress(submissions=ahead[1:2])[ahead[1].pk].estimated_wait_seconds == 46
+
+
+def test_the_wait_counts_each_slots_hand_over(learner, make_user, challenge):
+    """A slot costs a grading its hand-over too (acknowledging, taking the next message, claiming, starting the
+    sandbox): the pause between one grading's end and the next start on the same busy worker. For a quick loss
+    check that is most of what it costs; a long pause is idle time and does not count."""
+    other = make_user("bob")
+    end = timezone.now().replace(microsecond=0) - timedelta(minutes=1)
+    # On one worker: 4 s each, handed over in 1 s; before them a pause of a minute (idle, not a hand-over).
+    for attempt, ago in enumerate((70, 10, 5, 0), start=1):
+        finished = end - timedelta(seconds=ago)
+        Submission.objects.create(
+            user=other, challenge=challenge, attempt=attempt, code=CODE, status="passed", worker_host="w@h",
+            started_at=finished - timedelta(seconds=4), finished_at=finished,
+        )  # fmt: skip
+    assert selectors.gradings_recent().per_challenge == {(scheduler.SUBMISSION, challenge.pk): 5.0}
+    mine = Submission.objects.create(user=learner, challenge=challenge, attempt=1, code=CODE)
+    ahead = Submission.objects.create(user=other, challenge=challenge, attempt=9, code=CODE)
+    assert selectors.submission_progress(submissions=[mine])[mine.pk].estimated_wait_seconds == 5
+    assert selectors.submission_progress(submissions=[ahead])[ahead.pk].estimated_wait_seconds == 10
 
 
 def test_peak_concurrency_counts_overlaps_only():
