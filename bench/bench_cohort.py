@@ -1,13 +1,15 @@
 """A cohort's burst on the graders, with and without a flood: time to verdict, the wait estimate's error, throughput.
 
 The project is deployed as in production (gunicorn, one Celery worker on the grading queue, beat) on a private
-PostgreSQL and Redis, with the production throttles for submissions and example runs. ``BENCH_COHORT_LEARNERS``
-honest learners (default 100) each submit one correct solution within ``BENCH_COHORT_SECONDS`` (default 60),
-alternating challenge 1 (the distillation loss) and ``train-student``. In the second run one person with
-``BENCH_FLOOD_ACCOUNTS`` accounts (default 20) floods the graders at the allowed rate: every account keeps its
-three submissions and two example runs of code that sleeps until the wall clock stops it in flight, topping
-them up as they end. The per-network caps are lifted (every client here is 127.0.0.1), so what holds the
-flood back is the fair order alone (``challenges.scheduler``).
+PostgreSQL and Redis, with the production throttles and caps: 6 submissions and 12 example runs a minute per
+account, 3 submissions in flight per account, 12 gradings in flight and 30 new accounts a day per client network.
+Each honest learner connects from a loopback address on a /24 of their own; the flood's accounts share one.
+``BENCH_COHORT_LEARNERS`` honest learners (default 100) each submit one correct solution within
+``BENCH_COHORT_SECONDS`` (default 60), alternating challenge 1 (the distillation loss) and ``train-student``.
+In the second run one person with ``BENCH_FLOOD_ACCOUNTS`` accounts (default 20) floods the graders at the
+allowed rate: every account keeps three submissions and two example runs of code that sleeps until the wall
+clock stops it in flight, topping them up as they end (as far as its network's cap lets it), and the fair
+order (``challenges.scheduler``) gives its network the turns of one learner.
 
 Printed per run: the honest learners' time from submit to verdict (p50, p95, max) and their own grading time
 per challenge; how many flood gradings started while an honest submission waited (the fair share promises
@@ -49,7 +51,8 @@ class Flood:
     """One person's accounts keeping their submissions and example runs in flight, until stopped."""
 
     def __init__(self, stack, accounts: int) -> None:
-        self.learners = [stack.learner() for _ in range(accounts)]
+        # One person: every account from one client network (127.200.0.0/24).
+        self.learners = [stack.learner(source_address=f"127.200.0.{n + 1}") for n in range(accounts)]
         self.stop = threading.Event()
         self.accepted = 0
         self.threads = [threading.Thread(target=self._run, args=(learner,), daemon=True) for learner in self.learners]
@@ -73,7 +76,8 @@ class Flood:
 
 
 def _run(stack, *, learners: int, seconds: float, flood_accounts: int) -> None:
-    honest = [stack.learner() for _ in range(learners)]
+    # Each honest learner on a client network of their own (127.1.0.0/24, 127.1.1.0/24, ...).
+    honest = [stack.learner(source_address=f"127.{1 + i // 250}.{i % 250}.1") for i in range(learners)]
     flood = Flood(stack, flood_accounts) if flood_accounts else None
     if flood:
         flood.start()
@@ -174,7 +178,14 @@ def main() -> None:
         f"A cohort's burst: {learners} learners within {seconds:.0f} s, 1 grading worker (1 slot), production throttles"
     )
     # The production rates (learnpath/settings/base.py): the flood goes exactly as fast as it is allowed.
-    env = {**FAST_MENDING, "THROTTLE_SUBMISSIONS": "6/min", "THROTTLE_EXAMPLE_RUNS": "12/min"}
+    env = {
+        **FAST_MENDING,
+        "THROTTLE_SUBMISSIONS": "6/min",
+        "THROTTLE_EXAMPLE_RUNS": "12/min",
+        "GRADING_MAX_IN_FLIGHT": "3",
+        "THROTTLE_ACCOUNTS_PER_NETWORK": "30/day",
+        "GRADING_IN_FLIGHT_PER_NETWORK": "12",
+    }
     with private_services("learnpath-bench-cohort-") as services:
         for flood_accounts in (0, accounts):
             with stack_from(services, env=env) as stack:

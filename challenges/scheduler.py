@@ -3,10 +3,12 @@
 The graders are the one resource every learner shares, and a queue that serves in arrival order lets one
 learner (or twenty accounts of one) hold every slot. So a grading message is a claim on a *slot*, not on a
 row: whichever message a worker takes, it grades the work this order puts first at that moment
-(``services.grading_claim``). The order is round-robin across learners: the learner with the fewest gradings
-running goes first, and among learners with as many running, the one served longest ago (whose latest grading
-started earliest, or who has had none); within one learner, oldest first. Submissions and "Run on examples"
-share it: both count as a learner's running gradings, and both wait in it.
+(``services.grading_claim``). The order is round-robin across client networks, then across the learners of a
+network: the network (then the learner) with the fewest gradings running goes first, and among those with as
+many running, the one served longest ago (whose latest grading started earliest, or who has had none); within
+one learner, oldest first. So one person's twenty accounts on one network take the turns of one learner, and
+a learner whose network is unknown is a network of their own. Submissions and "Run on examples" share it:
+both count as a learner's running gradings, and both wait in it.
 
 The database is the scheduler. The order is computed from the rows themselves when a slot frees, under a lock
 that lets one claim at a time (an advisory lock on PostgreSQL; SQLite's write transactions already run one at
@@ -50,13 +52,20 @@ class Work:
     user_id: int
     challenge_id: int
     since: datetime  # waiting: when it joined the queue; running: when its grading started
+    network: str = ""  # the client network it was sent from (IPv4 /24, IPv6 /64); empty if unknown
+
+    @property
+    def group(self) -> str:
+        """Whom it takes turns as at the first level: its network, or the learner alone when that is unknown."""
+        return self.network or f"learner:{self.user_id}"
 
 
 def _work(submission_status: str, submission_since: str, run_status: str, run_since: str) -> list[Work]:
+    fields = ("pk", "user_id", "challenge_id")
     submissions = Submission.objects.filter(status=submission_status).values_list(
-        "pk", "user_id", "challenge_id", submission_since
+        *fields, submission_since, "client_network"
     )
-    runs = ExampleRun.objects.filter(status=run_status).values_list("pk", "user_id", "challenge_id", run_since)
+    runs = ExampleRun.objects.filter(status=run_status).values_list(*fields, run_since, "client_network")
     return [Work(SUBMISSION, *row) for row in submissions] + [Work(EXAMPLE_RUN, *row) for row in runs]
 
 
@@ -70,57 +79,102 @@ def running_work() -> list[Work]:
     return _work(Submission.Status.RUNNING, "started_at", ExampleRun.Status.RUNNING, "started_at")
 
 
-def last_served(user_ids: set[int]) -> dict[int, datetime]:
-    """When each of these learners' latest grading (or example run) started; absent if never (two queries)."""
-    if not user_ids:
-        return {}
-    served: dict[int, datetime] = {}
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _latest_start(column: str, values: set) -> dict:
+    """When the latest grading (or example run) of each of ``values`` of ``column`` started (two queries)."""
+    served: dict = {}
+    if not values:
+        return served
     for model in (Submission, ExampleRun):
         rows = (
-            model.objects.filter(user_id__in=user_ids, started_at__isnull=False)
-            .values("user_id")
+            model.objects.filter(**{f"{column}__in": values}, started_at__isnull=False)
+            .values(column)
             .annotate(last=Max("started_at"))
-            .values_list("user_id", "last")
+            .values_list(column, "last")
         )
-        for user_id, last in rows:
-            served[user_id] = max(last, served.get(user_id, last))
+        for value, last in rows:
+            served[value] = max(last, served.get(value, last))
     return served
 
 
-def fair_order(waiting: list[Work], running: list[Work], served: dict[int, datetime]) -> list[Work]:
+def last_served(waiting: list[Work]) -> dict[str, datetime]:
+    """When each waiting learner, and each network work waits from, was last served: the start of its latest
+    grading or example run; absent if never (four queries). Keys: ``learner:<id>`` and the networks."""
+    learners = _latest_start("user_id", {work.user_id for work in waiting})
+    served = {f"learner:{user_id}": last for user_id, last in learners.items()}
+    served.update(_latest_start("client_network", {work.network for work in waiting if work.network}))
+    return served
+
+
+class _Turns:
+    """Members taking turns: the one with the fewest running goes first; among those, the one served longest ago
+    (before this order: when its latest grading started, never first; within it: the n-th pick); then the one
+    whose next work is oldest."""
+
+    def __init__(self, running: Counter, served: dict[str, datetime]) -> None:
+        self.heap: list[tuple] = []
+        self.running = running
+        self.served = served
+
+    def join(self, member, name: str, age: tuple) -> None:
+        heapq.heappush(self.heap, (self.running[name], (0, self.served.get(name, NEVER)), age, name, member))
+
+    def rejoin(self, count: int, pick: int, member, name: str, age: tuple) -> None:
+        heapq.heappush(self.heap, (count + 1, (1, pick), age, name, member))
+
+    def take(self):
+        count, _, _, name, member = heapq.heappop(self.heap)
+        return count, name, member
+
+    def next_age(self) -> tuple:
+        return self.heap[0][2]
+
+
+def fair_order(waiting: list[Work], running: list[Work], served: dict[str, datetime]) -> list[Work]:
     """``waiting`` in the order free slots will take it, if nothing else arrives or finishes meanwhile.
 
-    Each pick goes to the learner with the fewest gradings running (counting the picks already made); among
-    those, to the learner served longest ago (``served``: when their latest grading started; never comes
-    first), so that turns go round the learners even when one slot serves them all; a learner's own work goes
-    oldest first. Ties end on the age of the work, its kind and id, so the order is the same every time.
+    Turns go round at two levels: first the client networks (a learner whose network is unknown is a network
+    of their own), then the learners of the chosen network, so that twenty accounts on one network take the
+    turns of one. At each level the next turn goes to the one with the fewest gradings running (counting the
+    picks already made), then to the one served longest ago (``served``, from :func:`last_served`; never comes
+    first), then to the oldest work; a learner's own work goes oldest first. Ties end on the age of the work,
+    its kind and id, so the order is the same every time it is computed.
     """
-    running_per_learner = Counter(work.user_id for work in running)
-    per_learner: dict[int, list[Work]] = {}
+    learner_running = Counter(f"learner:{work.user_id}" for work in running)
+    network_running = Counter(work.group for work in running)
+    items: dict[tuple[str, int], list[Work]] = {}
     for work in sorted(waiting, key=_age_key):
-        per_learner.setdefault(work.user_id, []).append(work)
-    # A learner's turn: (0, when last served) for those served before this order, (1, n) for the n-th pick here.
-    heap = [
-        (running_per_learner[user], (0, served.get(user, datetime.min.replace(tzinfo=UTC))), _age_key(items[0]), user)
-        for user, items in per_learner.items()
-    ]
-    heapq.heapify(heap)
-    nexts = {user: 0 for user in per_learner}
+        items.setdefault((work.group, work.user_id), []).append(work)
+    learners: dict[str, _Turns] = {}
+    for (group, user_id), queue in items.items():
+        learners.setdefault(group, _Turns(learner_running, served)).join(
+            (group, user_id), f"learner:{user_id}", _age_key(queue[0])
+        )
+    networks = _Turns(network_running, served)
+    for group, turns in learners.items():
+        networks.join(group, group, turns.next_age())
+    taken = Counter()
     order: list[Work] = []
-    while heap:
-        count, _, _, user = heapq.heappop(heap)
-        items = per_learner[user]
-        order.append(items[nexts[user]])
-        nexts[user] += 1
-        if nexts[user] < len(items):
-            heapq.heappush(heap, (count + 1, (1, len(order)), _age_key(items[nexts[user]]), user))
+    while networks.heap:
+        network_count, group, _ = networks.take()
+        turns = learners[group]
+        learner_count, name, key = turns.take()
+        queue = items[key]
+        order.append(queue[taken[key]])
+        taken[key] += 1
+        if taken[key] < len(queue):
+            turns.rejoin(learner_count, len(order), key, name, _age_key(queue[taken[key]]))
+        if turns.heap:
+            networks.rejoin(network_count, len(order), group, group, turns.next_age())
     return order
 
 
 def current_order() -> tuple[list[Work], list[Work]]:
-    """The waiting work in its fair order now, and the running work it was ordered against (six queries)."""
+    """The waiting work in its fair order now, and the running work it was ordered against (eight queries)."""
     waiting, running = waiting_work(), running_work()
-    return fair_order(waiting, running, last_served({work.user_id for work in waiting})), running
+    return fair_order(waiting, running, last_served(waiting)), running
 
 
 def _age_key(work: Work) -> tuple:

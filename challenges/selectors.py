@@ -315,7 +315,7 @@ def _places(keys: list[tuple[str, int]], typical: _Typical, now: datetime) -> di
     round-robin across learners, so another learner's many submissions do not put it far back. The wait is
     simulated along that order from the running gradings and the recent durations of each piece of work's own
     challenge (a training check is not a loss check); with no recent grading of a challenge, its typical time
-    stands in; with neither, there is no estimate (None). Six queries for the order, two for recent gradings.
+    stands in; with neither, there is no estimate (None). Eight queries for the order, two for recent gradings.
     """
     order, running = scheduler.current_order()
     positions = {(work.model, work.pk): place for place, work in enumerate(order, start=1)}
@@ -336,7 +336,7 @@ def _places(keys: list[tuple[str, int]], typical: _Typical, now: datetime) -> di
 def submission_progress(*, submissions: list[Submission], now: datetime | None = None) -> dict[int, GradingProgress]:
     """Phase, queue position and wait estimate (until the verdict) of each submission, keyed by id.
 
-    Final submissions cost nothing. For those in flight: eight queries when any is queued (:func:`_places`),
+    Final submissions cost nothing. For those in flight: ten queries when any is queued (:func:`_places`),
     and one per challenge whose typical time is needed.
     """
     now = now or timezone.now()

@@ -157,6 +157,32 @@ def test_the_api_gives_each_its_place_in_the_fair_order(make_user, challenge, me
     assert [flood.get(f"/api/submissions/{pk}/").json()["queue_position"] for pk in flood_ids[1:]] == [2, 3]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_many_accounts_on_one_network_take_the_turns_of_one(make_user, challenge, messages, graded):
+    """Turns go round networks first: one person's twenty accounts from one network count as one learner, so a
+    learner from elsewhere waits for at most one of them."""
+    flood = [api_client_for(make_user(f"flood{n}")) for n in range(20)]
+    for number, client in enumerate(flood):
+        response = client.post(
+            "/api/challenges/distillation-loss/submissions/",
+            {"code": f"# flood {number}\n{CODE}"},
+            format="json",
+            REMOTE_ADDR=f"198.51.100.{number + 1}",
+        )
+        assert response.status_code == 202
+    honest = api_client_for(make_user("honest")).post(
+        "/api/challenges/distillation-loss/submissions/",
+        {"code": f"# honest\n{CODE}"},
+        format="json",
+        REMOTE_ADDR="203.0.113.7",
+    )
+    # The flood's network was first to wait, so its oldest goes first; then the other network's learner.
+    assert honest.json()["queue_position"] == 2
+    deliver(messages)
+    assert graded[:3] == ["# flood 0", "# honest", "# flood 1"]
+    assert sorted(graded) == sorted([f"# flood {n}" for n in range(20)] + ["# honest"])
+
+
 # --------------------------------------------------------------------------- a real worker, the real sandbox
 
 SLEEPER = "import time\n\ndef distillation_loss(*args, **kwargs):\n    time.sleep(60)\n"
