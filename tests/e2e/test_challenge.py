@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -91,3 +92,24 @@ def test_run_on_examples_counts_no_attempt(page, live_server, grading_worker, ch
     expect(page.locator("#history")).to_contain_text("No attempts yet.")
     page.reload()
     expect(page.locator("#history")).to_contain_text("No attempts yet.")
+
+
+def test_a_failing_headline_names_the_deciding_cause(page, live_server, grading_worker, challenge):
+    """`kl_div(..., reduction="mean")` without detaching the teacher: the value is a fifth of the right one. The
+    verdict's first sentence names the wrong reduction, the cause of the failing checks; detaching, which
+    decides nothing (the training loop usually does it), is not mentioned at all."""
+    from django.conf import settings
+
+    code = (settings.BASE_DIR / "tests/grading/solutions/distillation-loss/reduction_mean_not_detached.py").read_text()
+    sign_up(page)
+    page.goto("/challenges/distillation-loss/")
+    set_code(page, code)
+    page.get_by_role("button", name="Submit").click()
+    verdict = page.locator("#verdict .verdict.is-failed")
+    expect(verdict).to_be_visible(timeout=90_000)
+    feedback = verdict.locator(".verdict-feedback")
+    expect(feedback).to_have_text(re.compile(r"^\s*Likely mistake: reduction='mean' instead of 'batchmean'\. "))
+    expect(feedback).not_to_contain_text("detach")
+    # What differed is said too: a fifth of the expected value (5 classes).
+    expected, got = map(float, re.search(r"expected (\d+\.\d+), got (\d+\.\d+)", feedback.inner_text()).groups())
+    assert got == pytest.approx(expected / 5, rel=1e-3)
