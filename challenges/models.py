@@ -153,6 +153,8 @@ class Submission(models.Model):
             models.Index(fields=["status", "queued_at"], name="submission_status_queued"),
             models.Index(fields=["finished_at"], name="submission_finished"),
             models.Index(fields=["challenge", "finished_at"], name="submission_challenge_finished"),
+            # The fair order asks when each waiting network was last served (challenges.scheduler.last_served).
+            models.Index(fields=["client_network", "started_at"], name="submission_network_started"),
         ]
 
     def __str__(self) -> str:
@@ -232,6 +234,7 @@ class ExampleRun(models.Model):
         indexes = [
             models.Index(fields=["user", "challenge", "-created_at"], name="example_run_latest"),
             models.Index(fields=["status", "created_at"], name="example_run_status_created"),
+            models.Index(fields=["client_network", "started_at"], name="example_run_network_started"),
         ]
 
     def __str__(self) -> str:
