@@ -441,7 +441,42 @@ class ExampleInputSerializer(serializers.Serializer):
     name = serializers.CharField()
     shape = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="For a tensor.")
     dtype = serializers.CharField(required=False, help_text="For a tensor: float32, int64, bool...")
+    values = serializers.JSONField(
+        required=False,
+        help_text=(
+            "For a small tensor (up to 40 elements), its values in full: nested lists by its shape, floats to 4 "
+            "significant digits, integers and booleans (a mask) as integers."
+        ),
+    )
+    summary = serializers.CharField(
+        required=False,
+        help_text=(
+            "For a larger tensor, instead of values: how many, a mask's real tokens per sequence, min/mean/max "
+            "and the first values."
+        ),
+    )
     value = serializers.JSONField(required=False, help_text="For a plain number (temperature, alpha).")
+
+
+class ExampleMistakeSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    explanation = serializers.CharField()
+    advisory = serializers.BooleanField(help_text="A tip: it would not decide a verdict.")
+
+
+class ExampleDiagnosisSerializer(serializers.Serializer):
+    """What grading would say of the examples' values, in its words; empty when nothing differed."""
+
+    headline = serializers.CharField(
+        allow_blank=True,
+        help_text=(
+            "What a failed submission's feedback would open with: the recognised mistakes, named and explained, "
+            "most likely first; then, or alone, what differed that they do not explain (input, expected, got). "
+            "Empty when every example matches."
+        ),
+    )
+    mistakes = ExampleMistakeSerializer(many=True, help_text="The recognised mistakes, most likely first.")
 
 
 class LossExampleResultSerializer(serializers.Serializer):
@@ -508,6 +543,13 @@ class ExampleRunSerializer(serializers.ModelSerializer):
     )
     is_final = serializers.BooleanField(read_only=True, help_text="True once the run is over: stop polling.")
     examples = ExampleResultsField(read_only=True)
+    diagnosis = serializers.SerializerMethodField(
+        help_text=(
+            "The run's diagnosis of the examples' values, by the grader's own rules and in its words: for the loss "
+            "kinds, the recognised mistakes ranked or what differed; for train-student, the mistakes its row's "
+            "`advice` names. Empty headline and mistakes when there is none (or the run did not run)."
+        )
+    )
     grading_delayed = serializers.SerializerMethodField(
         help_text=(
             "True while queued but not yet handed to the grading queue (it is down): the run is stored and starts "
@@ -529,7 +571,8 @@ class ExampleRunSerializer(serializers.ModelSerializer):
         model = ExampleRun
         fields = [
             "id", "url", "challenge", "kind", "status", "is_final", "grading_delayed", "queue_position",
-            "estimated_wait_seconds", "message", "examples", "stdout", "stderr", "created_at", "started_at",
+            "estimated_wait_seconds", "message", "diagnosis", "examples", "stdout", "stderr", "created_at",
+            "started_at",
             "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
@@ -542,6 +585,11 @@ class ExampleRunSerializer(serializers.ModelSerializer):
         if run.pk not in known:
             known[run.pk] = selectors.example_run_progress(run)
         return known[run.pk]
+
+    @extend_schema_field(ExampleDiagnosisSerializer)
+    def get_diagnosis(self, run: ExampleRun) -> dict:
+        found = run.diagnosis or {}
+        return {"headline": found.get("headline", ""), "mistakes": found.get("mistakes", [])}
 
     @extend_schema_field(serializers.BooleanField())
     def get_grading_delayed(self, run: ExampleRun) -> bool:
@@ -572,10 +620,13 @@ class ExampleRunCreateApi(APIView):
             "Queues the code on the grading workers, in the same sandbox, on a few fixed example inputs that "
             "are shown to the learner (never the hidden ones). Nothing is graded or stored as an attempt. Poll "
             "the run's `url` until `is_final`; then `examples` gives per example, for the loss kinds, the "
-            "inputs' shapes, the learner's value, the expected one and any error; for train-student, one row: "
-            "the trained student's accuracy and teacher agreement on a visible validation split (never the "
-            "hidden test set) beside the thresholds and the labels-only baseline, the training time and any "
-            "error. `stdout`/`stderr` hold the run's output. 409 for a challenge of a kind without examples or "
+            "inputs (a small tensor's values in full, a larger one's summary, numbers as they are), the "
+            "learner's value, the expected one, the gradient and any error, and `diagnosis` what grading would "
+            "say of those values (its headline: the recognised mistakes, ranked, or what differed); for "
+            "train-student, one row: the trained student's accuracy and teacher agreement on a visible "
+            "validation split (never the hidden test set) beside the thresholds and the labels-only baseline, "
+            "the training time, the grader's advice and any error. `stdout`/`stderr` hold the run's output "
+            "(the last 4,000 characters of each, as text). 409 for a challenge of a kind without examples or "
             "while a run is still going, or while the caller's network has `GRADING_IN_FLIGHT_PER_NETWORK` "
             "gradings queued or running across its accounts (as for a submission); rate-limited per learner (429)."
         ),

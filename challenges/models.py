@@ -216,6 +216,11 @@ class ExampleRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     message = models.TextField(blank=True, help_text="Why the code did not run, in the learner's terms.")
     examples = models.JSONField(default=list, blank=True, help_text="Per example: inputs, expected, got, error.")
+    diagnosis = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What grading would say of the examples' values: a headline and the mistakes it names.",
+    )
     stdout = models.TextField(blank=True)
     stderr = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True, help_text="The id of the task message last sent for it.")

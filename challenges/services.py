@@ -527,10 +527,11 @@ def example_run_execute(*, run: ExampleRun, device: str, pool=None) -> str:
         stored.status = report.status
         stored.message = report.message
         stored.examples = report.examples
+        stored.diagnosis = report.diagnosis
         stored.stdout = report.stdout
         stored.stderr = report.stderr
         stored.finished_at = timezone.now()
-        stored.save(update_fields=["status", "message", "examples", "stdout", "stderr", "finished_at"])
+        stored.save(update_fields=["status", "message", "examples", "diagnosis", "stdout", "stderr", "finished_at"])
     return stored.status
 
 

@@ -56,7 +56,7 @@ SHAPES: tuple[Shape, ...] = (
 EXAMPLE_SEED = 2024
 EXAMPLE_SHAPES: tuple[Shape, ...] = (
     Shape("combined", 2, 3, 2.0, 0.5, 2.0),
-    Shape("soft", 3, 4, 1.0, 1.0, 3.0),
+    Shape("soft", 3, 4, 3.0, 1.0, 3.0),  # T != 1, so that T² missing at alpha = 1 shows in the examples too
     Shape("hard", 2, 5, 1.0, 0.0, 2.0),
 )
 

@@ -3,19 +3,26 @@
 Nothing here is a verdict and nothing is counted: the kind's :meth:`~challenges.kinds.grader.ChallengeKind.
 examples` are a few fixed, non-secret cases (never one of the hidden draws), the sandbox runs the learner's
 function on them exactly as it does for grading, and the trusted side reports per example what went in
-(shapes, scalars), what came back and what its own float64 reference gives. No Django imports.
+(:func:`input_view`: small tensors' values in full, large ones summarised, scalars), what came back and what
+its own float64 reference gives; then the run's diagnosis (:func:`diagnosis_of`), in the words a submission's
+feedback would open with, from the kind's own diagnosis of the examples' values. No Django imports.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from challenges.kinds.grader import GradingTarget, _outcome_message, clean_text, run_drawn
+from challenges.kinds.grader import GradingTarget, Mistake, _outcome_message, clean_text, mistakes_text, run_drawn
 
 ExampleStatus = Literal["ran", "failed", "timeout"]
 OUTPUT_CHARS = 4000  # of stdout and stderr each, kept on the run
+OUTPUT_CUT = "[… earlier output not kept; its end follows]\n"
+FULL_ELEMENTS = 40  # a tensor input up to this many elements is shown in full, a larger one summarised
+FIRST_VALUES = 6  # the first values of a summarised tensor
+DIGITS = 4  # significant digits of a shown float
 
 
 @dataclass
@@ -23,6 +30,8 @@ class ExampleReport:
     status: ExampleStatus  # "ran": the function was called on every example (each row says how it went)
     message: str  # why it did not run, in the learner's terms; empty when it ran
     examples: list[dict[str, Any]] = field(default_factory=list)
+    # What grading would say of these values: {"headline": ..., "mistakes": [...]}, empty when nothing differed.
+    diagnosis: dict[str, Any] = field(default_factory=lambda: diagnosis_of([], ""))
     stdout: str = ""
     stderr: str = ""
     seconds: float = 0.0
@@ -41,10 +50,7 @@ def run_examples(target: GradingTarget, code: str, *, device: str = "cpu", pool=
     started = time.monotonic()
     drawn = kind.examples(target, device)
     result = run_drawn(target, kind, code, drawn, device=device, pool=pool)
-    output = {
-        "stdout": clean_text(result.stdout_tail or "")[-OUTPUT_CHARS:],
-        "stderr": clean_text(result.stderr_tail or "")[-OUTPUT_CHARS:],
-    }
+    output = {"stdout": bounded_output(result.stdout_tail), "stderr": bounded_output(result.stderr_tail)}
     if result.status != "ok":
         status, message = _outcome_message(result, target, kind.info)
         return ExampleReport(
@@ -55,6 +61,99 @@ def run_examples(target: GradingTarget, code: str, *, device: str = "cpu", pool=
         )
     rows = kind.example_report(drawn, result.cases, target)
     rows = [{k: clean_text(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]
+    diagnosis = diagnosis_of(*kind.example_diagnosis(drawn, result.cases, target))
     return ExampleReport(
-        status="ran", message="", examples=rows, seconds=round(time.monotonic() - started, 3), **output
+        status="ran",
+        message="",
+        examples=rows,
+        diagnosis=diagnosis,
+        seconds=round(time.monotonic() - started, 3),
+        **output,
     )
+
+
+def bounded_output(text: str | None) -> str:
+    """The learner's output as text, at most :data:`OUTPUT_CHARS` characters: its end, saying when it was cut."""
+    text = clean_text(text or "")
+    if len(text) <= OUTPUT_CHARS:
+        return text
+    return OUTPUT_CUT + text[-(OUTPUT_CHARS - len(OUTPUT_CUT)) :]
+
+
+def diagnosis_of(mistakes: list[Mistake], headline: str) -> dict[str, Any]:
+    """A run's diagnosis as plain JSON, in grading's words (``grader.decide``): the headline is what a failed
+    verdict would open with (the deciding mistakes, named and explained, most likely first; then, or alone,
+    the kind's headline saying what differed that they do not explain); ``mistakes`` lists each once,
+    advisory ones (tips) flagged."""
+    unique: list[Mistake] = []  # each key once, where it first comes (as mistakes_text names them)
+    for mistake in mistakes:
+        if all(m.key != mistake.key for m in unique):
+            unique.append(mistake)
+    named = mistakes_text([m for m in unique if not m.advisory])
+    return {
+        "headline": clean_text(" ".join(part for part in (named, headline) if part)),
+        "mistakes": [
+            {
+                "key": clean_text(m.key),
+                "title": clean_text(m.title),
+                "explanation": clean_text(m.explanation),
+                "advisory": m.advisory,
+            }
+            for m in unique
+        ],
+    }
+
+
+def input_view(name: str, value: Any) -> dict[str, Any]:
+    """One input of an example as plain JSON: a tensor's shape and dtype with its ``values`` (up to
+    :data:`FULL_ELEMENTS`: nested lists, floats to :data:`DIGITS` significant digits, integers and booleans as
+    integers) or, when larger, a one-line ``summary``; a number as it is."""
+    import torch
+
+    if not isinstance(value, torch.Tensor):
+        return {"name": name, "value": value}
+    view: dict[str, Any] = {"name": name, "shape": list(value.shape), "dtype": str(value.dtype).removeprefix("torch.")}
+    t = value.detach().cpu()
+    if t.numel() > FULL_ELEMENTS:
+        view["summary"] = _summary(name, t)
+    elif t.is_floating_point():
+        view["values"] = _rounded(t.double().tolist())
+    else:
+        view["values"] = t.long().tolist()
+    return view
+
+
+def _rounded(values: Any) -> Any:
+    if isinstance(values, list):
+        return [_rounded(v) for v in values]
+    return float(_number(values)) if math.isfinite(values) else str(values)
+
+
+def _number(x: float) -> str:
+    return f"{x:.{DIGITS}g}"
+
+
+def _summary(name: str, t) -> str:
+    """A large tensor in one line: how many values, a mask's real tokens per sequence, the range (and the mean
+    of floats), and the first values."""
+    import torch
+
+    flat = t.flatten()
+    parts = [f"{flat.numel():,} values"]
+    if "mask" in name and t.dim() == 2:
+        real = (t != 0).sum(dim=1).tolist()
+        parts.append(f"real tokens per sequence: {', '.join(str(n) for n in real)}")
+    if t.is_floating_point():
+        finite = flat[flat.isfinite()].double()
+        if finite.numel():
+            low, mean, high = (_number(x.item()) for x in (finite.min(), finite.mean(), finite.max()))
+            parts.append(f"min {low}, mean {mean}, max {high}")
+        if finite.numel() < flat.numel():
+            parts.append(f"{flat.numel() - finite.numel():,} not finite")
+        first = [_number(v) for v in flat[:FIRST_VALUES].double().tolist()]
+    else:
+        if t.dtype != torch.bool:
+            parts.append(f"min {int(flat.min())}, max {int(flat.max())}")
+        first = [str(v) for v in flat[:FIRST_VALUES].long().tolist()]
+    parts.append(f"first values: {', '.join(first)}, …")
+    return "; ".join(parts)

@@ -102,8 +102,9 @@ def clean_text(text: object) -> str:
 class Evaluation:
     """What a kind found: its checks in order, the mistakes it recognised (most likely first), details.
 
-    ``headline`` is what a failed verdict opens with when no mistake was recognised: what differed (input,
-    expected, got) and that no known mistake matches, rather than a guess."""
+    ``headline`` is what differed (input, expected, got) that no known mistake matches, rather than a guess:
+    a failed verdict opens with it when no mistake was recognised, and says it after the mistakes when they
+    explain only some of the values."""
 
     checks: list[Check]
     mistakes: list[Mistake] = field(default_factory=list)
@@ -144,8 +145,16 @@ class ChallengeKind:
         raise NotImplementedError(f"kind {self.info.name} has no visible examples")
 
     def example_report(self, drawn: list[Drawn], outputs: list[CaseOutput], target: GradingTarget) -> list[dict]:
-        """Per example, as plain JSON: its inputs' shapes, the learner's value, the reference's, any error."""
+        """Per example, as plain JSON: its inputs (values or a summary), the learner's value, the reference's,
+        any error."""
         raise NotImplementedError
+
+    def example_diagnosis(
+        self, drawn: list[Drawn], outputs: list[CaseOutput], target: GradingTarget
+    ) -> tuple[list[Mistake], str]:
+        """The run's diagnosis, as grading's (the mistakes it would name, ranked, or a headline saying what
+        differed), from the examples' own values; none by default (a kind may say it per row instead)."""
+        return [], ""
 
 
 # --------------------------------------------------------------------------- checks every kind shares
@@ -283,8 +292,8 @@ def decide(evaluation: Evaluation, passed_text: str) -> tuple[GradeStatus, float
 
     The feedback opens with the cause of a deciding failed check: the exception, when the code raised (the
     "runs" check names it and its line); else the recognised mistakes, ranked by the kind; else the kind's
-    ``headline`` (what differed, no guess). Advice (advisory checks, advisory mistakes) never opens a failed
-    verdict: it comes last, as tips."""
+    ``headline`` (what differed, no guess), which also follows mistakes that explain only part. Advice
+    (advisory checks, advisory mistakes) never opens a failed verdict: it comes last, as tips."""
     checks = [c for c in evaluation.checks if not c.advisory]
     deciding = [m for m in evaluation.mistakes if not m.advisory]
     # An advisory check that could not be measured (the code returned nothing) points at no risk.
@@ -304,7 +313,8 @@ def decide(evaluation: Evaluation, passed_text: str) -> tuple[GradeStatus, float
     if first.name == "runs":
         feedback = summary + (f"\n{named}" if named else "")
     elif named:
-        feedback = f"{named} {summary}"
+        # A partial explanation: the mistakes, then what they leave unexplained.
+        feedback = f"{named} {evaluation.headline} {summary}" if evaluation.headline else f"{named} {summary}"
     elif evaluation.headline:
         feedback = f"{evaluation.headline} {summary}"
     else:

@@ -132,7 +132,8 @@ class LossKind(ChallengeKind):
         return drawn
 
     def example_report(self, drawn: list[LossDrawn], outputs: list[CaseOutput], target: GradingTarget) -> list[dict]:
-        """Per example: the inputs' shapes, the reference's float64 value, the learner's, and the gradient."""
+        """Per example: the inputs (:func:`~challenges.kinds.examples.input_view`), the reference's float64
+        value, the learner's, and the gradient."""
         report = []
         for d, out in zip(drawn, outputs, strict=True):
             want = self.expected(d)
@@ -156,6 +157,17 @@ class LossKind(ChallengeKind):
                 row["gradient"] = self._example_gradient(d, out)
             report.append(row)
         return report
+
+    def example_diagnosis(
+        self, drawn: list[LossDrawn], outputs: list[CaseOutput], target: GradingTarget
+    ) -> tuple[list[Mistake], str]:
+        """Grading's diagnosis (:meth:`_diagnose`) of the examples' values, as :meth:`evaluate` makes it: nothing
+        when every value is right, else the known mistakes that explain them or what differed."""
+        values = [_scalar_value(out) if out.ok else None for out in outputs]
+        wanted = [self.expected(d) for d in drawn]
+        if all(close(v, w) for v, w in zip(values, wanted, strict=True)):
+            return [], ""
+        return self._diagnose(drawn, values, wanted)
 
     def _example_gradient(self, d: LossDrawn, out: CaseOutput) -> str:
         """The gradient w.r.t. the student's logits against the reference's: "matches", "differs" or "missing"."""
@@ -232,11 +244,12 @@ class LossKind(ChallengeKind):
         """The mistakes that explain the wrong values, ranked, or a headline saying what differed.
 
         Evidence is only what came back: the values on the ordinary probes (small logits), compared with the
-        float64 formula of each known mistake. Ranked: a mistake (or a pair made together) that matches every
+        float64 formula of each known mistake. Ranked: a mistake (or mistakes made together) that matches every
         ordinary probe; then one that explains every wrong probe but not the right ones (made in one branch
-        only, e.g. ``if alpha == 1``); then two that between them explain every wrong probe. NaN on every
-        input, small logits included, is kl_div's arguments swapped; NaN or inf only with logits in the
-        hundreds is an unstable softmax."""
+        only, e.g. ``if alpha == 1``); then two that between them explain every wrong probe; then one that
+        explains most of the wrong probes, named with what differed on the rest. NaN on every input, small
+        logits included, is kl_div's arguments swapped; NaN or inf only with logits in the hundreds is an
+        unstable softmax."""
         rows = list(zip(drawn, values, wanted, strict=True))
         ordinary = [(d, v, w) for d, v, w in rows if d.probe.diagnose]
         if ordinary and any(v is None for _, v, _ in ordinary):
@@ -245,13 +258,21 @@ class LossKind(ChallengeKind):
             return [self.swapped_arguments], ""
         mistakes: list[Mistake] = []
         failing = [i for i, (_, v, w) in enumerate(ordinary) if not _close(v, w)]
+        unexplained: set[int] = set()
         if failing and all(math.isfinite(v) for _, v, _ in ordinary):
-            mistakes.extend(self._explain(ordinary, failing))
+            explained, unexplained = self._explain(ordinary, failing)
+            mistakes.extend(explained)
         large_bad = [v for d, v, _ in rows if not d.probe.diagnose and v is not None and not math.isfinite(v)]
         if large_bad and all(math.isfinite(v) for _, v, _ in ordinary):
             mistakes.append(self.unstable)
         if mistakes:
-            return mistakes, ""
+            if not unexplained:
+                return mistakes, ""
+            d, v, w = ordinary[min(unexplained)]
+            return mistakes, (
+                f"It does not explain every value: on {d.describe()} the expected loss is {fmt(w)} and yours is "
+                f"{fmt(v)}, which no known mistake matches."
+            )
         wrong = [(d, v, w) for d, v, w in ordinary if not _close(v, w)] or [
             (d, v, w) for d, v, w in rows if v is not None and not _close(v, w)
         ]
@@ -264,7 +285,11 @@ class LossKind(ChallengeKind):
             f"{fmt(w)} and yours is {got}."
         )
 
-    def _explain(self, ordinary: list[tuple[LossDrawn, float, float]], failing: list[int]) -> list[Mistake]:
+    def _explain(
+        self, ordinary: list[tuple[LossDrawn, float, float]], failing: list[int]
+    ) -> tuple[list[Mistake], set[int]]:
+        """The mistakes that explain the wrong probes ``failing`` (indices into ``ordinary``), and the wrong
+        probes they leave unexplained (empty unless only a partial explanation was found)."""
         matches: list[tuple[Candidate, set[int], bool]] = []  # candidate, wrong probes it explains, everywhere?
         for candidate in self.candidates():
             try:
@@ -277,18 +302,24 @@ class LossKind(ChallengeKind):
                 matches.append((candidate, explained, all(hits)))
         everywhere = [c for c, _, full in matches if full]
         if everywhere:
-            return list(everywhere[0].parts)
+            return list(everywhere[0].parts), set()
         wrong = set(failing)
         branch = [c for c, explained, _ in matches if explained == wrong]
         if branch:
-            return [self._branch(m, ordinary, wrong) for m in branch[0].parts]
+            return [self._branch(m, ordinary, wrong) for m in branch[0].parts], set()
         for i, (first, explained, _) in enumerate(matches):
             for second, rest, _ in matches[i + 1 :]:
                 if explained | rest == wrong and not set(first.parts) & set(second.parts):
                     return [self._branch(m, ordinary, explained) for m in first.parts] + [
                         self._branch(m, ordinary, rest) for m in second.parts
-                    ]
-        return []
+                    ], set()
+        # A partial explanation: the candidate explaining the most wrong probes (at least two, and more than
+        # half of them); ties go to the simpler one, which comes first. What it leaves is said, not guessed.
+        if matches:
+            best, explained, _ = max(matches, key=lambda match: len(match[1]))
+            if len(explained) >= 2 and 2 * len(explained) > len(wrong):
+                return list(best.parts), wrong - explained
+        return [], set()
 
     def _branch(self, mistake: FormulaMistake, ordinary, where: set[int]) -> Mistake:
         """``mistake``, made only on some inputs: where it shows, and an input where it would show but the loss
@@ -409,9 +440,10 @@ class LossKind(ChallengeKind):
 
 
 def _input_summary(name: str, value: Any) -> dict[str, Any]:
-    if isinstance(value, torch.Tensor):
-        return {"name": name, "shape": list(value.shape), "dtype": str(value.dtype).removeprefix("torch.")}
-    return {"name": name, "value": value}
+    """An example's input as the page shows it: small tensors' values, large ones summarised, numbers as is."""
+    from challenges.kinds.examples import input_view
+
+    return input_view(name, value)
 
 
 def _advice(name: str, passed: bool, message: str) -> Check:

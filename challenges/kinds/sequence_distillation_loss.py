@@ -14,6 +14,9 @@ a padded position.
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -21,7 +24,7 @@ import torch.nn.functional as F
 
 from challenges.kinds import kind_info
 from challenges.kinds.grader import Check, Mistake, fmt
-from challenges.kinds.loss import Combined, FormulaMistake, LossDrawn, LossKind, Probe, ValueGroup, close
+from challenges.kinds.loss import Combined, Formula, FormulaMistake, LossDrawn, LossKind, Probe, ValueGroup, close
 from workers.sandbox import CaseOutput
 
 LONGER_BY = 5
@@ -78,10 +81,30 @@ class SequenceProbe(Probe):
 # --------------------------------------------------------------------------- float64 formulas
 
 
+def _kl(log_p: torch.Tensor, log_q: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """KL(p || q) from log-probabilities, summed over ``dim``."""
+    return (log_p.exp() * (log_p - log_q)).sum(dim)
+
+
 def _per_token(s: torch.Tensor, t: torch.Tensor, T: float) -> torch.Tensor:
     """KL(softmax(t/T) || softmax(s/T)) at every position, shape (batch, length)."""
+    return _kl(F.log_softmax(t / T, -1), F.log_softmax(s / T, -1))
+
+
+def _soft_cross_entropy(s: torch.Tensor, t: torch.Tensor, T: float) -> torch.Tensor:
+    """-sum softmax(t/T) * log_softmax(s/T) at every position: the KL plus the teacher's entropy."""
+    return -(F.softmax(t / T, -1) * F.log_softmax(s / T, -1)).sum(-1)
+
+
+JSD_BETA = 0.5  # GKD's (and TRL's GKDTrainer's) default
+
+
+def _jsd(s: torch.Tensor, t: torch.Tensor, T: float) -> torch.Tensor:
+    """The generalised Jensen-Shannon divergence of GKD at every position: beta * KL(p || m) + (1 - beta) *
+    KL(q || m) with the mixture m = beta * p + (1 - beta) * q (p the teacher's distribution, q the student's)."""
     log_p, log_q = F.log_softmax(t / T, -1), F.log_softmax(s / T, -1)
-    return (log_p.exp() * (log_p - log_q)).sum(-1)
+    log_m = torch.logsumexp(torch.stack([log_q + math.log(1 - JSD_BETA), log_p + math.log(JSD_BETA)]), 0)
+    return JSD_BETA * _kl(log_p, log_m) + (1 - JSD_BETA) * _kl(log_q, log_m)
 
 
 def _real_mean(per_token: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -103,20 +126,59 @@ def _masked_logits(s, t, mask, T) -> torch.Tensor:
     return T * T * _per_token(s * m, t * m, T).mean()
 
 
+def _softmax_over_sequence(s, t, mask, T) -> torch.Tensor:
+    """A (batch, classes) loss applied as is to (batch, length, vocab): softmax over dim 1, the KL summed over it,
+    the mean over the rest (mdistiller's kd_loss on sequences)."""
+    return T * T * _kl(F.log_softmax(t / T, 1), F.log_softmax(s / T, 1), 1).mean()
+
+
+# The loss has four parts, each of which real code gets wrong: the divergence of each token, the temperature,
+# the T² factor and how the tokens are averaged. A mistake is one part done wrong; candidates are every way of
+# getting one to four parts wrong together (below), simplest first.
+PerToken = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
+Reduction = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # per token, mask, student logits
+
+DIVERGENCES: dict[str, PerToken] = {
+    "swapped_kl": lambda s, t, T: _per_token(t, s, T),
+    "soft_cross_entropy": _soft_cross_entropy,
+    "generalized_jsd": _jsd,
+}
+REDUCTIONS: dict[str, Reduction] = {
+    "mean_over_padding": lambda tok, m, s: tok.mean(),
+    "batch_size_only": lambda tok, m, s: (tok * m.double()).sum() / s.shape[0],
+    "mean_over_vocabulary": lambda tok, m, s: _real_mean(tok, m) / s.shape[-1],
+    "mean_of_sequence_means": lambda tok, m, s: _sequence_means(tok, m),
+}
+
+
+def _loss(
+    divergence: PerToken = _per_token,
+    reduction: Reduction | None = None,
+    temperature: bool = True,
+    t_squared: bool = True,
+) -> Formula:
+    def loss(s, t, mask, T):
+        per_token = divergence(s, t, T if temperature else 1.0)
+        value = reduction(per_token, mask, s) if reduction else _real_mean(per_token, mask)
+        return T * T * value if t_squared else value
+
+    return loss
+
+
 MISTAKES: tuple[FormulaMistake, ...] = (
     FormulaMistake(
         "mean_over_padding",
         "averaged over padding tokens too",
         "The mean ran over every position, padded ones included, so the loss changes with the padding. Multiply "
         "the per-token KL by the mask and divide by the number of real tokens, mask.sum().",
-        lambda s, t, m, T: T * T * _per_token(s, t, T).mean(),
+        _loss(reduction=REDUCTIONS["mean_over_padding"]),
     ),
     FormulaMistake(
         "batch_size_only",
         "divided by the batch size only",
         "Summing the masked per-token KL and dividing by the batch size makes the loss grow with the length of "
         "the sequences; divide by the number of real tokens, mask.sum(), instead.",
-        lambda s, t, m, T: T * T * (_per_token(s, t, T) * m.double()).sum() / s.shape[0],
+        _loss(reduction=REDUCTIONS["batch_size_only"]),
     ),
     FormulaMistake(
         "masked_logits",
@@ -129,21 +191,21 @@ MISTAKES: tuple[FormulaMistake, ...] = (
         "no_t_squared",
         "T² factor missing",
         "Multiply the averaged KL by T² so its gradients keep their size as T changes, as in the classification loss.",
-        lambda s, t, m, T: _real_mean(_per_token(s, t, T), m),
+        _loss(t_squared=False),
     ),
     FormulaMistake(
         "swapped_kl",
         "KL direction swapped",
         "F.kl_div(input, target) computes KL(target ‖ input): the teacher's distribution is the target and the "
         "student's log-probabilities the input. You computed KL(student ‖ teacher).",
-        lambda s, t, m, T: T * T * _real_mean(_per_token(t, s, T), m),
+        _loss(DIVERGENCES["swapped_kl"]),
     ),
     FormulaMistake(
         "mean_over_vocabulary",
         "KL averaged over the vocabulary",
         "The KL of one token sums over the vocabulary; reduction='mean' (or .mean(-1)) also divides it by the "
         "vocabulary size.",
-        lambda s, t, m, T: reference(s, t, m, T) / s.shape[-1],
+        _loss(reduction=REDUCTIONS["mean_over_vocabulary"]),
     ),
     FormulaMistake(
         "mean_of_sequence_means",
@@ -151,22 +213,74 @@ MISTAKES: tuple[FormulaMistake, ...] = (
         "You averaged the per-token KL within each sequence and then averaged those means, so a token of a short "
         "sequence weighs more than one of a long sequence. The loss is the mean over all real tokens of the batch: "
         "sum the masked per-token KL over the whole batch and divide once by mask.sum().",
-        lambda s, t, m, T: T * T * _sequence_means(_per_token(s, t, T), m),
+        _loss(reduction=REDUCTIONS["mean_of_sequence_means"]),
     ),
     FormulaMistake(
         "temperature_ignored",
         "temperature not applied to the logits",
         "Divide both the student's and the teacher's logits by T before the softmax.",
-        lambda s, t, m, T: T * T * _real_mean(_per_token(s, t, 1.0), m),
+        _loss(temperature=False),
+    ),
+    FormulaMistake(
+        "soft_cross_entropy",
+        "soft-target cross-entropy instead of KL",
+        "Per token you computed -Σ p_teacher · log q_student (as the KD losses of OpenRLHF and LMOps do). It differs "
+        "from the KL by the teacher's entropy: the gradients are the same, but the loss asked for here is the KL, "
+        "which is zero when the student matches the teacher. Subtract the teacher's entropy, or use F.kl_div.",
+        _loss(DIVERGENCES["soft_cross_entropy"]),
+    ),
+    FormulaMistake(
+        "generalized_jsd",
+        "Jensen–Shannon divergence instead of the forward KL",
+        f"Your loss matches the generalised Jensen–Shannon divergence with β = {JSD_BETA:g}, GKD's default (TRL's "
+        "GKDTrainer): each distribution compared with their mixture. It is a sound loss for on-policy "
+        "distillation, but the loss asked for here is the forward KL(teacher ‖ student), what GKD gives at β = 0.",
+        _loss(DIVERGENCES["generalized_jsd"]),
+    ),
+    FormulaMistake(
+        "softmax_over_sequence_axis",
+        "softmax over the sequence axis instead of the vocabulary",
+        "log_softmax(..., dim=1) on logits of shape (batch, length, vocab) normalises over the positions of a "
+        "sequence, not over the vocabulary: a loss written for (batch, classes) logits, applied as is. Take the "
+        "softmax over the last axis (dim=-1), the KL per token, and the mean over the real tokens only.",
+        _softmax_over_sequence,
     ),
 )
-# The same wrong value with T² left out as well: every formula above keeps T² outside, so dividing by T² drops it.
-_NO_T_SQUARED = next(m for m in MISTAKES if m.key == "no_t_squared")
-COMBINED: tuple[Combined, ...] = tuple(
-    Combined((m, _NO_T_SQUARED), lambda s, t, mask, T, f=m.formula: f(s, t, mask, T) / (T * T))
-    for m in MISTAKES
-    if m.key != "no_t_squared"
-)
+
+
+def _combined() -> tuple[Combined, ...]:
+    """Every way of getting two to four of the loss's parts wrong together (a wrong divergence, a wrong
+    reduction, the temperature ignored, T² missing), fewest first; and the two whole-loss mistakes (logits
+    masked, softmax over the sequence axis) with T² missing as well."""
+    by_key = {m.key: m for m in MISTAKES}
+    options = (
+        [None, *DIVERGENCES],
+        [None, *REDUCTIONS],
+        [None, "temperature_ignored"],
+        [None, "no_t_squared"],
+    )
+    found = []
+    for divergence, reduction, temperature, t_squared in itertools.product(*options):
+        keys = tuple(k for k in (divergence, reduction, temperature, t_squared) if k)
+        if len(keys) < 2:
+            continue
+        formula = _loss(
+            DIVERGENCES[divergence] if divergence else _per_token,
+            REDUCTIONS[reduction] if reduction else None,
+            temperature=not temperature,
+            t_squared=not t_squared,
+        )
+        found.append(Combined(tuple(by_key[k] for k in keys), formula))
+    found.sort(key=lambda c: len(c.parts))
+    for key in ("masked_logits", "softmax_over_sequence_axis"):
+        whole = by_key[key]
+        found.append(
+            Combined((whole, by_key["no_t_squared"]), lambda s, t, m, T, f=whole.formula: f(s, t, m, T) / (T * T))
+        )
+    return tuple(found)
+
+
+COMBINED = _combined()
 SWAPPED_ARGUMENTS = Mistake(
     "kl_div_arguments_swapped",
     "probabilities and log-probabilities swapped in kl_div",

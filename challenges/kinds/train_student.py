@@ -97,6 +97,18 @@ LOSS_FLOOR = -1e-4
 # the labels-only loop lands within 0.3 points of it; one that used the teacher, even under-trained, above.
 LABELS_ONLY_AGREEMENT = 0.02
 LABELS_ONLY_ACCURACY = 0.04
+# A curve that climbed back up for good: training diverged. On the means of its tenths, a loop with no
+# optimizer.zero_grad() fell to 3-7 and ended at 11 to 2,400, far above its lowest tenth; correct curves end at
+# their lowest tenth, and a noisy minibatch curve that barely learns (soft targets paired with the wrong images)
+# wobbles within 5% of it.
+DIVERGED_RATIO = 1.5  # the last tenth's mean against the lowest earlier tenth's
+DIVERGED_RISE = 0.25  # and that rise against the range of the tenths' means
+# How closely the student follows the teacher (mean KL(teacher || student) at T = 1) on the 50 labelled images
+# and on the transfer images. Distilled on transfer_x, a student follows the teacher on both alike (0.006-0.04);
+# distilled on the labelled images only, almost exactly there (0.000-0.01) and far less on the transfer images
+# it never saw (0.13-0.27); trained on the labels alone, on neither (0.04-0.09 and 0.38-0.56).
+LABELLED_FIT_KL = 0.02
+TRANSFER_FIT_KL = 0.1
 
 STUDENT_LAYERS = (("hidden", digits.NUM_FEATURES, 32), ("out", 32, digits.NUM_CLASSES))
 TEACHER_LAYERS = (("0", digits.NUM_FEATURES, 256), ("3", 256, 256), ("6", 256, digits.NUM_CLASSES))
@@ -113,6 +125,22 @@ LABELS_ONLY = Mistake(
     "Your student scores like one trained on the 50 labels alone. Most of what the teacher knows is in its "
     "outputs on the unlabelled transfer images, over twenty times as many as the labelled ones: add the soft term, "
     "T²·KL(teacher ‖ student) on transfer_x, to the hard-label loss.",
+)
+DIVERGED = Mistake(
+    "diverged",
+    "training diverged: the loss climbed back up",
+    "A loss that rises for good after falling means the steps grew too large. The usual cause is a missing "
+    "optimizer.zero_grad(): backward() adds each step's gradients to those already stored, so without zeroing "
+    "them every step applies the sum of all the past gradients. A learning rate far too large does the same: "
+    "call optimizer.zero_grad() before each loss.backward(), and if the curve still climbs, lower the rate.",
+)
+SOFT_ON_LABELLED_ONLY = Mistake(
+    "soft_targets_labelled_only",
+    "the teacher's soft targets used on the 50 labelled images only",
+    "Your student copies the teacher's outputs on the labelled images almost exactly, but not on the transfer "
+    "images: the soft term was computed on labeled_x, the batch the hard term uses. Most of what the teacher "
+    "knows is in its outputs on the unlabelled transfer_x, over twenty times as many images: compute the soft "
+    "term, T²·KL(teacher ‖ student), on transfer_x.",
 )
 UNDER_TRAINED = Mistake(
     "under_trained",
@@ -259,6 +287,7 @@ class Hidden:
     initial: dict[str, torch.Tensor]
     labelled: torch.Tensor  # indices into the training split: the labelled images
     transfer: torch.Tensor  # and the unlabelled transfer images
+    x_transfer: torch.Tensor  # those transfer images as the learner gets them
 
 
 @dataclass
@@ -327,10 +356,11 @@ def _task(
     initial = {name: value.detach().clone() for name, value in initial.items()}
 
     x_labelled = _transform(x_train[labelled], perm, signs, gen)
+    x_transfer = _transform(x_train[transfer], perm, signs, gen)
     args = {
         "student": ModuleSpec(STUDENT_LAYERS, dict(initial), trainable=True),
         "teacher": ModuleSpec(TEACHER_LAYERS, _state_of(teacher, TEACHER_LAYERS), trainable=False),
-        "transfer_x": _transform(x_train[transfer], perm, signs, gen),
+        "transfer_x": x_transfer,
         "labeled_x": x_labelled,
         "labeled_y": y_train[labelled].clone(),
     }
@@ -344,6 +374,7 @@ def _task(
         initial=initial,
         labelled=labelled,
         transfer=transfer,
+        x_transfer=x_transfer,
     )
     return args, hidden
 
@@ -455,12 +486,62 @@ class Scored:
         return self.accuracy >= self.min_accuracy and self.agreement >= self.min_agreement
 
 
-def _shortfall(values: list[float], scored: Scored) -> Mistake | None:
-    """Why a student that fell short of a bar did, from evidence, in this order: a curve still falling when
-    training stopped (under-trained, whatever it learned from); a student agreeing with the teacher no more
-    than the labels-only baseline (the soft targets unused); a curve of very few steps (under-trained)."""
+def _climbed(values: list[float]) -> Mistake | None:
+    """The curve rose for good after falling, judged on the means of its tenths (so that a noisy minibatch curve
+    is judged by its trend): the last tenth's mean is DIVERGED_RATIO times the lowest earlier tenth's or more,
+    and that rise is DIVERGED_RISE of the tenths' range or more."""
+    width = len(values) // 10
+    if width < 1 or not all(math.isfinite(v) for v in values):
+        return None
+    means = [sum(values[i * width : (i + 1) * width]) / width for i in range(10)]
+    end = sum(values[-width:]) / width
+    lowest = min(range(9), key=means.__getitem__)
+    span = max(*means, end) - means[lowest]
+    rise = end - means[lowest]
+    if span <= 0 or rise < DIVERGED_RISE * span or end < DIVERGED_RATIO * means[lowest]:
+        return None
+    first = f"{means[0]:.4g} (the mean of your first {width:,} steps)"
+    fell = f"fell from {first} to {means[lowest]:.4g} (steps {lowest * width + 1:,} to {(lowest + 1) * width:,}), then "
+    return replace(
+        DIVERGED,
+        explanation=f"Your loss {fell if lowest else f'started at {first} and '}climbed to {end:.4g} (your last "
+        f"{width:,} steps). {DIVERGED.explanation}",
+    )
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How closely the student follows the teacher (mean KL(teacher ‖ student) at T = 1) on the labelled images
+    and on the transfer images."""
+
+    labelled: float
+    transfer: float
+
+    @classmethod
+    def of(cls, student: torch.nn.Module, hidden: Hidden) -> Fit:
+        with torch.no_grad():
+            kls = []
+            for x in (hidden.x_labelled, hidden.x_transfer):
+                log_p = F.log_softmax(hidden.teacher(x), -1)
+                log_q = F.log_softmax(student(x), -1)
+                kls.append((log_p.exp() * (log_p - log_q)).sum(-1).mean().item())
+        return cls(*kls)
+
+    @property
+    def labelled_only(self) -> bool:
+        return self.labelled <= LABELLED_FIT_KL and self.transfer >= TRANSFER_FIT_KL
+
+
+def _shortfall(values: list[float], scored: Scored, fit: Fit) -> Mistake | None:
+    """Why a student that fell short of a bar did, from evidence, in this order: a curve that climbed back up
+    (training diverged); a curve still falling when training stopped (under-trained, whatever it learned
+    from); a student agreeing with the teacher no more than the labels-only baseline (the soft targets
+    unused); one that follows the teacher on the labelled images only (soft targets on the wrong batch); a
+    curve of very few steps (under-trained)."""
     if scored.meets_both:
         return None
+    if climbed := _climbed(values):
+        return climbed
     drop = _tail_drop(values)
     steps = len(values)
     if drop is not None and drop > STILL_FALLING:
@@ -479,6 +560,12 @@ def _shortfall(values: list[float], scored: Scored) -> Mistake | None:
             f"alone ({_pct(scored.baseline_agreement)}), at about its accuracy ({_pct(scored.accuracy)} against "
             f"{_pct(scored.baseline_accuracy)}).",
         )
+    if fit.labelled_only:
+        return replace(
+            SOFT_ON_LABELLED_ONLY,
+            explanation=f"{SOFT_ON_LABELLED_ONLY.explanation} Mean KL(teacher ‖ student) at T = 1: {fit.labelled:.3f} "
+            f"on the labelled images, {fit.transfer:.3f} on the transfer images.",
+        )
     if 0 < steps < FEW_STEPS:
         return replace(
             UNDER_TRAINED,
@@ -488,7 +575,9 @@ def _shortfall(values: list[float], scored: Scored) -> Mistake | None:
     return None
 
 
-def _diagnose(out: CaseOutput, hidden: Hidden, scored: Scored, outside_labels: bool = False) -> list[Mistake]:
+def _diagnose(
+    out: CaseOutput, hidden: Hidden, student: torch.nn.Module, scored: Scored, outside_labels: bool = False
+) -> list[Mistake]:
     """The mistakes a trained student's run shows, most likely first; grading and the examples both use it.
 
     A student handed back untouched, a loss no distillation loss can take, and labels from outside are
@@ -502,7 +591,7 @@ def _diagnose(out: CaseOutput, hidden: Hidden, scored: Scored, outside_labels: b
         mistakes.append(impossible)
     if outside_labels:
         mistakes.append(OUTSIDE_LABELS)
-    if not mistakes and (shortfall := _shortfall(values, scored)):
+    if not mistakes and (shortfall := _shortfall(values, scored, Fit.of(student, hidden))):
         mistakes.append(shortfall)
     if scored.meets_both and not outside_labels:
         # Nothing failed for it to explain: a tip after the verdict, not its cause.
@@ -690,7 +779,7 @@ class TrainStudent(ChallengeKind):
             message = "Nothing this student knows needs labels beyond the teacher's answers and the labelled set."
         checks.append(Check("no_outside_labels", not (above_teacher or avoids_teacher), message))
         scored = Scored(accuracy, agreement, baseline_accuracy, baseline_agreement, min_accuracy, min_agreement)
-        mistakes = _diagnose(out, hidden, scored, outside_labels=above_teacher or avoids_teacher)
+        mistakes = _diagnose(out, hidden, student, scored, outside_labels=above_teacher or avoids_teacher)
         if (drop := _tail_drop(values)) is not None:
             details["curve_tail_drop"] = drop
         return Evaluation(checks=checks, mistakes=mistakes, details=details)
@@ -705,9 +794,19 @@ class TrainStudent(ChallengeKind):
         the labels-only baseline and the teacher, its training curve's length and ends, and what went wrong
         in the grader's own words. The hidden test set is not touched."""
         with _one_thread():
-            return self._example_report(drawn, outputs, target)
+            return [self._example_findings(drawn, outputs, target)[0]]
 
-    def _example_report(self, drawn: list[ExampleDrawn], outputs: list[CaseOutput], target: GradingTarget) -> list:
+    def example_diagnosis(
+        self, drawn: list[ExampleDrawn], outputs: list[CaseOutput], target: GradingTarget
+    ) -> tuple[list[Mistake], str]:
+        """The mistakes the row's advice names, for the run's diagnosis (scoring the student again is cheap)."""
+        with _one_thread():
+            return self._example_findings(drawn, outputs, target)[1], ""
+
+    def _example_findings(
+        self, drawn: list[ExampleDrawn], outputs: list[CaseOutput], target: GradingTarget
+    ) -> tuple[dict[str, Any], list[Mistake]]:
+        """The example's row and the mistakes its advice names."""
         [d], [out] = drawn, outputs
         hidden = d.hidden
         min_accuracy, min_agreement = self.thresholds(target)
@@ -737,15 +836,16 @@ class TrainStudent(ChallengeKind):
         # As in grading, a function that raised is not scored: its error is the row's whole story.
         if not (runs := runs_check(drawn, outputs)).passed:
             row["error"] = runs.message
-            return [row]
+            return row, []
         # As in grading, a missing or malformed curve is a note beside the scores, not a problem.
         note = _curve_note(out)
         student = self._load(out)
         if student is None:
             row["error"] = out.state_problem or "Not checked: your function did not finish training."
             impossible = _impossible_loss(_series(out))
-            row["advice"] = _advice([impossible] if impossible else [], note)
-            return [row]
+            mistakes = [impossible] if impossible else []
+            row["advice"] = _advice(mistakes, note)
+            return row, mistakes
         accuracy, agreement = _scores(student, hidden, teacher_predictions)
         row |= {
             "accuracy": accuracy,
@@ -756,8 +856,9 @@ class TrainStudent(ChallengeKind):
         # The grader's own diagnosis (_diagnose), on these 200 images, but for the outside-labels test: it needs
         # the teacher's mistakes on the 540 test images, and on this split the teacher makes a handful.
         scored = Scored(accuracy, agreement, baseline_accuracy, baseline_agreement, min_accuracy, min_agreement)
-        row["advice"] = _advice(_diagnose(out, hidden, scored), note)
-        return [row]
+        mistakes = _diagnose(out, hidden, student, scored)
+        row["advice"] = _advice(mistakes, note)
+        return row, mistakes
 
     def _load(self, out: CaseOutput) -> digits.Student | None:
         if out.state is None or out.state_problem is not None:

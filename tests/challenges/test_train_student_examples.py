@@ -191,6 +191,9 @@ def test_try_runs_train_student_through_the_task(api, challenge, monkeypatch, dj
     assert row["validation_images"] == 200 and row["steps"] == 300
     assert row["accuracy"] < row["min_accuracy"] and not row["meets_accuracy"]
     assert "soft targets were not used" in row["advice"]
+    # The run's diagnosis is the row's advice's mistakes, in the same words (the tips stay in the advice).
+    assert data["diagnosis"]["headline"] and row["advice"].startswith(data["diagnosis"]["headline"])
+    assert [m["advisory"] for m in data["diagnosis"]["mistakes"]] == [False]
     assert "labels only, on purpose" in data["stdout"]
     # Not an attempt.
     assert not Submission.objects.exists() and ExampleRun.objects.count() == 1

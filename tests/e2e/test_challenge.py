@@ -83,8 +83,8 @@ def test_run_on_examples_counts_no_attempt(page, live_server, grading_worker, ch
     expect(first).to_contain_text("Expected")
     expect(first).to_contain_text("Yours")
     expect(examples.locator(".example.fail")).to_have_count(2)
-    examples.get_by_text("What your code printed (stdout)").click()
-    expect(examples).to_contain_text("checking my loss")
+    # What the learner printed is shown without a click.
+    expect(examples.get_by_text("checking my loss")).to_be_visible()
     scroll_width, inner_width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert scroll_width <= inner_width
     # Not an attempt: the standing and the history are untouched.
@@ -113,3 +113,34 @@ def test_a_failing_headline_names_the_deciding_cause(page, live_server, grading_
     # What differed is said too: a fifth of the expected value (5 classes).
     expected, got = map(float, re.search(r"expected (\d+\.\d+), got (\d+\.\d+)", feedback.inner_text()).groups())
     assert got == pytest.approx(expected / 5, rel=1e-3)
+
+
+def test_run_on_examples_teaches_the_diagnosis_and_the_inputs(page, live_server, grading_worker, challenge):
+    """On a phone: the run opens with grading's own headline for these values, each example shows its inputs'
+    values in a scrollable, focusable region, and what the code printed is shown as text, unfolded."""
+    from django.conf import settings
+
+    code = (settings.BASE_DIR / "tests/grading/solutions/distillation-loss/reduction_mean.py").read_text()
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_up(page)
+    page.goto("/challenges/distillation-loss/")
+    set_code(page, code + '\nprint("<b>my</b> loss")\n')
+    page.get_by_role("button", name="Run on examples").click()
+    examples = page.locator("#examples")
+    diagnosis = examples.get_by_test_id("examples-diagnosis")
+    expect(diagnosis).to_be_visible(timeout=90_000)
+    expect(diagnosis).to_have_text(re.compile(r"^Likely mistake: reduction='mean' instead of 'batchmean'\. "))
+    first = examples.get_by_test_id("example").first
+    values = first.get_by_role("region", name="Values of student_logits")
+    expect(values).to_be_visible()
+    expect(values).to_have_attribute("tabindex", "0")
+    rows = values.inner_text().strip().splitlines()
+    assert len(rows) == 2 and all(len(row.split()) == 3 for row in rows), rows  # 2 x 3, a row per line
+    assert float(rows[0].split()[0]) == pytest.approx(-1.305)
+    expect(first.get_by_role("region", name="Values of labels")).to_have_text(re.compile(r"^\s*0\s+2\s*$"))
+    expect(first).to_contain_text("temperature = 2")
+    printed = examples.get_by_text("<b>my</b> loss")
+    expect(printed).to_be_visible()
+    expect(examples.locator(".example-output b")).to_have_count(0)
+    scroll_width, inner_width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll_width <= inner_width

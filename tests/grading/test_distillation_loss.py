@@ -115,6 +115,17 @@ def test_two_mistakes_made_together_are_both_named(small_limits):
     assert headline(result).startswith(f"Likely mistake: {mean}.") and f"Also: {t2}." in headline(result)
 
 
+def test_a_partial_explanation_names_the_mistake_and_what_it_leaves(small_limits):
+    # alpha on the wrong term explains every wrong value but those at alpha = 0, where the loss is the bare soft
+    # KL: the mistake heads the feedback, and what it does not explain is said as what differed, not guessed.
+    result = grade(SLUG, solution("alpha_swapped_bare_kl_at_zero"), limits=small_limits, seed=7)
+    assert result.status == "failed"
+    assert result.mistakes == [MISTAKES_BY_KEY["alpha_swapped"].title]
+    assert headline(result).startswith(f"Likely mistake: {MISTAKES_BY_KEY['alpha_swapped'].title}.")
+    rest = result.feedback.split("It does not explain every value: on ", 1)[1]
+    assert "alpha=0 the expected loss is" in rest.split(", which no known mistake matches")[0]
+
+
 def test_advice_never_headlines_a_failed_verdict(small_limits):
     # kl_div(reduction="mean") in a loss that does not detach: the headline is the reduction, and nothing about
     # the teacher (the old headline was "Likely mistake: teacher not detached").

@@ -34,6 +34,9 @@ def test_reference_passes():
         ("no_t_squared", {"ragged_batches"}),
         ("swapped_kl", {"ragged_batches"}),
         ("mean_of_sequence_means", {"ragged_batches"}),
+        ("soft_cross_entropy", {"ragged_batches", "single_token_rows", "large_vocabulary"}),
+        ("generalized_jsd", {"ragged_batches", "single_token_rows", "large_vocabulary"}),
+        ("softmax_over_sequence_axis", {"ragged_batches", "padding_ignored", "padded_gradients_zero"}),
     ],
 )
 def test_known_mistake_is_named(name, also_failing):
@@ -107,3 +110,12 @@ def test_examples_are_fixed_visible_and_checked_outside():
     # The examples are never one of the hidden draws.
     hidden = {tuple(inputs["student_logits"].shape) for _, inputs in KIND.draw_inputs(0)}
     assert not hidden & {tuple(inputs["student_logits"].shape) for _, inputs in KIND.example_inputs()}
+
+
+def test_several_mistakes_made_together_are_all_named():
+    """OpenRLHF's and LMOps's KD loss: the per-token soft cross-entropy, with no temperature and no T²."""
+    code = solution("soft_cross_entropy", SLUG).replace("/ T,", ",").replace(" * T**2", "")
+    verdict = grade_code(SLUG, code, seed=7)
+    assert verdict.mistakes == [TITLES["soft_cross_entropy"], TITLES["temperature_ignored"], TITLES["no_t_squared"]]
+    assert verdict.feedback.startswith(f"Likely mistake: {TITLES['soft_cross_entropy']}.")
+    assert f"Also: {TITLES['temperature_ignored']}." in verdict.feedback

@@ -169,3 +169,23 @@ def test_thresholds_are_the_challenges_options():
     verdict = grade(strict, solution("reference", SLUG), seed=0)
     assert verdict.status == "failed"
     assert verdict.details["min_accuracy"] == 0.999 and "needs 99.9%" in verdict.feedback
+
+
+def test_a_loop_without_zero_grad_is_named_as_diverged():
+    """optimizer.zero_grad() never called: each step applies the sum of all past gradients, so the loss falls and
+    climbs back up. Named from the curve, with where it turned, and not as soft targets unused."""
+    verdict = grade_code(SLUG, solution("missing_zero_grad", SLUG), seed=5)
+    assert verdict.status == "failed"
+    assert verdict.mistakes == ["training diverged: the loss climbed back up"]
+    assert verdict.feedback.startswith("Likely mistake: training diverged: the loss climbed back up. Your loss ")
+    assert "climbed to" in verdict.feedback.split(" checks passed")[0]
+    assert "zero_grad()" in verdict.feedback and "soft targets were not used" not in verdict.feedback
+
+
+def test_soft_targets_on_the_labelled_images_only_are_named():
+    """The soft term computed on labeled_x, transfer_x never used: the student follows the teacher on the 50
+    labelled images almost exactly and on the transfer images far less, which is the evidence quoted."""
+    verdict = grade_code(SLUG, solution("soft_targets_on_labelled_only", SLUG), seed=5)
+    assert verdict.status == "failed"
+    assert verdict.mistakes == ["the teacher's soft targets used on the 50 labelled images only"]
+    assert "on the labelled images," in verdict.feedback and "on the transfer images." in verdict.feedback

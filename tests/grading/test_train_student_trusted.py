@@ -162,28 +162,57 @@ def test_still_falling_is_measured_over_tenths_of_the_curve():
     assert train_student_kind._tail_drop([1.0] * 50) is None and train_student_kind._tail_drop([3.0, 2.0]) is None
 
 
+# How closely a student follows the teacher (mean KL at T = 1) on the labelled images and on the transfer images.
+FOLLOWS_ON_NEITHER = train_student_kind.Fit(0.06, 0.45)  # like the labels-only baseline
+FOLLOWS_ON_LABELLED_ONLY = train_student_kind.Fit(0.002, 0.2)
+
+
 @pytest.mark.parametrize(
-    ("values", "score", "key"),
+    ("values", "score", "key", "fit"),
     [
         # Still falling at the end: under-trained, even where it scores like the labels-only baseline.
-        (falling(100, 0.08), scored(0.84, 0.85), "under_trained"),
+        (falling(100, 0.08), scored(0.84, 0.85), "under_trained", None),
         # A flat curve and no more agreement with the teacher than the baseline: the soft targets unused.
-        (falling(300, 0.0), scored(0.84, 0.845), "labels_only"),
-        ([], scored(0.84, 0.845), "labels_only"),  # no curve: the agreement alone decides
+        (falling(300, 0.0), scored(0.84, 0.845), "labels_only", None),
+        ([], scored(0.84, 0.845), "labels_only", None),  # no curve: the agreement alone decides
         # A flat curve, but it agrees with the teacher well above the baseline: it used the teacher.
-        (falling(300, 0.0), scored(0.90, 0.91), None),
+        (falling(300, 0.0), scored(0.90, 0.91), None, None),
         # Far below the baseline's accuracy: it did not even learn the labels; nothing named from a flat curve.
-        (falling(300, 0.0), scored(0.40, 0.41), None),
+        (falling(300, 0.0), scored(0.40, 0.41), None, None),
         # A short curve, flat at its end: too few steps.
-        (falling(30, 0.0), scored(0.60, 0.61), "under_trained"),
+        (falling(30, 0.0), scored(0.60, 0.61), "under_trained", None),
         # Meets both bars: nothing to explain.
-        (falling(100, 0.08), scored(0.95, 0.97), None),
+        (falling(100, 0.08), scored(0.95, 0.97), None, None),
+        # Fell, then climbed back far above its lowest tenth: diverged, whatever the scores.
+        (falling(150, 0.0) + [1.0 + i / 10 for i in range(150)], scored(0.84, 0.85), "diverged", None),
+        # A flat curve that follows the teacher on the labelled images only: soft targets on the wrong batch.
+        (falling(300, 0.0), scored(0.90, 0.91), "soft_targets_labelled_only", FOLLOWS_ON_LABELLED_ONLY),
+        # Follows the teacher on both sets alike: no such mistake.
+        (falling(300, 0.0), scored(0.90, 0.91), None, train_student_kind.Fit(0.01, 0.02)),
     ],
-    ids=["still_falling", "flat_labels_only", "no_curve_labels_only", "used_teacher", "far_below", "few", "passes"],
+    ids=[
+        "still_falling",
+        "flat_labels_only",
+        "no_curve_labels_only",
+        "used_teacher",
+        "far_below",
+        "few",
+        "passes",
+        "diverged",
+        "labelled_only",
+        "follows_on_both",
+    ],
 )
-def test_a_shortfall_is_named_from_evidence(values, score, key):
-    mistake = train_student_kind._shortfall(values, score)
+def test_a_shortfall_is_named_from_evidence(values, score, key, fit):
+    mistake = train_student_kind._shortfall(values, score, fit or FOLLOWS_ON_NEITHER)
     assert (mistake.key if mistake else None) == key, mistake
+
+
+def test_a_wobbling_curve_did_not_diverge():
+    """A noisy curve that barely learns (soft targets paired with the wrong images) wobbles near its lowest tenth."""
+    wobbling = [2.0 + 0.2 * ((i * 7919) % 13) / 13 for i in range(300)]
+    assert train_student_kind._climbed(wobbling) is None
+    assert train_student_kind._climbed(falling(300, 0.05)) is None
 
 
 # --------------------------------------------------------------------------- references computed once

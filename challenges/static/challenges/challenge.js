@@ -416,8 +416,59 @@
     return `${input.name} = ${input.value}`;
   }
 
-  function outputBlock(title, text) {
+  // A small tensor's values as aligned text: a row per line, a block per leading index for 3-D.
+  function valuesText(values) {
+    const leaves = [];
+    const collect = (v) => (Array.isArray(v) ? v.forEach(collect) : leaves.push(String(v)));
+    collect(values);
+    const width = Math.max(1, ...leaves.map((s) => s.length));
+    const cell = (v) => String(v).padStart(width);
+    const row = (v) => (Array.isArray(v) ? v.map(cell).join("  ") : cell(v));
+    if (!Array.isArray(values)) return String(values);
+    if (!values.some(Array.isArray)) return row(values);
+    if (!values.some((v) => v.some(Array.isArray))) return values.map(row).join("\n");
+    if (!values.some((v) => v.some((r) => Array.isArray(r) && r.some(Array.isArray)))) {
+      return values.map((block, i) => `[${i}]\n${block.map(row).join("\n")}`).join("\n\n");
+    }
+    return JSON.stringify(values);
+  }
+
+  // An example's inputs: each tensor's values (or, when large, the server's summary); the numbers on one line.
+  function exampleInputs(inputs) {
+    const box = el("div", { class: "example-tensors" });
+    const numbers = inputs.filter((input) => !Array.isArray(input.shape));
+    for (const input of inputs.filter((input) => Array.isArray(input.shape))) {
+      const part = el("div", { class: "example-input", "data-testid": "example-input" });
+      part.append(el("p", { class: "example-input-name" }, describeInput(input)));
+      if (input.values !== undefined) {
+        const pre = el("pre", { tabindex: "0", role: "region", "aria-label": `Values of ${input.name}` });
+        pre.append(el("code", {}, valuesText(input.values)));
+        part.append(pre);
+      } else if (input.summary) {
+        part.append(el("p", { class: "muted example-input-summary" }, input.summary));
+      }
+      box.append(part);
+    }
+    if (numbers.length) box.append(el("p", { class: "example-numbers" }, numbers.map(describeInput).join(" · ")));
+    return box;
+  }
+
+  // What grading would say of the examples' values (the run's diagnosis), in the verdict's words.
+  function diagnosisNodes(diagnosis) {
+    const nodes = [];
+    if (!diagnosis) return nodes;
+    if (diagnosis.headline) {
+      nodes.push(el("p", { class: "examples-diagnosis", "data-testid": "examples-diagnosis" }, diagnosis.headline));
+    }
+    for (const mistake of (diagnosis.mistakes || []).filter((m) => m.advisory)) {
+      nodes.push(el("p", { class: "muted examples-tip" }, `Tip: ${mistake.title}. ${mistake.explanation}`));
+    }
+    return nodes;
+  }
+
+  function outputBlock(title, text, open = false) {
     const details = el("details", { class: "example-output" });
+    if (open) details.open = true;
     details.append(el("summary", {}, title));
     const pre = el("pre");
     pre.append(el("code", {}, text));
@@ -512,6 +563,7 @@
       nodes.push(pre);
     } else {
       const right = run.examples.filter((ex) => ex.matches && ex.gradient === "matches").length;
+      nodes.push(...diagnosisNodes(run.diagnosis));
       nodes.push(el("p", { "data-testid": "examples-summary" },
         `${right} of ${run.examples.length} examples match the reference (value and gradient).`));
       const list = el("ol", { class: "example-list", role: "list" });
@@ -519,7 +571,7 @@
         const ok = ex.matches && ex.gradient === "matches";
         const item = el("li", { class: `example ${ok ? "pass" : "fail"}`, "data-testid": "example" });
         item.append(el("p", { class: "example-title" }, ex.description));
-        item.append(el("p", { class: "muted example-inputs" }, ex.inputs.map(describeInput).join(" · ")));
+        item.append(exampleInputs(ex.inputs));
         const values = el("dl", { class: "example-values" });
         values.append(el("dt", {}, "Expected"), el("dd", {}, ex.expected));
         values.append(el("dt", {}, "Yours"), el("dd", {}, ex.got === null ? "no value" : ex.got));
@@ -534,7 +586,8 @@
       }
       nodes.push(list);
     }
-    if (run.stdout) nodes.push(outputBlock("What your code printed (stdout)", run.stdout));
+    // What the learner printed is theirs to read at once; stderr (warnings, mostly) stays folded.
+    if (run.stdout) nodes.push(outputBlock("What your code printed (stdout)", run.stdout, true));
     if (run.stderr) nodes.push(outputBlock("Standard error (stderr)", run.stderr));
     examplesResult.replaceChildren(...nodes);
   }

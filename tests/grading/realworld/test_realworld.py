@@ -30,13 +30,7 @@ HEADER_LINE = re.compile(r"^# (source|licence|adapted|verdict|mistake|why): ?(.*
 BRANCH_SUFFIX = "_in_one_branch"  # loss.py names a mistake made in one branch only as "<key>_in_one_branch"
 
 # Headlines the grader gets wrong today (issue 19). Strict: each fails as soon as the grader names the mistake.
-HEADLINE_XFAIL: dict[str, str] = {
-    "distillation-loss/torchdistill_kdloss_alpha_as_given": (
-        "issue 19: says 'No known mistake matches' where it should name 'alpha on the wrong term': torchdistill "
-        "weights the hard loss by alpha, and returns the bare soft KL (no T², no hard term) when alpha == 0, so "
-        "alpha_swapped matches every probe but alpha = 0"
-    ),
-}
+HEADLINE_XFAIL: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -163,13 +157,7 @@ def test_known_mistake_is_named_first(item: Corpus):
 
 
 # Bugs the grader has no key for, but whose feedback headlines another (wrong) known mistake today.
-MISNAMED_XFAIL: dict[str, str] = {
-    "train-student/missing_zero_grad": (
-        "issue 19: headlines 'the teacher's soft targets were not used' (labels_only), but the loop does use them: "
-        "optimizer.zero_grad() is never called, so gradients accumulate and SGD diverges; it should name that, "
-        "or no mistake"
-    ),
-}
+MISNAMED_XFAIL: dict[str, str] = {}
 
 
 def _unknown_cases():

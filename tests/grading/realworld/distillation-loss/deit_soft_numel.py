@@ -1,4 +1,5 @@
-# source: https://github.com/facebookresearch/deit/blob/main/losses.py (DistillationLoss.forward, distillation_type='soft')
+# source: https://github.com/facebookresearch/deit/blob/ae4dba9b453b9e18faa781edbc13039aaeca9b68/losses.py
+#   (DistillationLoss.forward, distillation_type='soft')
 # licence: Apache-2.0
 # adapted: base_criterion -> F.cross_entropy; outputs/outputs_kd both the student logits; tau -> temperature; teacher
 #   model call replaced by the given teacher logits

@@ -1,4 +1,5 @@
-# source: https://github.com/Yuting-Gao/DisCo-pytorch/blob/main/DisCo/kd_ce_loss.py (loss_fn_kd)
+# source: https://github.com/Yuting-Gao/DisCo-pytorch/blob/35da4b316459324c323b5a138524d919ae2c1f87/DisCo/kd_ce_loss.py
+#   (loss_fn_kd)
 # licence: not stated in the file
 # adapted: (outputs, labels, teacher_outputs, args) -> entry point's arguments; args.alpha/args.T -> alpha/temperature
 # verdict: failed

@@ -1,4 +1,5 @@
-# source: https://github.com/ForJadeForest/DistillCLIP/blob/master/model/loss_component/soft_label.py (SoftLabel)
+# source: https://github.com/ForJadeForest/DistillCLIP/blob/27bc4258b7277f779a4d8b68877b5e819375e33d/model/loss_component/soft_label.py
+#   (SoftLabel)
 # licence: not stated in the file
 # adapted: module -> function; the hard term added as (1 - alpha) * CE, alpha on the soft term
 # verdict: failed

@@ -1,6 +1,6 @@
-# source: https://www.philschmid.de/knowledge-distillation-bert-transformers (DistillationTrainer.compute_loss;
-#   also huggingface/notebooks examples/text_classification distillation)
-# licence: not stated (blog post)
+# source: https://github.com/philschmid/knowledge-distillation-transformers-pytorch-sagemaker/blob/2cdcb885a65d4ad8bff2524214ce4a3373ebc520/scripts/train.py
+#   (DistillationTrainer.compute_loss; the code of the blog post https://www.philschmid.de/knowledge-distillation-bert-transformers)
+# licence: not stated in the file
 # adapted: outputs_student.loss -> F.cross_entropy(student_logits, labels); self.args.alpha/temperature -> arguments
 # verdict: failed
 # mistake: alpha_swapped

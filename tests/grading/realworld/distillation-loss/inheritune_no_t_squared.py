@@ -1,6 +1,8 @@
-# source: https://github.com/Ilya703/Inheritune/blob/main/src/utils/distillation_loss.py
+# source: https://github.com/Ilya703/Inheritune/blob/f7799610a4ba0bed09fe3a9cba4f4cd87c0bad08/src/utils/distillation_loss.py
+#   (distillation_loss; a later commit reads the reduction from a config)
 # licence: not stated in the file
-# adapted: the soft-only function kept as is; the hard term and the alpha weighting added around it as the statement asks
+# adapted: the soft-only function kept as is (renamed _distillation_loss); the hard term and the alpha weighting added around it
+#   as the statement asks
 # verdict: failed
 # mistake: no_t_squared
 # why: batchmean KL at temperature T, never multiplied by T^2

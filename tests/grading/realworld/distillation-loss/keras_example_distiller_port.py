@@ -1,4 +1,6 @@
-# source: https://keras.io/examples/vision/knowledge_distillation/ (Distiller.compute_loss), ported to PyTorch
+# source: https://github.com/keras-team/keras-io/blob/501fb4cbe62e5b5c434393f512a452ef833640a1/examples/vision/knowledge_distillation.py
+#   (Distiller.train_step, with keras.losses.KLDivergence as distillation_loss_fn), ported to PyTorch; the page
+#   https://keras.io/examples/vision/knowledge_distillation/
 # licence: Apache-2.0 (keras-io)
 # adapted: keras.losses.KLDivergence ported literally (clip both distributions to [1e-7, 1], sum over the last axis,
 #   mean over the batch); SparseCategoricalCrossentropy(from_logits=True) -> F.cross_entropy

@@ -1,4 +1,5 @@
-# source: https://github.com/huonglarne/keyword-spotting-with-distillation/blob/main/src/loss.py
+# source: https://github.com/huonglarne/keyword-spotting-with-distillation/blob/6ff5401fdb1e06f05c72de0aab4cc254d2496bc6/src/loss.py
+#   (distillation_loss; a later commit, c17dcefa, renames the helpers to _student_loss/_kd_loss)
 # licence: not stated in the file
 # adapted: none beyond the argument order (student_preds, teacher_preds, labels, alpha, T) -> entry point's
 # verdict: failed

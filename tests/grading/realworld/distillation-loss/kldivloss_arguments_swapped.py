@@ -1,5 +1,5 @@
-# source: a public GitHub file (loss_fn_kd, peterliht-style) found through the code index, stored id 26152972214; the
-#   index does not name its repository
+# source: a public GitHub file (loss_fn_kd, peterliht-style) stored in the code index as id 26152972214; the index
+#   does not name its repository or commit (the code search shows it without a repository too)
 # licence: not stated in the file
 # adapted: (outputs, labels, teacher_outputs, alpha, T) -> entry point's arguments
 # verdict: failed

@@ -1,6 +1,7 @@
-# source: https://github.com/AberHu/Knowledge-Distillation-Zoo/blob/master/kd_losses/st.py (SoftTarget)
+# source: https://github.com/AberHu/Knowledge-Distillation-Zoo/blob/65470c846c1300d555815da26999cbe2b51fc815/kd_losses/st.py
+#   (SoftTarget; the weighting from train_kd.py at the same commit: cls_loss + kd_loss * args.lambda_kd)
 # licence: not stated in the file
-# adapted: module -> function; the CE and lambda weighting of train_kd.py mapped to (1 - alpha) * CE + alpha * soft
+# adapted: module -> function; train_kd.py's CE + lambda_kd * soft mapped to (1 - alpha) * CE + alpha * soft
 # verdict: passed
 # why: batchmean KL times T^2, alpha on the soft term
 import torch.nn as nn

@@ -1,4 +1,5 @@
-# source: https://github.com/megvii-research/mdistiller/blob/master/mdistiller/distillers/KD.py (kd_loss, KD.forward_train)
+# source: https://github.com/megvii-research/mdistiller/blob/e8c5bb331e78c9d79a8894ca233caae78531cf7f/mdistiller/distillers/KD.py
+#   (kd_loss, KD.forward_train)
 # licence: MIT
 # adapted: ce_loss_weight -> (1 - alpha), kd_loss_weight -> alpha; forward_train's model calls replaced by the given logits
 # verdict: passed

@@ -1,4 +1,5 @@
-# source: https://github.com/open-mmlab/mmrazor/blob/main/mmrazor/models/losses/kl_divergence.py (KLDivergence)
+# source: https://github.com/open-mmlab/mmrazor/blob/147e85ffc4e2c90f8aa8a7493820b6c7efd49a96/mmrazor/models/losses/kl_divergence.py
+#   (KLDivergence, mmrazor 1.x)
 # licence: Apache-2.0
 # adapted: module -> function with tau = temperature, loss_weight = alpha; the hard loss added as (1 - alpha) * CE
 # verdict: passed

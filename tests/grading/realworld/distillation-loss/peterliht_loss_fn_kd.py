@@ -1,4 +1,5 @@
-# source: https://github.com/haitongli/knowledge-distillation-pytorch/blob/master/model/net.py (loss_fn_kd; the repo formerly peterliht/knowledge-distillation-pytorch)
+# source: https://github.com/haitongli/knowledge-distillation-pytorch/blob/9937528f0be0efa979c745174fbcbe9621cea8b7/model/net.py
+#   (loss_fn_kd; the repo formerly peterliht/knowledge-distillation-pytorch)
 # licence: MIT
 # adapted: renamed (outputs, labels, teacher_outputs, params) to the entry point's arguments; params.alpha/params.temperature -> alpha/temperature
 # verdict: failed

@@ -1,5 +1,6 @@
-# source: https://pytorch.org/tutorials/beginner/knowledge_distillation_tutorial.html (train_knowledge_distillation, the
-#   2023 text: soft_targets_loss = -torch.sum(soft_targets * soft_prob) / soft_prob.size()[0] * (T**2))
+# source: https://github.com/pytorch/tutorials/blob/035c541fa706ab2b1eca57e0625b5bbdca5e04cb/beginner_source/knowledge_distillation_tutorial.py
+#   (train_knowledge_distillation, the 2023 text: soft_targets_loss = -torch.sum(soft_targets * soft_prob) /
+#   soft_prob.size()[0] * (T**2)); the page https://pytorch.org/tutorials/beginner/knowledge_distillation_tutorial.html
 # licence: BSD-3-Clause (pytorch/tutorials)
 # adapted: the loss lines only, out of the training loop; soft_target_loss_weight -> alpha, ce_loss_weight -> (1 - alpha)
 # verdict: failed

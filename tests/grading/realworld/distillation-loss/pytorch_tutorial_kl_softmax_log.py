@@ -1,5 +1,5 @@
-# source: https://pytorch.org/tutorials/beginner/knowledge_distillation_tutorial.html (later text, as copied in
-#   https://github.com/Agents4Good/MasterChef-AI/blob/main/content/destilacao/destilacao_redes_neurais/KnowledgeDistill.py)
+# source: https://github.com/pytorch/tutorials/blob/c53e7d4efc0e39e455c531d21ec7db28ba220214/beginner_source/knowledge_distillation_tutorial.py
+#   (train_knowledge_distillation, the later text: torch.sum(soft_targets * (soft_targets.log() - soft_prob)) / ...)
 # licence: BSD-3-Clause (pytorch/tutorials)
 # adapted: the loss lines only, out of the training loop; soft_target_loss_weight -> alpha, ce_loss_weight -> (1 - alpha)
 # verdict: failed

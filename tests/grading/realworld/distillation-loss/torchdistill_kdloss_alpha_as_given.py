@@ -1,8 +1,9 @@
-# source: https://github.com/yoshitomo-matsubara/torchdistill/blob/main/torchdistill/losses/mid_level.py (KDLoss)
+# source: https://github.com/yoshitomo-matsubara/torchdistill/blob/95998d87df2bb4318732790afe82de3c5364dc85/torchdistill/losses/mid_level.py
+#   (KDLoss)
 # licence: MIT
 # adapted: io dicts -> logits; the platform's alpha passed as torchdistill's alpha (beta defaults to 1 - alpha)
 # verdict: failed
-# mistake: alpha_swapped
+# mistake: alpha_swapped (and, at alpha = 0, the bare soft KL with no T², which no key matches: said as what differed)
 # why: torchdistill's alpha weights the hard-label loss and beta = 1 - alpha the soft term: the opposite convention;
 #   also, with alpha == 0 it returns the bare soft loss (no T^2, no hard term)
 import torch

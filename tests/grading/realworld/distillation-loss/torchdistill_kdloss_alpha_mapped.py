@@ -1,4 +1,5 @@
-# source: https://github.com/yoshitomo-matsubara/torchdistill/blob/main/torchdistill/losses/mid_level.py (KDLoss)
+# source: https://github.com/yoshitomo-matsubara/torchdistill/blob/95998d87df2bb4318732790afe82de3c5364dc85/torchdistill/losses/mid_level.py
+#   (KDLoss)
 # licence: MIT
 # adapted: io dicts -> logits; conventions mapped correctly: torchdistill alpha = 1 - alpha, beta = alpha
 # verdict: failed

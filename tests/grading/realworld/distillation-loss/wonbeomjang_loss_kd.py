@@ -1,4 +1,5 @@
-# source: https://github.com/wonbeomjang/Knowledge-Distilling-PyTorch/blob/master/loss.py (loss_kd)
+# source: https://github.com/wonbeomjang/Knowledge-Distilling-PyTorch/blob/4475879b91b9191a4022fe354951c4a8a0d71c75/loss.py
+#   (loss_kd)
 # licence: not stated in the file
 # adapted: (preds, labels, teacher_preds, params) -> entry point's arguments
 # verdict: passed

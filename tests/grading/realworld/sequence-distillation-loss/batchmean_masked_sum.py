@@ -1,4 +1,4 @@
-# source: the pattern of https://github.com/Ilya703/Inheritune/blob/main/src/utils/distillation_loss.py
+# source: the pattern of https://github.com/Ilya703/Inheritune/blob/f7799610a4ba0bed09fe3a9cba4f4cd87c0bad08/src/utils/distillation_loss.py
 #   (KLDivLoss(reduction='batchmean') on LM logits) with the per-token mask applied through reduction='none'
 # licence: not stated in the file
 # adapted: reduction='none' + mask + sum / batch size, the 'batchmean' habit kept after masking; T^2 kept

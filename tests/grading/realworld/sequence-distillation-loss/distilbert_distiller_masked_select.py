@@ -1,5 +1,6 @@
-# source: https://github.com/huggingface/transformers/blob/main/examples/research_projects/distillation/distiller.py
-#   (Distiller.step, the CLM branch: mask = attention_mask.unsqueeze(-1).expand_as(s_logits), masked_select, batchmean)
+# source: https://github.com/huggingface/transformers/blob/1607444705841ea5084ea2c37b22950175c7c84a/examples/research_projects/distillation/distiller.py
+#   (Distiller.step, restrict_ce_to_mask off: mask = attention_mask.unsqueeze(-1).expand_as(s_logits), masked_select;
+#   self.ce_loss_fct = nn.KLDivLoss(reduction="batchmean"))
 # licence: Apache-2.0
 # adapted: model calls replaced by the given logits; the loss_ce term only (alpha_ce = 1, no MLM/cosine terms);
 #   attention_mask.bool() added because the distiller's own mask is already bool and this one may be int64 or float

@@ -1,4 +1,5 @@
-# source: https://github.com/arcee-ai/DistillKit/blob/main/distil_logits.py (LogitsTrainer.distillation_loss)
+# source: https://github.com/arcee-ai/DistillKit/blob/09fbb0ca43720259c504817cf8f13b57f5ce00cd/distil_logits.py
+#   (LogitsTrainer.distillation_loss)
 # licence: Apache-2.0
 # adapted: config["tokenizer"]["max_length"] -> the padded length of the batch (the trainer pads to max_length);
 #   pad_logits/device moves and the original_loss mix dropped (alpha = 1)

@@ -1,8 +1,8 @@
-# source: https://github.com/jongwooko/distillm/blob/master/distillm/losses.py (reverse_kl), as vendored in
-#   https://github.com/ohashi3399/TAID/blob/main/src/distil_losses/ (whose variants take a temperature)
+# source: https://github.com/jongwooko/distillm/blob/17c0f98bc263b1861a02d5df578c84aea652ee65/distillm/losses.py
+#   (reverse_kl)
 # licence: not stated in the file
-# adapted: no_model_batch["label"] -> a tensor that is -100 at padding; both logits divided by T before the call, as
-#   TAID's temperature variants do
+# adapted: no_model_batch["label"] -> a tensor that is -100 at padding; reverse_kl takes no temperature, so both logits
+#   are divided by T before the call
 # verdict: failed
 # mistake: swapped_kl (and no T^2)
 # why: sum q_s (log p_t - log q_s), negated: KL(student || teacher), the reverse KL that MiniLLM/DistiLLM choose on

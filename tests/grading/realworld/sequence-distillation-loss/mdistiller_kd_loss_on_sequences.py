@@ -1,9 +1,10 @@
-# source: https://github.com/megvii-research/mdistiller/blob/master/mdistiller/distillers/KD.py (kd_loss), applied as is
-#   to (batch, length, vocab) logits
+# source: https://github.com/megvii-research/mdistiller/blob/e8c5bb331e78c9d79a8894ca233caae78531cf7f/mdistiller/distillers/KD.py
+#   (kd_loss), applied as is to (batch, length, vocab) logits
 # licence: MIT
-# adapted: none; the mask is ignored, as a learner reusing the classification loss would
+# adapted: none beyond the entry point (the teacher logits detached, as forward_train runs the teacher under no_grad); the mask
+#   is ignored, as a learner reusing the classification loss would
 # verdict: failed
-# mistake: none-yet (softmax over dim=1, the sequence axis, instead of the vocabulary; padding counted too)
+# mistake: softmax_over_sequence_axis (softmax over dim=1, the sequence axis, instead of the vocabulary; padding counted too)
 # why: dim=1 was the class axis for (batch, classes); on sequences it normalises over positions
 import torch.nn.functional as F
 

@@ -1,9 +1,9 @@
-# source: https://github.com/OpenRLHF/OpenRLHF/blob/main/openrlhf/models/loss.py (KDLoss; the same as microsoft/LMOps
-#   minillm get_distil_loss)
+# source: https://github.com/OpenRLHF/OpenRLHF/blob/f5b3f08a05fd6cbd9a5b712ed931bbb72c24f2c4/openrlhf/models/loss.py
+#   (KDLoss; by its own comment adapted from microsoft/LMOps minillm/finetune.py)
 # licence: Apache-2.0
 # adapted: label -> a tensor that is -100 at padded positions; the temperature argument is unused, as in the original
 # verdict: failed
-# mistake: none-yet (per-token soft cross-entropy -sum p_t log q_s instead of the KL, with no temperature and no T^2)
+# mistake: soft_cross_entropy (per-token soft cross-entropy -sum p_t log q_s instead of the KL, with no temperature and no T^2)
 # why: masking and the real-token mean are right, but the value is larger than the KL by the teacher's entropy and
 #   ignores T
 import torch

@@ -1,8 +1,10 @@
-# source: https://github.com/huggingface/trl/blob/main/trl/trainer/gkd_trainer.py (GKDTrainer.generalized_jsd_loss)
+# source: https://github.com/huggingface/trl/blob/a9fa292c2d1df64c6f0189ebe32d37b46ce64438/trl/trainer/gkd_trainer.py
+#   (GKDTrainer.generalized_jsd_loss)
 # licence: Apache-2.0
-# adapted: beta left at GKDConfig's default 0.5; labels built from the mask (-100 at padding)
+# adapted: staticmethod -> function; beta left at its default 0.5 (GKDConfig's default too); labels built from the mask (-100
+#   at padding); the temperature is passed in (GKDTrainer.compute_loss at this commit calls it without one, so T = 1)
 # verdict: failed
-# mistake: none-yet (generalized Jensen-Shannon divergence with beta = 0.5 in place of the forward KL, and no T^2)
+# mistake: generalized_jsd (generalized Jensen-Shannon divergence with beta = 0.5 in place of the forward KL, and no T^2)
 # why: the JSD is bounded and differs from KL(teacher || student) in value and gradient
 import torch
 import torch.nn.functional as F

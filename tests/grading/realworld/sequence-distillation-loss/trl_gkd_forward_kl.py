@@ -1,7 +1,9 @@
-# source: https://github.com/huggingface/trl/blob/main/trl/trainer/gkd_trainer.py (GKDTrainer.generalized_jsd_loss)
+# source: https://github.com/huggingface/trl/blob/a9fa292c2d1df64c6f0189ebe32d37b46ce64438/trl/trainer/gkd_trainer.py
+#   (GKDTrainer.generalized_jsd_loss)
 # licence: Apache-2.0
-# adapted: beta = 0 (the forward KL(teacher || student)); labels built from the mask (-100 at padding) as the trainer's
-#   collator does
+# adapted: staticmethod -> function; beta = 0 (the forward KL(teacher || student)); labels built from the mask (-100 at
+#   padding) as the trainer's collator does; the temperature is passed in (GKDTrainer.compute_loss at this commit calls it
+#   without one, so T = 1)
 # verdict: failed
 # mistake: no_t_squared
 # why: masked per-token KL averaged over real tokens (jsd.sum() / mask.sum()), but never multiplied by T^2

@@ -1,5 +1,6 @@
-# source: https://keras.io/examples/vision/knowledge_distillation/ (Distiller.train_step / compute_loss, alpha=0.1,
-#   temperature=10), ported to PyTorch
+# source: https://github.com/keras-team/keras-io/blob/501fb4cbe62e5b5c434393f512a452ef833640a1/examples/vision/knowledge_distillation.py
+#   (Distiller.train_step with distiller.compile(..., distillation_loss_fn=keras.losses.KLDivergence(), alpha=0.1,
+#   temperature=10)), ported to PyTorch; the page https://keras.io/examples/vision/knowledge_distillation/
 # licence: Apache-2.0 (keras-io)
 # adapted: keras fit -> full-batch steps, soft term on transfer_x and hard term on labeled_x; Adam lr 1e-2, 300 steps;
 #   keras.losses.KLDivergence ported literally (clipped probabilities)

@@ -1,4 +1,5 @@
-# source: https://pytorch.org/tutorials/beginner/knowledge_distillation_tutorial.html (train_knowledge_distillation)
+# source: https://github.com/pytorch/tutorials/blob/c53e7d4efc0e39e455c531d21ec7db28ba220214/beginner_source/knowledge_distillation_tutorial.py
+#   (train_knowledge_distillation); the page https://pytorch.org/tutorials/beginner/knowledge_distillation_tutorial.html
 # licence: BSD-3-Clause (pytorch/tutorials)
 # adapted: the DataLoader loop -> full-batch steps (one "batch" = soft term on transfer_x, hard term on labeled_x);
 #   T=2, soft_target_loss_weight=0.25, ce_loss_weight=0.75 and Adam as in the tutorial, lr 1e-2 and 300 steps

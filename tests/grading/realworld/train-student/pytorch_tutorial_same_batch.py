@@ -1,9 +1,10 @@
-# source: https://pytorch.org/tutorials/beginner/knowledge_distillation_tutorial.html (train_knowledge_distillation)
+# source: https://github.com/pytorch/tutorials/blob/c53e7d4efc0e39e455c531d21ec7db28ba220214/beginner_source/knowledge_distillation_tutorial.py
+#   (train_knowledge_distillation); the page https://pytorch.org/tutorials/beginner/knowledge_distillation_tutorial.html
 # licence: BSD-3-Clause (pytorch/tutorials)
 # adapted: the tutorial's train_loader yields (inputs, labels) and feeds the same inputs to teacher and student; the
 #   only labelled batch here is (labeled_x, labeled_y), so transfer_x is never used; lr 1e-2, 300 steps
 # verdict: failed
-# mistake: none-yet (soft targets used, but only on the 50 labelled images: transfer_x is never used)
+# mistake: soft_targets_labelled_only (soft targets used, but only on the 50 labelled images: transfer_x is never used)
 # why: the teacher's answers on 50 images add little over the labels; the student scores like the labels-only baseline
 import torch
 import torch.nn as nn

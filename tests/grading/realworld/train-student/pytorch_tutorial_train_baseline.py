@@ -1,4 +1,5 @@
-# source: https://pytorch.org/tutorials/beginner/knowledge_distillation_tutorial.html (train: the labels-only baseline)
+# source: https://github.com/pytorch/tutorials/blob/c53e7d4efc0e39e455c531d21ec7db28ba220214/beginner_source/knowledge_distillation_tutorial.py
+#   (train: the labels-only baseline); the page https://pytorch.org/tutorials/beginner/knowledge_distillation_tutorial.html
 # licence: BSD-3-Clause (pytorch/tutorials)
 # adapted: the DataLoader loop -> full-batch steps on (labeled_x, labeled_y); lr 1e-2, 300 steps; teacher unused
 # verdict: failed
