@@ -155,6 +155,16 @@ MISTAKES: tuple[FormulaMistake, ...] = (
         _with_soft(lambda s, t, y, T, a: T * T * (-(F.softmax(t / T, -1) * F.log_softmax(s / T, -1)).sum(-1)).mean()),
     ),
     FormulaMistake(
+        "squared_error",
+        "squared error of the softened probabilities instead of KL",
+        "Your soft term is the mean squared difference between the teacher's and the student's softened "
+        "probabilities (nn.MSELoss, as KD_Lib's VanillaKD uses by default). It is zero when they match, like the "
+        "KL, but it is another quantity, averaged over the classes too, and its gradients vanish where a "
+        "probability is near 0 or 1. The soft term is T²·KL(teacher ‖ student): F.kl_div(F.log_softmax(s / T), "
+        "F.softmax(t / T), reduction='batchmean').",
+        _with_soft(lambda s, t, y, T, a: T * T * ((F.softmax(t / T, -1) - F.softmax(s / T, -1)) ** 2).mean()),
+    ),
+    FormulaMistake(
         "alpha_swapped",
         "alpha on the wrong term",
         "On this platform alpha weights the soft (teacher) term and 1 - alpha the hard-label term "
@@ -209,6 +219,7 @@ SOFT_TERMS: dict[str, Formula] = {
     "soft_cross_entropy": lambda s, t, y, T, a: (
         T * T * (-(F.softmax(t / T, -1) * F.log_softmax(s / T, -1)).sum(-1)).mean()
     ),
+    "squared_error": lambda s, t, y, T, a: T * T * ((F.softmax(t / T, -1) - F.softmax(s / T, -1)) ** 2).mean(),
 }
 REDUCTION_SCALES: dict[str, Callable[[torch.Tensor, float], float]] = {
     "reduction_mean": lambda s, T: 1 / s.shape[-1],

@@ -40,6 +40,7 @@ def test_reference_passes(small_limits):
         "temperature_student_only",
         "temperature_ignored",
         "soft_cross_entropy",
+        "squared_error",
         "alpha_swapped",
         "alpha_ignored",
         "hard_term_with_temperature",

@@ -136,6 +136,14 @@ def test_verdict_matches_judgement(item: Corpus):
     assert verdict.status == item.verdict, verdict.feedback
 
 
+@pytest.mark.parametrize("item", [c for c in CORPUS if c.verdict == "passed"], ids=lambda c: c.id)
+def test_correct_code_passes_clean(item: Corpus):
+    """Correct code as commonly written (the teacher detached in the training loop, say) gets no mistake and no
+    tip: advice is given only where it points at a real risk in the learner's code."""
+    verdict = graded(item)
+    assert verdict.mistakes == [] and "Tip:" not in verdict.feedback, verdict.feedback
+
+
 def _headline_cases():
     for item in CORPUS:
         key = item.mistake_key

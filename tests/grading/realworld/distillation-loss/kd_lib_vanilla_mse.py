@@ -4,7 +4,7 @@
 # adapted: method -> function; self.temp -> temperature, self.distil_weight -> alpha (KD_Lib's distil_weight already
 #   weights the soft term and 1 - distil_weight the cross-entropy); self.loss_fn -> the default nn.MSELoss()
 # verdict: failed
-# mistake: none-yet (mean squared error between the teacher's and the student's softened probabilities in place of the
+# mistake: squared_error (mean squared error between the teacher's and the student's softened probabilities in place of the
 #   KL; nn.MSELoss also averages over batch x classes)
 # why: T^2 * mean((p_t - q_s)^2) is zero when the two distributions match, like the KL, but it is a different quantity
 #   with different gradients (squared differences of probabilities, averaged over the classes as well), not T^2 * KL
