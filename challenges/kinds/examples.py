@@ -15,7 +15,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from challenges.kinds.grader import GradingTarget, Mistake, _outcome_message, clean_text, mistakes_text, run_drawn
+from challenges.kinds.grader import (
+    GradingTarget,
+    Mistake,
+    _outcome_message,
+    clean_text,
+    mistakes_text,
+    run_drawn,
+    trusted_work,
+)
 
 ExampleStatus = Literal["ran", "failed", "timeout"]
 OUTPUT_CHARS = 4000  # of stdout and stderr each, kept on the run
@@ -48,7 +56,8 @@ def run_examples(target: GradingTarget, code: str, *, device: str = "cpu", pool=
         raise ValueError(f"kind {target.kind} has no visible examples")
     kind = load_kind(target.kind)
     started = time.monotonic()
-    drawn = kind.examples(target, device)
+    with trusted_work():
+        drawn = kind.examples(target, device)
     result = run_drawn(target, kind, code, drawn, device=device, pool=pool)
     output = {"stdout": bounded_output(result.stdout_tail), "stderr": bounded_output(result.stderr_tail)}
     if result.status != "ok":
@@ -59,9 +68,10 @@ def run_examples(target: GradingTarget, code: str, *, device: str = "cpu", pool=
             seconds=round(time.monotonic() - started, 3),
             **output,
         )
-    rows = kind.example_report(drawn, result.cases, target)
+    with trusted_work():
+        rows = kind.example_report(drawn, result.cases, target)
+        diagnosis = diagnosis_of(*kind.example_diagnosis(drawn, result.cases, target))
     rows = [{k: clean_text(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]
-    diagnosis = diagnosis_of(*kind.example_diagnosis(drawn, result.cases, target))
     return ExampleReport(
         status="ran",
         message="",

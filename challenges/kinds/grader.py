@@ -15,7 +15,8 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -243,7 +244,8 @@ def grade(
     kind = load_kind(target.kind)
     started = time.monotonic()
     seed = secrets.randbits(63) if seed is None else seed
-    drawn = kind.draw(seed, target, device)
+    with trusted_work():
+        drawn = kind.draw(seed, target, device)
     result = run_drawn(target, kind, code, drawn, device=device, pool=pool)
     sandbox_done = time.monotonic()
 
@@ -275,7 +277,8 @@ def grade(
     if on_phase is not None:
         on_phase("checking")
     try:
-        evaluation = kind.evaluate(drawn, result.cases, target)
+        with trusted_work():
+            evaluation = kind.evaluate(drawn, result.cases, target)
     except Exception:  # outputs the kind could not judge still end in a verdict (logged with its traceback)
         logger.exception("kind %s could not evaluate a submission's outputs", target.kind)
         message = (
@@ -320,6 +323,27 @@ def decide(evaluation: Evaluation, passed_text: str) -> tuple[GradeStatus, float
     else:
         feedback = summary
     return "failed", passed / len(checks), evaluation, feedback + tips_text
+
+
+@contextmanager
+def trusted_work() -> Iterator[None]:
+    """Run a kind's trusted torch work (drawing cases, references, evaluation, the diagnosis) on one intra-op
+    thread, then restore the process's setting.
+
+    Its tensors are small (at most 2 x 11 x 32,000 floats; a 2,410-parameter student), so a second thread buys
+    little and costs a synchronisation per operation. On shared cores it costs far more: with a cohort's
+    sandboxes busy, OpenMP's waiting threads spin against them. Beside four busy processes the 300-step
+    labels-only baseline took 3-8 s of CPU (5-20 s wall) on two threads and 0.13-0.2 s on one; on a loaded
+    machine the sequence loss's diagnosis (83 candidate formulas on 13 probes) took 14.6 s on two threads and
+    1.2 s on one (docs/benchmarks.md)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def run_drawn(target: GradingTarget, kind, code: str, drawn: list[Drawn], *, device: str, pool=None):

@@ -285,16 +285,29 @@ class LossKind(ChallengeKind):
             f"{fmt(w)} and yours is {got}."
         )
 
+    def candidate_values(self, d: LossDrawn, candidates: list[Candidate]) -> list[float | None]:
+        """Each candidate's float64 value on ``d``, None where its formula cannot be computed there. A kind whose
+        candidates share work (the same per-token divergence under several reductions) computes it once."""
+        args = self._args64(d)
+        values: list[float | None] = []
+        for candidate in candidates:
+            try:
+                values.append(float(candidate.formula(*args)))
+            except (RuntimeError, ValueError, ZeroDivisionError):
+                values.append(None)
+        return values
+
     def _explain(
         self, ordinary: list[tuple[LossDrawn, float, float]], failing: list[int]
     ) -> tuple[list[Mistake], set[int]]:
         """The mistakes that explain the wrong probes ``failing`` (indices into ``ordinary``), and the wrong
         probes they leave unexplained (empty unless only a partial explanation was found)."""
         matches: list[tuple[Candidate, set[int], bool]] = []  # candidate, wrong probes it explains, everywhere?
-        for candidate in self.candidates():
-            try:
-                expected = [self.expected(d, candidate.formula) for d, _, _ in ordinary]
-            except (RuntimeError, ValueError, ZeroDivisionError):
+        candidates = self.candidates()
+        table = [self.candidate_values(d, candidates) for d, _, _ in ordinary]  # a row per probe
+        for k, candidate in enumerate(candidates):
+            expected = [row[k] for row in table]
+            if any(e is None for e in expected):
                 continue
             hits = [_close(v, e) for (_, v, _), e in zip(ordinary, expected, strict=True)]
             explained = {i for i in failing if hits[i]}

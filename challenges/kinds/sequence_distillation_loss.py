@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from challenges.kinds import kind_info
 from challenges.kinds.grader import Check, Mistake, fmt
-from challenges.kinds.loss import Combined, Formula, FormulaMistake, LossDrawn, LossKind, Probe, ValueGroup, close
+from challenges.kinds.loss import Candidate, Combined, FormulaMistake, LossDrawn, LossKind, Probe, ValueGroup, close
 from workers.sandbox import CaseOutput
 
 LONGER_BY = 5
@@ -151,18 +151,25 @@ REDUCTIONS: dict[str, Reduction] = {
 }
 
 
-def _loss(
-    divergence: PerToken = _per_token,
-    reduction: Reduction | None = None,
-    temperature: bool = True,
-    t_squared: bool = True,
-) -> Formula:
-    def loss(s, t, mask, T):
-        per_token = divergence(s, t, T if temperature else 1.0)
-        value = reduction(per_token, mask, s) if reduction else _real_mean(per_token, mask)
-        return T * T * value if t_squared else value
+@dataclass(frozen=True)
+class Composed:
+    """A loss made of its four parts: a per-token divergence (at T, or at 1 when the temperature is ignored),
+    a reduction over the tokens (the mean over real tokens when None), and T² or not."""
 
-    return loss
+    divergence: PerToken = _per_token
+    reduction: Reduction | None = None
+    temperature: bool = True
+    t_squared: bool = True
+
+    def per_token(self, s: torch.Tensor, t: torch.Tensor, T: float) -> torch.Tensor:
+        return self.divergence(s, t, T if self.temperature else 1.0)
+
+    def finish(self, per_token: torch.Tensor, s: torch.Tensor, mask: torch.Tensor, T: float) -> torch.Tensor:
+        value = self.reduction(per_token, mask, s) if self.reduction else _real_mean(per_token, mask)
+        return T * T * value if self.t_squared else value
+
+    def __call__(self, s, t, mask, T) -> torch.Tensor:
+        return self.finish(self.per_token(s, t, T), s, mask, T)
 
 
 MISTAKES: tuple[FormulaMistake, ...] = (
@@ -171,14 +178,14 @@ MISTAKES: tuple[FormulaMistake, ...] = (
         "averaged over padding tokens too",
         "The mean ran over every position, padded ones included, so the loss changes with the padding. Multiply "
         "the per-token KL by the mask and divide by the number of real tokens, mask.sum().",
-        _loss(reduction=REDUCTIONS["mean_over_padding"]),
+        Composed(reduction=REDUCTIONS["mean_over_padding"]),
     ),
     FormulaMistake(
         "batch_size_only",
         "divided by the batch size only",
         "Summing the masked per-token KL and dividing by the batch size makes the loss grow with the length of "
         "the sequences; divide by the number of real tokens, mask.sum(), instead.",
-        _loss(reduction=REDUCTIONS["batch_size_only"]),
+        Composed(reduction=REDUCTIONS["batch_size_only"]),
     ),
     FormulaMistake(
         "masked_logits",
@@ -191,21 +198,21 @@ MISTAKES: tuple[FormulaMistake, ...] = (
         "no_t_squared",
         "T² factor missing",
         "Multiply the averaged KL by T² so its gradients keep their size as T changes, as in the classification loss.",
-        _loss(t_squared=False),
+        Composed(t_squared=False),
     ),
     FormulaMistake(
         "swapped_kl",
         "KL direction swapped",
         "F.kl_div(input, target) computes KL(target ‖ input): the teacher's distribution is the target and the "
         "student's log-probabilities the input. You computed KL(student ‖ teacher).",
-        _loss(DIVERGENCES["swapped_kl"]),
+        Composed(DIVERGENCES["swapped_kl"]),
     ),
     FormulaMistake(
         "mean_over_vocabulary",
         "KL averaged over the vocabulary",
         "The KL of one token sums over the vocabulary; reduction='mean' (or .mean(-1)) also divides it by the "
         "vocabulary size.",
-        _loss(reduction=REDUCTIONS["mean_over_vocabulary"]),
+        Composed(reduction=REDUCTIONS["mean_over_vocabulary"]),
     ),
     FormulaMistake(
         "mean_of_sequence_means",
@@ -213,13 +220,13 @@ MISTAKES: tuple[FormulaMistake, ...] = (
         "You averaged the per-token KL within each sequence and then averaged those means, so a token of a short "
         "sequence weighs more than one of a long sequence. The loss is the mean over all real tokens of the batch: "
         "sum the masked per-token KL over the whole batch and divide once by mask.sum().",
-        _loss(reduction=REDUCTIONS["mean_of_sequence_means"]),
+        Composed(reduction=REDUCTIONS["mean_of_sequence_means"]),
     ),
     FormulaMistake(
         "temperature_ignored",
         "temperature not applied to the logits",
         "Divide both the student's and the teacher's logits by T before the softmax.",
-        _loss(temperature=False),
+        Composed(temperature=False),
     ),
     FormulaMistake(
         "soft_cross_entropy",
@@ -227,7 +234,7 @@ MISTAKES: tuple[FormulaMistake, ...] = (
         "Per token you computed -Σ p_teacher · log q_student (as the KD losses of OpenRLHF and LMOps do). It differs "
         "from the KL by the teacher's entropy: the gradients are the same, but the loss asked for here is the KL, "
         "which is zero when the student matches the teacher. Subtract the teacher's entropy, or use F.kl_div.",
-        _loss(DIVERGENCES["soft_cross_entropy"]),
+        Composed(DIVERGENCES["soft_cross_entropy"]),
     ),
     FormulaMistake(
         "generalized_jsd",
@@ -235,7 +242,7 @@ MISTAKES: tuple[FormulaMistake, ...] = (
         f"Your loss matches the generalised Jensen–Shannon divergence with β = {JSD_BETA:g}, GKD's default (TRL's "
         "GKDTrainer): each distribution compared with their mixture. It is a sound loss for on-policy "
         "distillation, but the loss asked for here is the forward KL(teacher ‖ student), what GKD gives at β = 0.",
-        _loss(DIVERGENCES["generalized_jsd"]),
+        Composed(DIVERGENCES["generalized_jsd"]),
     ),
     FormulaMistake(
         "softmax_over_sequence_axis",
@@ -264,7 +271,7 @@ def _combined() -> tuple[Combined, ...]:
         keys = tuple(k for k in (divergence, reduction, temperature, t_squared) if k)
         if len(keys) < 2:
             continue
-        formula = _loss(
+        formula = Composed(
             DIVERGENCES[divergence] if divergence else _per_token,
             REDUCTIONS[reduction] if reduction else None,
             temperature=not temperature,
@@ -316,6 +323,26 @@ class SequenceDistillationLoss(LossKind):
 
     def reference(self, *args) -> torch.Tensor:
         return reference(*args)
+
+    def candidate_values(self, d: LossDrawn, candidates: list[Candidate]) -> list[float | None]:
+        """As the base class's, with each per-token divergence computed once per probe and temperature: the 83
+        candidates share 8 of them (the 32,000-token probe made this most of the diagnosis's cost)."""
+        s, t, mask, T = self._args64(d)
+        shared: dict[tuple[PerToken, bool], torch.Tensor] = {}
+        values: list[float | None] = []
+        for candidate in candidates:
+            formula = candidate.formula
+            try:
+                if isinstance(formula, Composed):
+                    key = (formula.divergence, formula.temperature)
+                    if key not in shared:
+                        shared[key] = formula.per_token(s, t, T)
+                    values.append(float(formula.finish(shared[key], s, mask, T)))
+                else:
+                    values.append(float(formula(s, t, mask, T)))
+            except (RuntimeError, ValueError, ZeroDivisionError):
+                values.append(None)
+        return values
 
     def example_inputs(self) -> list[tuple[SequenceProbe, dict]]:
         return self.draw_inputs(EXAMPLE_SEED, EXAMPLE_SHAPES)

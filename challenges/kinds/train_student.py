@@ -47,8 +47,6 @@ learn by distillation.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib.metadata import version as package_version
@@ -68,6 +66,7 @@ from challenges.kinds.grader import (
     Mistake,
     mistakes_text,
     runs_check,
+    trusted_work,
 )
 from workers.sandbox import Case, CaseOutput, ModuleSpec, StateDictResult
 
@@ -174,23 +173,6 @@ OUTSIDE_LABELS = Mistake(
 
 
 SPLIT_NAMES = ("x_train", "y_train", "x_test", "y_test")
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run the trusted side's torch work on one intra-op thread, then restore the process's setting.
-
-    Its tensors are tiny (at most 1,257 x 64; a 2,410-parameter student), so a second thread buys nothing and
-    costs a synchronisation per operation. On shared cores it costs far more: with a cohort's sandboxes busy,
-    OpenMP's waiting threads spin against them; beside four busy processes the 300-step labels-only baseline
-    took 3-8 s of CPU (5-20 s wall) on two threads, and 0.13-0.2 s on one (docs/benchmarks.md).
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _cache_parts() -> tuple[str, ...]:
@@ -409,7 +391,7 @@ def _references(hidden: Hidden) -> tuple[torch.Tensor, float, float, float]:
 def _example_references() -> tuple[torch.Tensor, float, float, float]:
     """:func:`_references` for the one example draw, once per process. That draw is fixed (its seed, data and
     noise are EXAMPLE_SEED's), so its teacher answers and labels-only baseline are the same for every run."""
-    with _one_thread():
+    with trusted_work():
         _, hidden, _ = draw_example()
         return _references(hidden)
 
@@ -687,8 +669,7 @@ class TrainStudent(ChallengeKind):
     result = StateDictResult(module="student", series_max=SERIES_MAX)
 
     def draw(self, seed: int, target: GradingTarget, device: str) -> list[TrainDrawn]:
-        with _one_thread():
-            args, hidden = draw_task(seed)
+        args, hidden = draw_task(seed)
         return [TrainDrawn(case=Case({**args, "device": device}), hidden=hidden)]
 
     def thresholds(self, target: GradingTarget) -> tuple[float, float]:
@@ -700,10 +681,6 @@ class TrainStudent(ChallengeKind):
         return {"kind": self.info.name, "min_accuracy": min_accuracy, "min_agreement": min_agreement}
 
     def evaluate(self, drawn: list[TrainDrawn], outputs: list[CaseOutput], target: GradingTarget) -> Evaluation:
-        with _one_thread():
-            return self._evaluate(drawn, outputs, target)
-
-    def _evaluate(self, drawn: list[TrainDrawn], outputs: list[CaseOutput], target: GradingTarget) -> Evaluation:
         [d], [out] = drawn, outputs
         hidden = d.hidden
         min_accuracy, min_agreement = self.thresholds(target)
@@ -785,23 +762,20 @@ class TrainStudent(ChallengeKind):
         return Evaluation(checks=checks, mistakes=mistakes, details=details)
 
     def examples(self, target: GradingTarget, device: str) -> list[ExampleDrawn]:
-        with _one_thread():
-            args, hidden, validation = draw_example()
+        args, hidden, validation = draw_example()
         return [ExampleDrawn(case=Case({**args, "device": device}), hidden=hidden, validation=validation)]
 
     def example_report(self, drawn: list[ExampleDrawn], outputs: list[CaseOutput], target: GradingTarget) -> list[dict]:
         """The example's one row: the trained student on the visible validation split beside the thresholds,
         the labels-only baseline and the teacher, its training curve's length and ends, and what went wrong
         in the grader's own words. The hidden test set is not touched."""
-        with _one_thread():
-            return [self._example_findings(drawn, outputs, target)[0]]
+        return [self._example_findings(drawn, outputs, target)[0]]
 
     def example_diagnosis(
         self, drawn: list[ExampleDrawn], outputs: list[CaseOutput], target: GradingTarget
     ) -> tuple[list[Mistake], str]:
         """The mistakes the row's advice names, for the run's diagnosis (scoring the student again is cheap)."""
-        with _one_thread():
-            return self._example_findings(drawn, outputs, target)[1], ""
+        return self._example_findings(drawn, outputs, target)[1], ""
 
     def _example_findings(
         self, drawn: list[ExampleDrawn], outputs: list[CaseOutput], target: GradingTarget
