@@ -58,8 +58,7 @@ def certificate_requirements(*, user: User, path: Path) -> Requirements:
     from challenges.models import Submission
     from challenges.selectors import challenge_list
     from drops.models import Drop, DropProgress
-    from plans.models import DistillationPlan
-    from plans.services import PLAN_DROP_SLUG
+    from plans.models import PLAN_DROP_SLUG, DistillationPlan
 
     drops_total = Drop.objects.filter(path=path).count()
     plan_required = Drop.objects.filter(path=path, slug=PLAN_DROP_SLUG).exists()

@@ -16,6 +16,7 @@ from django.utils import timezone
 from challenges import dispatch, limits, scheduler
 from challenges.kinds.grader import Verdict
 from challenges.models import Challenge, ExampleRun, HintReveal, Submission
+from learnpath.signals import learner_progress_changed
 
 logger = logging.getLogger(__name__)
 
@@ -294,9 +295,9 @@ def submission_record_verdict(*, submission_id: int, verdict: Verdict) -> Submis
 def _after_verdict(submission: Submission) -> None:
     """A passing verdict may be the last thing the learner needed for the path's certificate."""
     if submission.status == Submission.Status.PASSED:
-        from certificates.services import certificate_check_on_commit
-
-        certificate_check_on_commit(user_id=submission.user_id, challenge_id=submission.challenge_id)
+        learner_progress_changed.send(
+            sender=Submission, user_id=submission.user_id, challenge_id=submission.challenge_id
+        )
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from drops import selectors, services
+from drops import scheduling, selectors, services
 from drops.models import Drop, RecallCard, ReviewCard
 from drops.selectors import CardMemory
 from learnpath.api.errors import Conflict, error_response
@@ -87,7 +87,7 @@ def card_payload(review_card: ReviewCard, now, fsrs_scheduler=None) -> dict:
         "due": review_card.due,
         "last_review": review_card.last_review,
         "retrievability": (
-            services.retrievability(review_card, now, fsrs_scheduler)
+            scheduling.retrievability(review_card, now, fsrs_scheduler)
             if selectors.recall_is_meaningful(review_card, now)
             else None
         ),
@@ -163,7 +163,7 @@ class TodayApi(APIView):
 
     @staticmethod
     def payload(plan: selectors.TodayPlan, now) -> dict:
-        fsrs_scheduler = services.scheduler()
+        fsrs_scheduler = scheduling.scheduler()
         return {
             "date": plan.today,
             "timezone": plan.timezone,
@@ -335,7 +335,7 @@ class ReviewsDueApi(APIView):
 
         def build():
             session, valid_until = selectors.due_session_until(user=request.user, now=now, limit=limit)
-            fsrs_scheduler = services.scheduler()
+            fsrs_scheduler = scheduling.scheduler()
             payload = {
                 "remaining": session.counts.in_session,
                 "held_back": session.counts.capped,

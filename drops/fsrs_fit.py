@@ -147,7 +147,7 @@ def _fit(*, epochs: int, only_if_new: bool, now: datetime | None) -> FsrsFit:
 
 def fsrs_fit_used_changed() -> None:
     """Which parameters the scheduler uses changed: every process looks them up again, cached reads go stale."""
-    from drops.services import scheduler_parameters_changed
+    from drops.scheduling import scheduler_parameters_changed
     from learnpath.cache import content_changed
 
     scheduler_parameters_changed()

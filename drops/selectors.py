@@ -20,8 +20,10 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Min, Q
 from django.urls import reverse
 
-from drops.days import local_date, next_day_start
+from drops.days import day_start, local_date, next_day_start
 from drops.models import DailyActivity, Drop, DropProgress, ReviewCard, ReviewLog, Streak
+from drops.scheduling import LEARN_AHEAD, scheduler, to_fsrs
+from drops.streaks import REVIEW_SECONDS_CAP, settle_missed_days
 from learnpath.cache import content_cached, learner_cached, learner_cached_until
 from learnpath.models import Enrollment, Path
 
@@ -95,8 +97,6 @@ def drop_neighbours(drop: Drop) -> tuple[Drop | None, Drop | None]:
 def session_horizon(state: int, now: datetime, zone: ZoneInfo) -> datetime:
     """A card is in today's session when due by this moment: Review cards by the end of the local day,
     learning steps (minutes apart) within the learn-ahead window."""
-    from drops.services import LEARN_AHEAD
-
     if state == ReviewCard.State.REVIEW:
         return next_day_start(now, zone)
     return now + LEARN_AHEAD
@@ -115,8 +115,6 @@ class DueCounts:
 
 
 def _session_filters(now: datetime, zone: ZoneInfo) -> tuple[Q, Q]:
-    from drops.services import LEARN_AHEAD
-
     # Learning and Relearning spelled out (not "not Review") so that the (user, state, due) index serves both.
     learning = Q(state__in=LEARNING_STATES, due__lte=now + LEARN_AHEAD)
     review = Q(state=ReviewCard.State.REVIEW, due__lt=next_day_start(now, zone))
@@ -159,8 +157,6 @@ def due_cards(*, user: User, now: datetime, zone: ZoneInfo, counts: DueCounts, l
 def session_changes_at(*, user: User, now: datetime, zone: ZoneInfo) -> datetime:
     """The first moment at which time alone changes today's session: a learning step comes within the
     learn-ahead window, or the local day ends (Review cards due tomorrow join then). One query."""
-    from drops.services import LEARN_AHEAD
-
     later = ReviewCard.objects.filter(user=user, card__is_active=True, state__in=LEARNING_STATES)
     next_due = later.filter(due__gt=now + LEARN_AHEAD).aggregate(due=Min("due"))["due"]
     midnight = next_day_start(now, zone)
@@ -260,8 +256,6 @@ class SessionStats:
 
 def review_session_stats(*, user: User, now: datetime, zone: ZoneInfo) -> SessionStats:
     """Counts, accuracy and time of the latest review session of the learner's local day (one query)."""
-    from drops.services import REVIEW_SECONDS_CAP
-
     rows = list(
         ReviewLog.objects.filter(user=user, local_date=local_date(now, zone), reviewed_at__lte=now)
         .order_by("reviewed_at", "pk")
@@ -326,12 +320,66 @@ class StreakView:
     last_day: date | None
 
 
+# Rest days are looked for in at most this many days before today; older gaps count as missed.
+REST_DAY_WINDOW = 366
+
+
+def rest_days_before(*, streak: Streak, today: date, zone: ZoneInfo) -> frozenset[date]:
+    """The days between the streak's last counted day and ``today`` on which nothing was waiting."""
+    if streak.last_day is None or streak.user_id is None or (today - streak.last_day).days <= 1:
+        return frozenset()
+    first = max(streak.last_day + timedelta(days=1), today - timedelta(days=REST_DAY_WINDOW))
+    return rest_days(user_id=streak.user_id, zone=zone, first=first, last=today - timedelta(days=1))
+
+
+def rest_days(*, user_id: int, zone: ZoneInfo, first: date, last: date) -> frozenset[date]:
+    """Local days in [first, last] with no drop available and no review due: nothing to do, nothing missed.
+
+    Reconstructed from history (three queries): a drop was waiting if it had unlocked and was not yet
+    completed; a card was due if the due date in force at the start of the day (its ``due_after`` from the
+    last review before then, or the moment it was added) fell before the day's end.
+    """
+    if last < first:
+        return frozenset()
+    start, end = day_start(first, zone), day_start(last + timedelta(days=1), zone)
+    drops = list(
+        DropProgress.objects.filter(user_id=user_id, unlocked_at__lt=end)
+        .filter(Q(completed_at__isnull=True) | Q(completed_at__gte=start))
+        .values_list("unlocked_at", "completed_at")
+    )
+    timelines: dict[int, list[tuple[datetime, datetime]]] = {
+        pk: [(added, added)]
+        for pk, added in ReviewCard.objects.filter(user_id=user_id, added_at__lt=end).values_list("pk", "added_at")
+    }
+    logs = ReviewLog.objects.filter(user_id=user_id, reviewed_at__lt=end).order_by("reviewed_at", "pk")
+    for card_id, reviewed_at, due_after in logs.values_list("review_card_id", "reviewed_at", "due_after"):
+        if card_id in timelines:
+            timelines[card_id].append((reviewed_at, due_after))
+
+    def due_at(timeline: list[tuple[datetime, datetime]], moment: datetime) -> datetime:
+        due = timeline[0][1]
+        for since, value in timeline:
+            if since > moment:
+                break
+            due = value
+        return due
+
+    rest = set()
+    day = first
+    while day <= last:
+        s, e = day_start(day, zone), day_start(day + timedelta(days=1), zone)
+        drop_waiting = any(unlocked < e and (done is None or done >= s) for unlocked, done in drops)
+        card_due = any(line[0][0] < e and due_at(line, s) < e for line in timelines.values())
+        if not drop_waiting and not card_due:
+            rest.add(day)
+        day += timedelta(days=1)
+    return frozenset(rest)
+
+
 def streak_view(streak: Streak | None, today: date) -> StreakView:
     """The streak as it stands today: days missed since the last one that counted spend freezes (read-only)."""
     if streak is None:
         return StreakView(0, 0, 0, False, None)
-    from drops.services import rest_days_before, settle_missed_days
-
     zone = ZoneInfo(streak.zone_name or "UTC")
     settled = copy.copy(streak)
     settle_missed_days(settled, today, rest_days_before(streak=streak, today=today, zone=zone))
@@ -491,8 +539,6 @@ def progress_summary_until(*, user: User, now: datetime) -> tuple[dict, datetime
 def average_retrievability(cards: list[CardMemory], now: datetime) -> float | None:
     """The mean probability of recall now (FSRS) of the cards for which it means something
     (``recall_is_meaningful``: in long-term review, last reviewed a day ago or more); None when there are none."""
-    from drops.services import scheduler, to_fsrs
-
     fsrs_scheduler = scheduler()
     fsrs_now = to_fsrs_now(now)
     values = [

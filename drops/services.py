@@ -8,33 +8,32 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import fsrs
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from drops.days import day_start, local_date, next_day_start, to_utc
+from drops.days import local_date, next_day_start, to_utc
 from drops.models import DailyActivity, Drop, DropProgress, RecallCard, ReviewCard, ReviewLog, Streak
-from drops.selectors import recall_is_meaningful
+from drops.scheduling import retrievability, scheduler, to_fsrs
+from drops.selectors import due_counts, recall_is_meaningful, rest_days_before, session_horizon
+from drops.streaks import (
+    READING_CAP_FACTOR,
+    READING_SECONDS_FLOOR_CAP,
+    REVIEW_SECONDS_CAP,
+    streak_count_day,
+)
+from learnpath.cache import learner_changed
 from learnpath.models import Path
+from learnpath.profiles import profile_for
+from learnpath.signals import learner_progress_changed
 
 logger = logging.getLogger(__name__)
 
-# Client-reported time is capped per action so that the goal cannot be inflated.
-REVIEW_SECONDS_CAP = 120
-READING_CAP_FACTOR = 3  # a drop counts for at most three times its estimated minutes
-READING_SECONDS_FLOOR_CAP = 15 * 60
-# Learning steps are minutes apart: a card due within this window stays in today's session, as in Anki.
-LEARN_AHEAD = timedelta(minutes=20)
-FREEZE_EVERY_DAYS = 7
-MAX_FREEZES = 2
 ANSWER_MAX_LENGTH = 500
 
 
@@ -78,91 +77,6 @@ class RatingResult:
     streak: Streak
 
 
-# ---------- the scheduler ----------
-
-
-@dataclass(frozen=True)
-class AcceptedParameters:
-    fit_id: int | None  # None: py-fsrs's defaults, no accepted fit
-    parameters: tuple[float, ...]
-    looked_up_at: float  # time.monotonic()
-
-
-_accepted: AcceptedParameters | None = None
-_schedulers: dict[tuple, fsrs.Scheduler] = {}
-_SCHEDULERS_KEPT = 64  # learners choose their retention freely: the memo is emptied when it grows past this
-
-
-def scheduler(*, desired_retention: float | None = None) -> fsrs.Scheduler:
-    """The FSRS scheduler for a desired retention (the platform's FSRS_DESIRED_RETENTION when None), with the
-    parameters of the newest accepted fit (py-fsrs's defaults until one is accepted: drops.fsrs_fit).
-
-    Every read that shows recall calls this, so it makes no query and builds nothing on most calls: the
-    accepted parameters are looked up once per process and then at most every FSRS_PARAMETERS_RECHECK_SECONDS
-    (at once after a fit made in this process), and one scheduler is kept per (parameters, retention, fuzzing).
-    Retrievability depends on the parameters only, so a read that shows recall needs no learner.
-    """
-    accepted = accepted_parameters()
-    retention = settings.FSRS_DESIRED_RETENTION if desired_retention is None else float(desired_retention)
-    fuzzing = settings.FSRS_FUZZING
-    key = (accepted.parameters, retention, fuzzing)
-    found = _schedulers.get(key)
-    if found is None:
-        if len(_schedulers) >= _SCHEDULERS_KEPT:
-            _schedulers.clear()
-        found = _schedulers[key] = fsrs.Scheduler(
-            parameters=accepted.parameters, desired_retention=retention, enable_fuzzing=fuzzing
-        )
-    return found
-
-
-def accepted_parameters() -> AcceptedParameters:
-    """The parameters the scheduler uses now: the newest accepted FsrsFit's, or py-fsrs's defaults."""
-    global _accepted
-    current = _accepted
-    recheck = settings.FSRS_PARAMETERS_RECHECK_SECONDS
-    if current is not None and (recheck is None or time.monotonic() - current.looked_up_at < recheck):
-        return current
-    _accepted = current = _accepted_lookup()
-    return current
-
-
-def scheduler_parameters_changed() -> None:
-    """A fit was accepted, or an operator changed which one is used: look the parameters up again on next use
-    (now, and again when the current transaction commits)."""
-
-    def forget() -> None:
-        global _accepted
-        _accepted = None
-
-    forget()
-    transaction.on_commit(forget)
-
-
-def _accepted_lookup() -> AcceptedParameters:
-    from drops.models import FsrsFit
-
-    defaults = tuple(fsrs.scheduler.DEFAULT_PARAMETERS)
-    row = FsrsFit.objects.filter(accepted=True).order_by("-fitted_at", "-pk").values_list("pk", "parameters").first()
-    if row is not None:
-        try:
-            parameters = tuple(float(value) for value in row[1])
-            fsrs.Scheduler(parameters=parameters)  # checks their number and bounds for this py-fsrs
-        except (TypeError, ValueError) as error:
-            # Fitted by another py-fsrs version (another number of parameters): the defaults are safe.
-            logger.warning("FSRS fit %s is not usable with this py-fsrs (%s): using the defaults", row[0], error)
-        else:
-            return AcceptedParameters(row[0], parameters, time.monotonic())
-    return AcceptedParameters(None, defaults, time.monotonic())
-
-
-def interval_days(*, stability_days: float, desired_retention: float) -> float:
-    """The interval FSRS gives a card of this stability (its interval at 90%) at ``desired_retention``."""
-    decay = -accepted_parameters().parameters[20]
-    factor = 0.9 ** (1 / decay) - 1
-    return stability_days / factor * (desired_retention ** (1 / decay) - 1)
-
-
 # ---------- unlocking ----------
 
 
@@ -183,8 +97,6 @@ def schedule_timezone_changed(*, user: User, old_timezone: str | None = None, no
     The next day is counted from the moment the previous drop was completed, seen in the new zone. Nothing
     already unlocked is touched (never re-lock), and nothing moves into the past. Returns how many moved.
     """
-    from learnpath.services import profile_for
-
     now = now or timezone.now()
     zone = profile_for(user).zone
     streak = _lock_learner(user)
@@ -232,8 +144,6 @@ def drop_complete(*, user: User, drop: Drop, seconds_spent: int, now: datetime |
     Idempotent: completing again (or concurrently) changes nothing and reports ``newly_completed=False``.
     Raises DropLocked when the learner cannot open the drop yet.
     """
-    from learnpath.services import profile_for
-
     now = now or timezone.now()
     zone = profile_for(user).zone
     streak = _lock_learner(user)
@@ -272,9 +182,8 @@ def drop_complete(*, user: User, drop: Drop, seconds_spent: int, now: datetime |
     activity_record(
         user=user, now=now, seconds_reading=seconds, drops_completed=1, counts_for_streak=True, _streak=streak
     )
-    from certificates.services import certificate_check_on_commit
-
-    certificate_check_on_commit(user_id=user.pk, path_id=drop.path_id)  # the last drop may finish the path
+    # The last drop may finish the path (the certificates app listens).
+    learner_progress_changed.send(sender=DropProgress, user_id=user.pk, path_id=drop.path_id)
     return CompletionResult(progress, True, next_drop, next_unlocks_at, len(new_cards), streak)
 
 
@@ -303,25 +212,6 @@ def suggested_rating(correct: bool) -> int:
     return ReviewLog.Rating.GOOD if correct else ReviewLog.Rating.AGAIN
 
 
-def to_fsrs(review_card: ReviewCard) -> fsrs.Card:
-    return fsrs.Card(
-        card_id=review_card.pk,
-        state=fsrs.State(review_card.state),
-        step=review_card.step,
-        stability=review_card.stability,
-        difficulty=review_card.difficulty,
-        due=to_utc(review_card.due),
-        last_review=to_utc(review_card.last_review) if review_card.last_review else None,
-    )
-
-
-def retrievability(review_card: ReviewCard, now: datetime, fsrs_scheduler: fsrs.Scheduler | None = None) -> float:
-    """Probability of recall now; 0 for a card never reviewed."""
-    if review_card.last_review is None:
-        return 0.0
-    return float((fsrs_scheduler or scheduler()).get_card_retrievability(to_fsrs(review_card), to_utc(now)))
-
-
 @transaction.atomic
 def review_card_rate(
     *,
@@ -340,9 +230,6 @@ def review_card_rate(
     Raises ReviewCard.DoesNotExist for another learner's card, CardNotDue for a card that is not in today's
     session, ReviewInputError for a missing answer or rating.
     """
-    from drops.selectors import due_counts
-    from learnpath.services import profile_for
-
     now = now or timezone.now()
     profile = profile_for(user)
     streak = _lock_learner(user)
@@ -412,8 +299,6 @@ def review_card_rate(
 
 
 def _in_session(review_card: ReviewCard, now: datetime, zone) -> bool:
-    from drops.selectors import session_horizon
-
     return review_card.due <= session_horizon(review_card.state, now, zone)
 
 
@@ -437,8 +322,6 @@ def activity_record(
 
     Seconds are clamped to one action's caps here too, so no caller can inflate the goal.
     """
-    from learnpath.services import profile_for
-
     now = now or timezone.now()
     streak = _streak or _lock_learner(user)
     zone = profile_for(user).zone
@@ -458,107 +341,12 @@ def activity_record(
     return activity
 
 
-def streak_count_day(streak: Streak, day: date, rest: frozenset[date] = frozenset()) -> None:
-    """Count ``day``: freezes cover missed days in between (one each); without enough, the streak restarts.
-
-    ``rest`` holds days on which nothing was waiting: skipping them is no lapse.
-    """
-    if streak.last_day is not None and day <= streak.last_day:
-        return
-    settle_missed_days(streak, day, rest)
-    streak.current += 1
-    if streak.current % FREEZE_EVERY_DAYS == 0 and streak.freezes < MAX_FREEZES:
-        streak.freezes += 1
-    streak.longest = max(streak.longest, streak.current)
-    streak.last_day = day
-
-
-def settle_missed_days(streak: Streak, today: date, rest: frozenset[date] = frozenset()) -> None:
-    """Spend freezes on the days missed between the last counted day and ``today`` (in place, not saved).
-
-    Days in ``rest`` (nothing was waiting) are not missed: they neither grow nor break the streak.
-    """
-    if streak.last_day is None:
-        return
-    gap = (today - streak.last_day).days - 1
-    missed = sum(1 for n in range(1, gap + 1) if streak.last_day + timedelta(days=n) not in rest)
-    if missed <= 0:
-        return
-    if missed <= streak.freezes:
-        streak.freezes -= missed
-        streak.freezes_used += missed
-        streak.last_day = today - timedelta(days=1)
-    else:
-        streak.freezes_used += streak.freezes
-        streak.freezes = 0
-        streak.current = 0
-
-
-# Rest days are looked for in at most this many days before today; older gaps count as missed.
-REST_DAY_WINDOW = 366
-
-
-def rest_days_before(*, streak: Streak, today: date, zone: ZoneInfo) -> frozenset[date]:
-    """The days between the streak's last counted day and ``today`` on which nothing was waiting."""
-    if streak.last_day is None or streak.user_id is None or (today - streak.last_day).days <= 1:
-        return frozenset()
-    first = max(streak.last_day + timedelta(days=1), today - timedelta(days=REST_DAY_WINDOW))
-    return rest_days(user_id=streak.user_id, zone=zone, first=first, last=today - timedelta(days=1))
-
-
-def rest_days(*, user_id: int, zone: ZoneInfo, first: date, last: date) -> frozenset[date]:
-    """Local days in [first, last] with no drop available and no review due: nothing to do, nothing missed.
-
-    Reconstructed from history (three queries): a drop was waiting if it had unlocked and was not yet
-    completed; a card was due if the due date in force at the start of the day (its ``due_after`` from the
-    last review before then, or the moment it was added) fell before the day's end.
-    """
-    if last < first:
-        return frozenset()
-    start, end = day_start(first, zone), day_start(last + timedelta(days=1), zone)
-    drops = list(
-        DropProgress.objects.filter(user_id=user_id, unlocked_at__lt=end)
-        .filter(Q(completed_at__isnull=True) | Q(completed_at__gte=start))
-        .values_list("unlocked_at", "completed_at")
-    )
-    timelines: dict[int, list[tuple[datetime, datetime]]] = {
-        pk: [(added, added)]
-        for pk, added in ReviewCard.objects.filter(user_id=user_id, added_at__lt=end).values_list("pk", "added_at")
-    }
-    logs = ReviewLog.objects.filter(user_id=user_id, reviewed_at__lt=end).order_by("reviewed_at", "pk")
-    for card_id, reviewed_at, due_after in logs.values_list("review_card_id", "reviewed_at", "due_after"):
-        if card_id in timelines:
-            timelines[card_id].append((reviewed_at, due_after))
-
-    def due_at(timeline: list[tuple[datetime, datetime]], moment: datetime) -> datetime:
-        due = timeline[0][1]
-        for since, value in timeline:
-            if since > moment:
-                break
-            due = value
-        return due
-
-    rest = set()
-    day = first
-    while day <= last:
-        s, e = day_start(day, zone), day_start(day + timedelta(days=1), zone)
-        drop_waiting = any(unlocked < e and (done is None or done >= s) for unlocked, done in drops)
-        card_due = any(line[0][0] < e and due_at(line, s) < e for line in timelines.values())
-        if not drop_waiting and not card_due:
-            rest.add(day)
-        day += timedelta(days=1)
-    return frozenset(rest)
-
-
 def _lock_learner(user: User) -> Streak:
     """Lock the learner's row before a daily-loop write, and mark their cached summaries stale.
 
     Every service here that changes a learner's state comes through this first, so it is the one place the
     learner's cached Today, review session, progress and outline (learnpath.cache) are invalidated.
     """
-    from learnpath.cache import learner_changed
-    from learnpath.services import profile_for
-
     learner_changed(user.pk)
     Streak.objects.get_or_create(user=user, defaults={"zone_name": profile_for(user).timezone})
     return Streak.objects.select_for_update().get(user=user)

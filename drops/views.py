@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from drops import selectors, services
+from drops import scheduling, selectors, services
 from drops.demos import DEMOS, demo_uses, demos_in_html
 from drops.extras import render_extras
 from drops.models import Drop, RecallCard, ReviewCard
@@ -222,7 +222,7 @@ def _card_context(review_card: ReviewCard, now) -> dict:
         "review_card": review_card,
         "card": card,
         "choices": selectors.choice_order(review_card) if card.kind == RecallCard.Kind.CHOICE else [],
-        "retrievability": round(100 * services.retrievability(review_card, now)) if meaningful else None,
+        "retrievability": round(100 * scheduling.retrievability(review_card, now)) if meaningful else None,
         "state_label": ReviewCard.State(review_card.state).label,
     }
 

@@ -177,7 +177,7 @@ class ProfileForm(forms.ModelForm):
     @property
     def retention_workload(self) -> list[dict]:
         """For the settings page: how far apart reviews come, and how many there are, at each retention."""
-        from drops.services import interval_days
+        from drops.scheduling import interval_days
 
         current = round(self.instance.retention * 100, 1)
         rows = []

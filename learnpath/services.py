@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from learnpath.cache import learner_changed
 from learnpath.models import Enrollment, LearnerProfile, Path, validate_timezone
+from learnpath.profiles import profile_for
 from learnpath.redis_cache import CacheUnavailable
 
 EMAIL_TAKEN = "Another account already uses that address."
@@ -86,11 +87,6 @@ def account_settings_update(*, user: User, email: str, **changes) -> LearnerProf
     """The settings page: the address and the profile saved together, or neither."""
     user_email_update(user=user, email=email)
     return profile_update(user=user, **changes)
-
-
-def profile_for(user: User) -> LearnerProfile:
-    profile, _ = LearnerProfile.objects.get_or_create(user=user)
-    return profile
 
 
 @transaction.atomic

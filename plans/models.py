@@ -10,6 +10,9 @@ from django.db import models
 
 from plans.calculator import CalculatorInputs, CalculatorResult, calculate
 
+# The slug of the drop that is the worksheet: saving a complete plan completes it.
+PLAN_DROP_SLUG = "plan-your-distillation"
+
 TEXT_LIMIT = 5000
 MAX_MONTHLY_REQUESTS = 10**12
 MAX_COUNT = 10**9

@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from plans.models import DistillationPlan
+from learnpath.signals import learner_progress_changed
+from plans.models import PLAN_DROP_SLUG, DistillationPlan
 
-PLAN_DROP_SLUG = "plan-your-distillation"
 MAX_PLANS_PER_OWNER = 50
 # Time spent on the worksheet is estimated from the plan's age; a plan left open for days is not days of work.
 MAX_SECONDS_CREDITED = 2 * 60 * 60
@@ -80,14 +80,14 @@ def _after_save(*, plan: DistillationPlan, now: datetime) -> None:
 def _certificate_check(*, user: User) -> None:
     """A first complete plan may be the last thing a learner needed for a certificate, on each path with the worksheet.
 
-    Checked after the commit, as drops and verdicts are (certificates.services.certificate_check_on_commit).
+    Said through learnpath.signals.learner_progress_changed, as drops and verdicts say theirs; the certificates app
+    checks after the commit.
     """
-    from certificates.services import certificate_check_on_commit
     from learnpath.models import Path
 
     paths = Path.objects.filter(enrollments__user=user, drops__slug=PLAN_DROP_SLUG).values_list("pk", flat=True)
     for path_id in paths.distinct():
-        certificate_check_on_commit(user_id=user.pk, path_id=path_id)
+        learner_progress_changed.send(sender=DistillationPlan, user_id=user.pk, path_id=path_id)
 
 
 def _plan_drop_complete(*, user: User, seconds_spent: int, now: datetime) -> None:

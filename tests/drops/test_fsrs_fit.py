@@ -18,7 +18,7 @@ from django.core.management import CommandError, call_command
 from django.core.management.color import no_style
 from django.db import connection
 
-from drops import services
+from drops import scheduling, services
 from drops.fsrs_fit import review_histories
 from drops.models import Drop, FsrsFit, RecallCard, ReviewCard, ReviewLog
 from drops.tasks import fit_fsrs_parameters
@@ -40,7 +40,7 @@ TRUE_PARAMETERS = tuple(
 def _parameters_looked_up_again(db):
     """A fit accepted in one test must not outlive its (rolled back) row in the next."""
     yield
-    services.scheduler_parameters_changed()
+    scheduling.scheduler_parameters_changed()
 
 
 # The held-out reviews are chosen by a hash of the card's id, so the simulated cards get the same ids in every run
@@ -144,7 +144,7 @@ def a_first_rating(make_user, tiny, **profile):
 def test_a_fit_on_enough_reviews_is_checked_on_held_out_reviews_and_then_schedules(reviewed, make_user, tiny):
     logs = ReviewLog.objects.count()
     assert logs >= 512
-    assert services.scheduler().parameters == DEFAULTS
+    assert scheduling.scheduler().parameters == DEFAULTS
 
     out = StringIO()
     call_command("fit_fsrs", "--epochs", "1", stdout=out)
@@ -164,7 +164,7 @@ def test_a_fit_on_enough_reviews_is_checked_on_held_out_reviews_and_then_schedul
     assert "accepted: the scheduler uses it" in text
 
     # Scheduling uses the fitted parameters from now on, with each learner's own retention.
-    assert services.scheduler().parameters == tuple(fit.parameters)
+    assert scheduling.scheduler().parameters == tuple(fit.parameters)
     rated = a_first_rating(make_user, tiny, desired_retention=0.8)
     fitted = fsrs.Scheduler(parameters=fit.parameters, desired_retention=0.8, enable_fuzzing=False)
     expected, _ = fitted.review_card(
@@ -188,7 +188,7 @@ def test_the_daily_task_keeps_parameters_that_are_not_better_and_refits_only_aft
     assert not fit.accepted
     assert fit.held_out_log_loss < fit.default_held_out_log_loss  # recorded all the same
     assert "not better" in outcome and f"{fit.held_out_log_loss:.4f}" in outcome
-    assert services.scheduler().parameters == DEFAULTS
+    assert scheduling.scheduler().parameters == DEFAULTS
 
     assert "No review since the last fit" in fit_fsrs_parameters()
     with pytest.raises(CommandError, match="no fit: No review since the last fit"):
@@ -204,7 +204,7 @@ def test_too_few_reviews_make_no_fit_and_say_why(make_user, tiny, settings):
     settings.FSRS_FIT_MIN_LOGS = 1  # an operator cannot go below what py-fsrs's optimizer needs
     assert "fitting FSRS needs at least 512" in fit_fsrs_parameters()
     assert not FsrsFit.objects.exists()
-    assert services.scheduler().parameters == DEFAULTS
+    assert scheduling.scheduler().parameters == DEFAULTS
     assert rated.stability == pytest.approx(DEFAULTS[2])
 
 
@@ -279,30 +279,30 @@ def test_the_scheduler_uses_the_newest_accepted_fit_without_a_query_per_call(db,
     fit_row(fitted_at=NOW - timedelta(days=2), parameters=[p * 1.01 for p in TRUE_PARAMETERS])
     newest = fit_row(fitted_at=NOW - timedelta(days=1))
     fit_row(fitted_at=NOW, accepted=False, parameters=list(DEFAULTS))
-    services.scheduler_parameters_changed()
-    assert services.scheduler().parameters == TRUE_PARAMETERS
-    assert services.accepted_parameters().fit_id == newest.pk
+    scheduling.scheduler_parameters_changed()
+    assert scheduling.scheduler().parameters == TRUE_PARAMETERS
+    assert scheduling.accepted_parameters().fit_id == newest.pk
     with django_assert_num_queries(0):
         for _ in range(100):
-            mine = services.scheduler(desired_retention=0.85)
-    assert mine is services.scheduler(desired_retention=0.85)
+            mine = scheduling.scheduler(desired_retention=0.85)
+    assert mine is scheduling.scheduler(desired_retention=0.85)
     assert (mine.desired_retention, mine.parameters) == (0.85, TRUE_PARAMETERS)
-    assert services.scheduler().desired_retention == 0.9
+    assert scheduling.scheduler().desired_retention == 0.9
 
 
 def test_a_fit_from_another_fsrs_version_is_not_used(db):
     fit_row(parameters=list(TRUE_PARAMETERS[:17]), fsrs_version="4.1.0")
-    services.scheduler_parameters_changed()
-    assert services.scheduler().parameters == DEFAULTS
+    scheduling.scheduler_parameters_changed()
+    assert scheduling.scheduler().parameters == DEFAULTS
 
 
 def test_other_processes_see_a_new_fit_after_the_recheck_interval(db, settings):
-    assert services.scheduler().parameters == DEFAULTS  # looked up: no fit yet
+    assert scheduling.scheduler().parameters == DEFAULTS  # looked up: no fit yet
     fit_row()  # accepted by a worker: this process was not told
     settings.FSRS_PARAMETERS_RECHECK_SECONDS = 3600
-    assert services.scheduler().parameters == DEFAULTS
+    assert scheduling.scheduler().parameters == DEFAULTS
     settings.FSRS_PARAMETERS_RECHECK_SECONDS = 0
-    assert services.scheduler().parameters == TRUE_PARAMETERS
+    assert scheduling.scheduler().parameters == TRUE_PARAMETERS
 
 
 def test_the_admin_shows_each_fit_s_figures_and_can_stop_using_one(admin_client):
@@ -310,19 +310,19 @@ def test_the_admin_shows_each_fit_s_figures_and_can_stop_using_one(admin_client)
     fit_row(fitted_at=NOW - timedelta(days=2), accepted=False, held_out_log_loss=0.47)
     older = fit_row(fitted_at=NOW - timedelta(days=1), parameters=earlier, held_out_log_loss=0.45)
     fit = fit_row()
-    services.scheduler_parameters_changed()
+    scheduling.scheduler_parameters_changed()
     listing = admin_client.get("/admin/drops/fsrsfit/").content.decode()
     for figure in ("0.4123", "0.4567", "+0.0444", "+0.0067", "-0.0133", "230", "900"):
         assert figure in listing
     page = admin_client.get(f"/admin/drops/fsrsfit/{fit.pk}/change/").content.decode()
     assert "Parameters (fitted / default)" in page and f"{TRUE_PARAMETERS[0]:.4f}" in page
     assert admin_client.get("/admin/drops/fsrsfit/add/").status_code == 403
-    assert services.scheduler().parameters == TRUE_PARAMETERS
+    assert scheduling.scheduler().parameters == TRUE_PARAMETERS
 
     response = admin_client.post(f"/admin/drops/fsrsfit/{fit.pk}/change/", {"_save": "Save"})
     assert response.status_code == 302
     fit.refresh_from_db()
     assert not fit.accepted
-    assert services.scheduler().parameters == tuple(earlier)  # the newest fit still accepted
+    assert scheduling.scheduler().parameters == tuple(earlier)  # the newest fit still accepted
     admin_client.post(f"/admin/drops/fsrsfit/{older.pk}/change/", {"_save": "Save"})
-    assert services.scheduler().parameters == DEFAULTS  # none left: py-fsrs's defaults
+    assert scheduling.scheduler().parameters == DEFAULTS  # none left: py-fsrs's defaults

@@ -10,6 +10,7 @@ import pytest
 
 from drops.days import to_utc
 from drops.models import Drop, ReviewCard, ReviewLog
+from drops.scheduling import retrievability, to_fsrs
 from drops.selectors import (
     CardMemory,
     average_retrievability,
@@ -18,7 +19,7 @@ from drops.selectors import (
     recall_is_meaningful,
     review_session_stats,
 )
-from drops.services import CardNotDue, ReviewInputError, drop_complete, retrievability, review_card_rate, to_fsrs
+from drops.services import CardNotDue, ReviewInputError, drop_complete, review_card_rate
 from tests.drops.conftest import enrol, utc
 
 pytestmark = pytest.mark.usefixtures("fsrs_no_fuzz")

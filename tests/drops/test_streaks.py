@@ -10,14 +10,8 @@ import time_machine
 
 from drops.models import DailyActivity, Drop, ReviewCard, Streak
 from drops.selectors import streak_view, today_plan
-from drops.services import (
-    REVIEW_SECONDS_CAP,
-    activity_record,
-    drop_complete,
-    review_card_rate,
-    settle_missed_days,
-    streak_count_day,
-)
+from drops.services import activity_record, drop_complete, review_card_rate
+from drops.streaks import REVIEW_SECONDS_CAP, settle_missed_days, streak_count_day
 from learnpath import services as learnpath_services
 from tests.drops.conftest import build_path, enrol, utc
 
@@ -189,7 +183,7 @@ def test_today_plan_shows_goal_minutes_and_streak(make_user, tiny):
 
 def test_days_with_nothing_waiting_are_rest_days_not_missed(make_user, db):
     """After the path is done and before the next review falls due, skipping days breaks nothing."""
-    from drops.services import rest_days, rest_days_before
+    from drops.selectors import rest_days, rest_days_before
 
     user = make_user("rosa", timezone="Europe/Berlin")
     path = build_path("rest", drops=1)
@@ -226,7 +220,7 @@ def test_days_with_nothing_waiting_are_rest_days_not_missed(make_user, db):
 
 
 def test_a_day_with_a_drop_waiting_is_not_a_rest_day(make_user, db):
-    from drops.services import rest_days
+    from drops.selectors import rest_days
 
     user = make_user("otto", timezone="Europe/Berlin")
     path = build_path("busy", drops=2)

@@ -385,7 +385,8 @@ class Seeder:
         """Live ``days`` days of the daily loop, by the services' rules, in memory."""
         from drops.days import day_start, local_date, next_day_start
         from drops.models import ReviewCard, Streak
-        from drops.services import LEARN_AHEAD, READING_CAP_FACTOR, streak_count_day
+        from drops.scheduling import LEARN_AHEAD
+        from drops.streaks import READING_CAP_FACTOR, streak_count_day
 
         # The scheduler draws its fuzz from the global random stream: seed it for this archetype.
         random.seed(f"{self.seed}:fuzz:{zone_name}:{days}:{diligence}:{hour}:{variant}")
@@ -574,7 +575,7 @@ def _submission_model():
 
 
 def _scheduler():
-    from drops.services import scheduler
+    from drops.scheduling import scheduler
 
     return scheduler()
 
