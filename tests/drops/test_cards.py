@@ -179,3 +179,62 @@ def test_interval_formats(seconds, short, long):
     from drops.intervals import interval_long, interval_short
 
     assert (interval_short(seconds), interval_long(seconds)) == (short, long)
+
+
+# ---------- the pages ----------
+
+
+@pytest.fixture
+def page_client(client, lin):
+    client.force_login(lin.user)
+    return client
+
+
+def test_the_cards_page_lists_filters_and_suspends(page_client, lin, path):
+    choice = card_of(lin.user, "choice")
+    page = page_client.get("/cards/").content.decode()
+    assert page.count('data-testid="deck-card"') == 3 and "Pick B" in page
+    assert "Review this drop's cards now" not in page  # offered once a drop is chosen
+    drop = Drop.objects.get(path=path, position=1)
+    assert "Review this drop's cards now" in page_client.get(f"/cards/?drop={drop.pk}").content.decode()
+    response = page_client.post(f"/cards/{choice.pk}/suspend/", {"query": "state=new"})
+    assert response.status_code == 302 and response["Location"] == "/cards/?state=new"
+    assert ReviewCard.objects.get(pk=choice.pk).suspended_at is not None
+    suspended = page_client.get("/cards/?state=suspended").content.decode()
+    assert suspended.count('data-testid="deck-card"') == 1 and "Resume" in suspended
+    assert page_client.get("/cards/?state=new").content.decode().count('data-testid="deck-card"') == 2
+    page_client.post(f"/cards/{choice.pk}/resume/")
+    assert ReviewCard.objects.get(pk=choice.pk).suspended_at is None
+
+
+def test_the_cards_page_refuses_others_cards(page_client, make_user, path):
+    other = learner(make_user, path, "ola")
+    assert page_client.post(f"/cards/{card_of(other.user, 'recall').pk}/suspend/").status_code == 404
+
+
+def test_practice_goes_through_a_drops_cards_and_writes_nothing(page_client, lin, path):
+    drop = Drop.objects.get(path=path, position=1)
+    before = list(ReviewCard.objects.filter(user=lin.user).values_list("pk", "state", "step", "due", "last_review"))
+    page = page_client.get(f"/cards/practice/{drop.pk}/").content.decode()
+    assert "What is 1?" in page and "<strong>3</strong> to go" in page
+    recall, choice, numeric = (card_of(lin.user, kind).pk for kind in ("recall", "choice", "numeric"))
+    # Again puts the card at the end of the queue; a checked answer is shown, not recorded.
+    page = page_client.get(f"/cards/practice/{drop.pk}/", {"queue": f"{choice},{numeric},{recall}"}).content.decode()
+    assert "Pick B" in page
+    page = page_client.get(f"/cards/practice/{drop.pk}/", {"queue": f"{choice},{numeric}", "answer": "A"})
+    assert "Not quite." in page.content.decode()
+    assert page.context["again_queue"] == f"{numeric},{choice}"
+    done = page_client.get(f"/cards/practice/{drop.pk}/", {"queue": ""}).content.decode()
+    assert 'data-testid="practice-done"' in done and "Nothing was recorded" in done
+    after = list(ReviewCard.objects.filter(user=lin.user).values_list("pk", "state", "step", "due", "last_review"))
+    assert after == before
+    assert ReviewLog.objects.filter(user=lin.user).count() == 0
+    assert lin.get("/api/today/").json()["streak"]["today_counts"] is True  # from the drop, not from practice
+    assert lin.get("/api/reviews/session/").json()["remaining"] == 3
+
+
+def test_the_review_page_shows_counts_and_intervals(page_client, lin):
+    page = page_client.get("/review/").content.decode()
+    assert 'data-testid="count-new"><strong>3</strong> new' in page
+    assert 'aria-label="Good, back in 10 minutes"' in page
+    assert 'aria-label="Again, back in 1 minute"' in page
