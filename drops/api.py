@@ -772,7 +772,12 @@ class CardListApi(APIView):
 
     @extend_schema(
         parameters=[FilterSerializer],
-        responses={200: OutputSerializer, 400: OpenApiResponse(ERROR), 401: OpenApiResponse(ERROR)},
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(ERROR),
+            401: OpenApiResponse(ERROR),
+            404: OpenApiResponse(ERROR, description="A page past the last one."),
+        },
         tags=["cards"],
         summary="Your cards with their state, next review and probability of recall (50 a page)",
     )
