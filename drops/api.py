@@ -9,11 +9,12 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from drops import scheduling, selectors, services
+from drops import intervals, scheduling, selectors, services
 from drops.models import Drop, RecallCard, ReviewCard
 from drops.selectors import CardMemory
 from learnpath.api.errors import Conflict, error_response
@@ -32,6 +33,28 @@ LOCKED = inline_serializer(
             allow_null=True, help_text="When the drop unlocks; null until the drop before it is completed."
         ),
     },
+)
+RATING_INTERVALS = inline_serializer(
+    "RatingIntervals",
+    {
+        name: serializers.IntegerField(min_value=0, help_text=f"Seconds until the card is due again if rated {name}.")
+        for name in intervals.RATING_NAMES.values()
+    },
+    help_text="When the card would come back after each rating, in seconds from now: the learner's own FSRS "
+    "scheduler previewed on a copy of the card (without fuzzing). Shown on the rating buttons.",
+)
+SESSION_COUNTS = inline_serializer(
+    "ReviewCounts",
+    {
+        "new": serializers.IntegerField(help_text="Cards never reviewed (all of them are due)."),
+        "learning": serializers.IntegerField(
+            help_text="Reviewed cards in the Learning or Relearning state due before your local day ends."
+        ),
+        "review": serializers.IntegerField(
+            help_text="Cards in the Review state due before your local day ends, within the daily review cap."
+        ),
+    },
+    help_text="The session's counters, as Anki shows them; suspended cards are in none.",
 )
 NOT_DUE = inline_serializer("CardNotDueError", {"detail": serializers.CharField(), "due": serializers.DateTimeField()})
 
@@ -72,9 +95,19 @@ class ReviewCardSerializer(serializers.Serializer):
         help_text="Probability of recall now (FSRS), for a card in long-term review last reviewed a day or more "
         "ago; null otherwise (right after any review, a failed one included, FSRS puts it near 1).",
     )
+    intervals = RATING_INTERVALS
 
 
-def card_payload(review_card: ReviewCard, now, fsrs_scheduler=None) -> dict:
+def session_counts(counts: selectors.DueCounts) -> dict:
+    return {"new": counts.new, "learning": counts.learning_today, "review": counts.review_shown}
+
+
+def learner_preview(user):
+    """The learner's scheduler, for the rating buttons' intervals (drops.intervals)."""
+    return intervals.preview_scheduler(desired_retention=profile_of(user).retention)
+
+
+def card_payload(review_card: ReviewCard, now, fsrs_scheduler=None, preview=None) -> dict:
     card = review_card.card
     recall = card.kind == RecallCard.Kind.RECALL
     return {
@@ -91,6 +124,7 @@ def card_payload(review_card: ReviewCard, now, fsrs_scheduler=None) -> dict:
             if selectors.recall_is_meaningful(review_card, now)
             else None
         ),
+        "intervals": intervals.rating_intervals(review_card, now, preview or intervals.preview_scheduler()),
     }
 
 
@@ -156,13 +190,13 @@ class TodayApi(APIView):
 
         def build():
             plan, valid_until = selectors.today_plan_until(user=request.user, now=now)
-            output = self.OutputSerializer(self.payload(plan, now)).data
+            output = self.OutputSerializer(self.payload(plan, now, learner_preview(request.user))).data
             return output, [CardMemory.of(card) for card in plan.first_cards], valid_until
 
         return cached_response(request, name="api:today", now=now, build=build)
 
     @staticmethod
-    def payload(plan: selectors.TodayPlan, now) -> dict:
+    def payload(plan: selectors.TodayPlan, now, preview=None) -> dict:
         fsrs_scheduler = scheduling.scheduler()
         return {
             "date": plan.today,
@@ -175,7 +209,7 @@ class TodayApi(APIView):
             "path_finished": plan.path_finished,
             "reviews_due": plan.counts.in_session,
             "reviews_held_back": plan.counts.capped,
-            "first_reviews": [card_payload(c, now, fsrs_scheduler) for c in plan.first_cards],
+            "first_reviews": [card_payload(c, now, fsrs_scheduler, preview) for c in plan.first_cards],
             "minutes": plan.minutes,
             "goal_minutes": plan.goal_minutes,
             "goal_met": plan.minutes >= plan.goal_minutes,
@@ -319,6 +353,7 @@ class ReviewsDueApi(APIView):
 
         remaining = serializers.IntegerField(help_text="Cards left in today's session.")
         held_back = serializers.IntegerField(help_text="Due cards held back by the daily review cap.")
+        counts = SESSION_COUNTS
         daily_cap = serializers.IntegerField()
         cards = ReviewCardSerializer(many=True)
 
@@ -336,11 +371,13 @@ class ReviewsDueApi(APIView):
         def build():
             session, valid_until = selectors.due_session_until(user=request.user, now=now, limit=limit)
             fsrs_scheduler = scheduling.scheduler()
+            preview = learner_preview(request.user)
             payload = {
                 "remaining": session.counts.in_session,
                 "held_back": session.counts.capped,
+                "counts": session_counts(session.counts),
                 "daily_cap": profile_of(request.user).daily_review_cap,
-                "cards": [card_payload(c, now, fsrs_scheduler) for c in session.cards],
+                "cards": [card_payload(c, now, fsrs_scheduler, preview) for c in session.cards],
             }
             return self.OutputSerializer(payload).data, [CardMemory.of(card) for card in session.cards], valid_until
 
@@ -511,6 +548,7 @@ class ReviewSessionApi(APIView):
 
         remaining = serializers.IntegerField(help_text="Cards left in today's session.")
         held_back = serializers.IntegerField(help_text="Due cards held back by the daily review cap.")
+        counts = SESSION_COUNTS
         done = serializers.IntegerField(
             help_text="Ratings given in the session under way; 0 once the last rating is over 30 minutes old."
         )
@@ -552,6 +590,7 @@ class ReviewSessionApi(APIView):
         payload = {
             "remaining": left,
             "held_back": session.counts.capped,
+            "counts": session_counts(session.counts),
             "done": stats.reviews if stats.is_active(now) else 0,
             "last_session": {
                 "reviews": stats.reviews,
@@ -667,3 +706,139 @@ def _get_drop(drop_id: int) -> Drop:
 def _locked(unlocks_at) -> Response:
     message = "This drop is locked." + (" It unlocks at the time given." if unlocks_at else "")
     return error_response(message, status.HTTP_403_FORBIDDEN, unlocks_at=unlocks_at)
+
+
+# ---------- the learner's own cards ----------
+
+
+class CardItemSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "DeckCard"
+
+    id = serializers.IntegerField(help_text="The deck card's id (the one rated, suspended and resumed).")
+    kind = serializers.ChoiceField(choices=RecallCard.Kind.choices, source="card.kind")
+    prompt = serializers.CharField(source="card.prompt")
+    drop = inline_serializer("DeckCardDrop", {"id": serializers.IntegerField(), "title": serializers.CharField()})
+    state = serializers.ChoiceField(
+        choices=list(selectors.CARD_FILTER_STATES),
+        help_text="new: never reviewed; learning: in the Learning or Relearning state; review: in the Review "
+        "state; suspended: out of reviews until resumed (whatever its FSRS state).",
+    )
+    due = serializers.DateTimeField(help_text="The next review FSRS scheduled (kept while suspended).")
+    last_review = serializers.DateTimeField(allow_null=True)
+    suspended_at = serializers.DateTimeField(allow_null=True)
+    retrievability = serializers.FloatField(
+        min_value=0,
+        max_value=1,
+        allow_null=True,
+        help_text="The probability of recall now (py-fsrs) of a card reviewed at least once; null for a new card.",
+    )
+
+
+def card_item(review_card: ReviewCard, now, fsrs_scheduler) -> dict:
+    card = review_card.card
+    return {
+        "id": review_card.pk,
+        "card": card,
+        "drop": {"id": card.drop_id, "title": card.drop.title},
+        "state": selectors.card_list_state(review_card),
+        "due": review_card.due,
+        "last_review": review_card.last_review,
+        "suspended_at": review_card.suspended_at,
+        "retrievability": (
+            scheduling.retrievability(review_card, now, fsrs_scheduler) if review_card.last_review else None
+        ),
+    }
+
+
+class CardPagination(PageNumberPagination):
+    page_size = 50
+
+
+class CardListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        drop = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="A drop's id.")
+        state = serializers.ChoiceField(choices=list(selectors.CARD_FILTER_STATES), required=False)
+        page = serializers.IntegerField(min_value=1, required=False, help_text="The page, 50 cards each.")
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DeckCardPage"
+
+        count = serializers.IntegerField(help_text="Cards matching the filters, on all pages.")
+        next = serializers.URLField(allow_null=True)
+        previous = serializers.URLField(allow_null=True)
+        results = CardItemSerializer(many=True)
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(ERROR),
+            401: OpenApiResponse(ERROR),
+            404: OpenApiResponse(ERROR, description="A page past the last one."),
+        },
+        tags=["cards"],
+        summary="Your cards with their state, next review and probability of recall (50 a page)",
+    )
+    def get(self, request):
+        filters = validated(self.FilterSerializer, request.query_params) if request.query_params else {}
+        now = timezone.now()
+        cards = selectors.card_list(user=request.user, drop_id=filters.get("drop"), state=filters.get("state"))
+        paginator = CardPagination()
+        page = paginator.paginate_queryset(cards, request, view=self)
+        fsrs_scheduler = scheduling.scheduler()
+        results = [card_item(review_card, now, fsrs_scheduler) for review_card in page]
+        payload = {
+            "count": paginator.page.paginator.count,
+            "next": paginator.get_next_link(),
+            "previous": paginator.get_previous_link(),
+            "results": results,
+        }
+        return Response(self.OutputSerializer(payload).data)
+
+
+class _CardChangeApi(APIView):
+    change = staticmethod(services.review_card_suspend)
+
+    def post(self, request, card_id: int):
+        try:
+            review_card = type(self).change(user=request.user, review_card_id=_id(card_id))
+        except ReviewCard.DoesNotExist:
+            raise NotFound("No such card in your deck.") from None
+        return Response(CardItemSerializer(card_item(review_card, timezone.now(), scheduling.scheduler())).data)
+
+
+_CHANGE_RESPONSES = {
+    200: CardItemSerializer,
+    401: OpenApiResponse(ERROR),
+    404: OpenApiResponse(ERROR, description="Not a card of your deck."),
+}
+
+
+class CardSuspendApi(_CardChangeApi):
+    change = staticmethod(services.review_card_suspend)
+
+    @idempotent
+    @extend_schema(
+        request=None,
+        responses=_CHANGE_RESPONSES,
+        tags=["cards"],
+        summary="Suspend a card: out of reviews and every count until resumed (idempotent)",
+    )
+    def post(self, request, card_id: int):
+        return super().post(request, card_id)
+
+
+class CardResumeApi(_CardChangeApi):
+    change = staticmethod(services.review_card_resume)
+
+    @idempotent
+    @extend_schema(
+        request=None,
+        responses=_CHANGE_RESPONSES,
+        tags=["cards"],
+        summary="Resume a suspended card: back into reviews with the schedule it had (idempotent)",
+    )
+    def post(self, request, card_id: int):
+        return super().post(request, card_id)

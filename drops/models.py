@@ -92,6 +92,9 @@ class ReviewCard(models.Model):
     due = models.DateTimeField()
     last_review = models.DateTimeField(null=True, blank=True)
     added_at = models.DateTimeField()
+    suspended_at = models.DateTimeField(
+        null=True, blank=True, help_text="Suspended by the learner: out of reviews and every count until resumed."
+    )
 
     class Meta:
         ordering = ["due", "pk"]

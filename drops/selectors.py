@@ -102,12 +102,26 @@ def session_horizon(state: int, now: datetime, zone: ZoneInfo) -> datetime:
     return now + LEARN_AHEAD
 
 
+def reviewable_cards(*, user: User):
+    """``user``'s cards that can come up for review: active in the content, not suspended by the learner. Every
+    read that selects or counts due cards starts here, so a suspended card is out of all of them."""
+    return ReviewCard.objects.filter(user=user, card__is_active=True, suspended_at__isnull=True)
+
+
 @dataclass(frozen=True)
 class DueCounts:
-    learning: int  # learning and relearning steps due now: never capped
+    learning: int  # learning and relearning steps due now (new cards included): never capped
     review: int  # Review cards due today, before the cap
     cap_left: int
     in_session: int  # what is left to do today
+    # The session's three counters, as Anki shows them (see docs/architecture.md, "The review session"):
+    new: int = 0  # never reviewed
+    learning_today: int = 0  # reviewed, in the Learning or Relearning state, due before the local day ends
+
+    @property
+    def review_shown(self) -> int:
+        """Review cards due today that the daily cap still lets in."""
+        return min(self.review, self.cap_left)
 
     @property
     def capped(self) -> int:
@@ -131,8 +145,12 @@ def due_counts(
     if activity is None:
         activity = DailyActivity.objects.filter(user=user, date=local_date(now, zone)).first()
     learning, review = _session_filters(now, zone)
-    counts = ReviewCard.objects.filter(user=user, card__is_active=True).aggregate(
-        learning=Count("pk", filter=learning), review=Count("pk", filter=review)
+    midnight = next_day_start(now, zone)
+    counts = reviewable_cards(user=user).aggregate(
+        learning=Count("pk", filter=learning),
+        review=Count("pk", filter=review),
+        new=Count("pk", filter=Q(last_review__isnull=True)),
+        learning_today=Count("pk", filter=Q(state__in=LEARNING_STATES, last_review__isnull=False, due__lt=midnight)),
     )
     cap_left = max(0, cap - (activity.capped_reviews_done if activity else 0))
     return DueCounts(
@@ -140,13 +158,15 @@ def due_counts(
         review=counts["review"],
         cap_left=cap_left,
         in_session=counts["learning"] + min(counts["review"], cap_left),
+        new=counts["new"],
+        learning_today=counts["learning_today"],
     )
 
 
 def due_cards(*, user: User, now: datetime, zone: ZoneInfo, counts: DueCounts, limit: int) -> list[ReviewCard]:
     """The next ``limit`` cards of today's session, soonest due first (two queries)."""
     learning, review = _session_filters(now, zone)
-    base = ReviewCard.objects.filter(user=user, card__is_active=True).select_related("card", "card__drop")
+    base = reviewable_cards(user=user).select_related("card", "card__drop")
     base = base.defer(*(f"card__drop__{name}" for name in LESSON_FIELDS))
     cards = list(base.filter(learning).order_by("due", "pk")[:limit])
     cards += list(base.filter(review).order_by("due", "pk")[: min(limit, counts.cap_left)])
@@ -157,7 +177,7 @@ def due_cards(*, user: User, now: datetime, zone: ZoneInfo, counts: DueCounts, l
 def session_changes_at(*, user: User, now: datetime, zone: ZoneInfo) -> datetime:
     """The first moment at which time alone changes today's session: a learning step comes within the
     learn-ahead window, or the local day ends (Review cards due tomorrow join then). One query."""
-    later = ReviewCard.objects.filter(user=user, card__is_active=True, state__in=LEARNING_STATES)
+    later = reviewable_cards(user=user).filter(state__in=LEARNING_STATES)
     next_due = later.filter(due__gt=now + LEARN_AHEAD).aggregate(due=Min("due"))["due"]
     midnight = next_day_start(now, zone)
     return min(midnight, next_due - LEARN_AHEAD) if next_due else midnight
@@ -195,7 +215,7 @@ def review_card_for(*, user: User, review_card_id: int) -> ReviewCard:
 
 def card_in_session(review_card: ReviewCard, now: datetime, zone: ZoneInfo) -> bool:
     """Whether ``review_card`` belongs to today's session (it can be answered and rated now)."""
-    return review_card.due <= session_horizon(review_card.state, now, zone)
+    return review_card.suspended_at is None and review_card.due <= session_horizon(review_card.state, now, zone)
 
 
 def choice_order(review_card: ReviewCard) -> list[str]:
@@ -292,7 +312,7 @@ class ReviewOutlook:
 def review_outlook(*, user: User, now: datetime, zone: ZoneInfo) -> ReviewOutlook:
     """What comes next in the deck (one query)."""
     end_of_tomorrow = next_day_start(next_day_start(now, zone), zone)
-    row = ReviewCard.objects.filter(user=user, card__is_active=True).aggregate(
+    row = reviewable_cards(user=user).aggregate(
         next_due=Min("due"), due_by_tomorrow=Count("pk", filter=Q(due__lt=end_of_tomorrow))
     )
     return ReviewOutlook(next_due=row["next_due"], due_by_tomorrow=row["due_by_tomorrow"])
@@ -349,7 +369,9 @@ def rest_days(*, user_id: int, zone: ZoneInfo, first: date, last: date) -> froze
     )
     timelines: dict[int, list[tuple[datetime, datetime]]] = {
         pk: [(added, added)]
-        for pk, added in ReviewCard.objects.filter(user_id=user_id, added_at__lt=end).values_list("pk", "added_at")
+        for pk, added in ReviewCard.objects.filter(
+            user_id=user_id, added_at__lt=end, suspended_at__isnull=True
+        ).values_list("pk", "added_at")
     }
     logs = ReviewLog.objects.filter(user_id=user_id, reviewed_at__lt=end).order_by("reviewed_at", "pk")
     for card_id, reviewed_at, due_after in logs.values_list("review_card_id", "reviewed_at", "due_after"):
@@ -606,11 +628,13 @@ def _progress(*, user: User, now: datetime) -> tuple[dict, datetime]:
     reviews_done = ReviewLog.objects.filter(user=user).count()  # 7
     reviewed = [
         CardMemory(*row)
-        for row in ReviewCard.objects.filter(user=user, last_review__isnull=False).values_list(  # 8
+        for row in reviewable_cards(user=user)
+        .filter(last_review__isnull=False)
+        .values_list(  # 8
             "pk", "state", "step", "stability", "difficulty", "due", "last_review"
         )
     ]
-    deck_size = ReviewCard.objects.filter(user=user).count()  # 9
+    deck_size = reviewable_cards(user=user).count()  # 9
     summary = {
         "paths": path_rows,
         "drops_done": sum(p["drops_done"] for p in path_rows),
@@ -639,3 +663,61 @@ def challenge_status(user: User) -> list[dict]:
     from challenges.selectors import challenge_progress
 
     return list(challenge_progress(user=user))
+
+
+# ---------- the learner's own cards ----------
+
+CARD_FILTER_STATES = ("new", "learning", "review", "suspended")
+
+
+def card_list_state(review_card: ReviewCard) -> str:
+    """Where a card stands for the learner: "suspended", "new" (never reviewed), "learning" (Learning or
+    Relearning) or "review"."""
+    if review_card.suspended_at is not None:
+        return "suspended"
+    if review_card.last_review is None:
+        return "new"
+    return "review" if review_card.state == ReviewCard.State.REVIEW else "learning"
+
+
+def card_list(*, user: User, drop_id: int | None = None, state: str | None = None):
+    """Every card in ``user``'s deck (retired cards left out), in the order of the path, optionally of one
+    drop and in one of CARD_FILTER_STATES. A queryset: the caller pages it."""
+    cards = (
+        ReviewCard.objects.filter(user=user, card__is_active=True)
+        .select_related("card", "card__drop")
+        .defer(*(f"card__drop__{name}" for name in LESSON_FIELDS))
+        .order_by("card__drop__path_id", "card__drop__position", "card__position", "pk")
+    )
+    if drop_id is not None:
+        cards = cards.filter(card__drop_id=drop_id)
+    active = Q(suspended_at__isnull=True)
+    if state == "suspended":
+        cards = cards.filter(suspended_at__isnull=False)
+    elif state == "new":
+        cards = cards.filter(active, last_review__isnull=True)
+    elif state == "learning":
+        cards = cards.filter(active, last_review__isnull=False, state__in=LEARNING_STATES)
+    elif state == "review":
+        cards = cards.filter(active, last_review__isnull=False, state=ReviewCard.State.REVIEW)
+    return cards
+
+
+def card_list_drops(*, user: User) -> list[Drop]:
+    """The drops that have cards in ``user``'s deck, in path order (for the Cards page's filter)."""
+    return list(
+        Drop.objects.filter(cards__review_cards__user=user, cards__is_active=True)
+        .distinct()
+        .only("pk", "title", "position", "path_id")
+        .order_by("path_id", "position")
+    )
+
+
+def practice_cards(*, user: User, drop: Drop) -> list[ReviewCard]:
+    """The cards of ``drop`` in ``user``'s deck that a practice run goes through (suspended ones left out)."""
+    return list(
+        reviewable_cards(user=user)
+        .filter(card__drop=drop)
+        .select_related("card", "card__drop")
+        .order_by("card__position", "pk")
+    )

@@ -234,7 +234,7 @@ def review_card_rate(
     profile = profile_for(user)
     streak = _lock_learner(user)
     review_card = ReviewCard.objects.select_for_update().select_related("card").get(pk=review_card_id, user=user)
-    if not _in_session(review_card, now, profile.zone):
+    if review_card.suspended_at is not None or not _in_session(review_card, now, profile.zone):
         raise CardNotDue(review_card.due)
     card = review_card.card
     correct = None
@@ -350,3 +350,36 @@ def _lock_learner(user: User) -> Streak:
     learner_changed(user.pk)
     Streak.objects.get_or_create(user=user, defaults={"zone_name": profile_for(user).timezone})
     return Streak.objects.select_for_update().get(user=user)
+
+
+# ---------- the learner's own cards ----------
+
+
+@transaction.atomic
+def review_card_suspend(*, user: User, review_card_id: int, now: datetime | None = None) -> ReviewCard:
+    """Take one of ``user``'s cards out of reviews and every count until it is resumed. Idempotent: a card
+    already suspended keeps its first ``suspended_at``. Its FSRS state is left as it is.
+    Raises ReviewCard.DoesNotExist for anyone else's card."""
+    now = now or timezone.now()
+    _lock_learner(user)
+    review_card = (
+        ReviewCard.objects.select_for_update().select_related("card", "card__drop").get(pk=review_card_id, user=user)
+    )
+    if review_card.suspended_at is None:
+        review_card.suspended_at = now
+        review_card.save(update_fields=["suspended_at"])
+    return review_card
+
+
+@transaction.atomic
+def review_card_resume(*, user: User, review_card_id: int) -> ReviewCard:
+    """Bring a suspended card back into reviews, with the schedule it had (a card whose due date passed while
+    it was suspended is due at once). Idempotent. Raises ReviewCard.DoesNotExist for anyone else's card."""
+    _lock_learner(user)
+    review_card = (
+        ReviewCard.objects.select_for_update().select_related("card", "card__drop").get(pk=review_card_id, user=user)
+    )
+    if review_card.suspended_at is not None:
+        review_card.suspended_at = None
+        review_card.save(update_fields=["suspended_at"])
+    return review_card

@@ -7,15 +7,20 @@ review keyboard (1–9 pick a choice, Enter checks, Space reveals, 1–4 rate).
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from drops import scheduling, selectors, services
+from drops import intervals, scheduling, selectors, services
 from drops.demos import DEMOS, demo_uses, demos_in_html
 from drops.extras import render_extras
 from drops.models import Drop, RecallCard, ReviewCard
@@ -118,7 +123,7 @@ def review_session(request):
     session = selectors.due_session(user=request.user, now=now, limit=1)
     context = _session_context(request.user, now, session.counts)
     if session.cards:
-        context.update(_card_context(session.cards[0], now))
+        context.update(_card_context(session.cards[0], now, request.user))
     else:
         context.update(_summary_context(request.user, now, context["stats"]))
     return render(request, "drops/review.html", context)
@@ -179,7 +184,7 @@ def _checked_card(request, review_card: ReviewCard, answer: str, duration_ms: in
     correct = services.answer_is_correct(card, answer)
     counts = selectors.due_counts(user=request.user, now=now, zone=profile.zone, cap=profile.daily_review_cap)
     context = _session_context(request.user, now, counts)
-    context.update(_card_context(review_card, now))
+    context.update(_card_context(review_card, now, request.user))
     context.update(
         {
             "checked_answer": answer,
@@ -208,23 +213,47 @@ def _session_context(user, now, counts: selectors.DueCounts) -> dict:
     stats = selectors.review_session_stats(user=user, now=now, zone=profile.zone)
     return {
         "counts": counts,
-        "ratings": RATINGS,
+        "ratings": rating_buttons(None, now, user),
         "stats": stats,
         # A rating after a long pause starts a new session: until then nothing is done in it.
         "done_in_session": stats.reviews if stats.is_active(now) else 0,
     }
 
 
-def _card_context(review_card: ReviewCard, now) -> dict:
+def _card_context(review_card: ReviewCard, now, user=None) -> dict:
     card = review_card.card
     meaningful = selectors.recall_is_meaningful(review_card, now)
-    return {
+    context = {
         "review_card": review_card,
         "card": card,
         "choices": selectors.choice_order(review_card) if card.kind == RecallCard.Kind.CHOICE else [],
         "retrievability": round(100 * scheduling.retrievability(review_card, now)) if meaningful else None,
         "state_label": ReviewCard.State(review_card.state).label,
     }
+    if user is not None:
+        context["ratings"] = rating_buttons(review_card, now, user)
+    return context
+
+
+def rating_buttons(review_card: ReviewCard | None, now, user) -> list[dict]:
+    """The four rating buttons, each with when the card would come back if chosen (none without a card)."""
+    seconds = {}
+    if review_card is not None:
+        preview = intervals.preview_scheduler(desired_retention=learnpath_selectors.profile_of(user).retention)
+        seconds = intervals.rating_intervals(review_card, now, preview)
+    buttons = []
+    for value, label, hint in RATINGS:
+        interval = seconds.get(intervals.RATING_NAMES[value])
+        buttons.append(
+            {
+                "value": value,
+                "label": label,
+                "hint": hint,
+                "short": intervals.interval_short(interval) if interval is not None else "",
+                "long": intervals.interval_long(interval) if interval is not None else "",
+            }
+        )
+    return buttons
 
 
 def _summary_context(user, now, stats: selectors.SessionStats) -> dict:
@@ -294,3 +323,109 @@ def _int_or_none(value) -> int | None:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+
+
+# ---------- the learner's own cards ----------
+
+CARD_STATE_LABELS = {"new": "New", "learning": "Learning", "review": "Review", "suspended": "Suspended"}
+
+
+@login_required
+def cards_page(request):
+    """Every card of the learner's deck with its state, next review and recall, filtered by drop and state
+    (50 a page); each can be suspended or resumed, and a drop's cards practised."""
+    now = timezone.now()
+    drops = selectors.card_list_drops(user=request.user)
+    drop_id = _int_or_none(request.GET.get("drop"))
+    drop = next((d for d in drops if d.pk == drop_id), None)
+    state = request.GET.get("state") if request.GET.get("state") in selectors.CARD_FILTER_STATES else None
+    cards = selectors.card_list(user=request.user, drop_id=drop.pk if drop else None, state=state)
+    page = Paginator(cards, 50).get_page(request.GET.get("page"))
+    fsrs_scheduler = scheduling.scheduler()
+    rows = []
+    for review_card in page:
+        row_state = selectors.card_list_state(review_card)
+        recall = scheduling.retrievability(review_card, now, fsrs_scheduler) if review_card.last_review else None
+        rows.append(
+            {
+                "review_card": review_card,
+                "state": row_state,
+                "state_label": CARD_STATE_LABELS[row_state],
+                "recall": round(100 * recall) if recall is not None else None,
+                "due_now": review_card.due <= now,
+            }
+        )
+    filters = {key: value for key, value in (("drop", drop.pk if drop else None), ("state", state)) if value}
+    context = {
+        "rows": rows,
+        "page": page,
+        "drops": drops,
+        "drop": drop,
+        "state": state,
+        "states": CARD_STATE_LABELS,
+        "query": urlencode(filters),
+        "page_query": urlencode({**filters, "page": page.number}),
+    }
+    return render(request, "drops/cards.html", context)
+
+
+def _card_change(request, card_id: int, change, message: str):
+    try:
+        review_card = change(user=request.user, review_card_id=card_id)
+    except ReviewCard.DoesNotExist:
+        raise Http404("No such card in your deck.") from None
+    messages.success(request, message.format(prompt=Truncator(review_card.card.prompt).chars(60)))
+    query = request.POST.get("query", "")
+    return redirect(reverse("cards") + (f"?{query}" if query and len(query) < 200 else ""))
+
+
+@login_required
+@require_POST
+@idempotency.idempotent
+def card_suspend(request, card_id: int):
+    return _card_change(
+        request, card_id, services.review_card_suspend, "Suspended “{prompt}”: it is out of your reviews."
+    )
+
+
+@login_required
+@require_POST
+@idempotency.idempotent
+def card_resume(request, card_id: int):
+    return _card_change(request, card_id, services.review_card_resume, "Resumed “{prompt}”: it is back in reviews.")
+
+
+PRACTICE_QUEUE_MAX = 200
+
+
+@login_required
+def practice_page(request, drop_id: int):
+    """Practise one drop's cards now, outside the schedule. Nothing is written: no FSRS state, no review log,
+    no goal minutes, no streak. The queue of cards still to go travels in the URL: Again puts the card at its
+    end, Got it takes it off; a choice or numeric answer is checked (GET ``answer``) without being recorded."""
+    drop = get_object_or_404(Drop, pk=drop_id)
+    cards = {review_card.pk: review_card for review_card in selectors.practice_cards(user=request.user, drop=drop)}
+    if "queue" in request.GET:
+        queue = [pk for pk in (_int_or_none(x) for x in request.GET["queue"].split(",")) if pk in cards]
+        queue = queue[:PRACTICE_QUEUE_MAX]
+    else:
+        queue = list(cards)
+    context = {"drop": drop, "total": len(cards), "queue_left": len(queue), "started": "queue" in request.GET}
+    if queue:
+        review_card = cards[queue[0]]
+        rest = queue[1:]
+        card = review_card.card
+        context.update(
+            {
+                "review_card": review_card,
+                "card": card,
+                "choices": selectors.choice_order(review_card) if card.kind == RecallCard.Kind.CHOICE else [],
+                "queue": ",".join(map(str, queue)),
+                "again_queue": ",".join(map(str, [*rest, review_card.pk])),
+                "next_queue": ",".join(map(str, rest)),
+            }
+        )
+        answer = request.GET.get("answer", "").strip()[: services.ANSWER_MAX_LENGTH]
+        if card.kind != RecallCard.Kind.RECALL and answer:
+            context.update({"checked_answer": answer, "correct": services.answer_is_correct(card, answer)})
+    return render(request, "drops/practice.html", context)

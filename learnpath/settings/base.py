@@ -205,6 +205,7 @@ SPECTACULAR_SETTINGS = {
         "DropStateEnum": ["locked", "available", "completed"],
         "OpenDropStateEnum": ["available", "completed"],
         "CardStateEnum": ["learning", "review", "relearning"],
+        "RecallCardKindEnum": "drops.models.RecallCard.Kind",
     },
 }
 

@@ -162,6 +162,7 @@ def learner(content):
             "/api/example-runs/{run_id}": {"run_id": run.pk},
             "/api/submissions/{submission_id}": {"submission_id": submissions[0].pk},
             "/api/reviews/{card_id}": {"card_id": card.pk},
+            "/api/cards/{card_id}": {"card_id": card.pk},
             "/api/plans/{plan_id}/markdown": {"plan_id": plan_create(owner=user, title="Exported").pk},
             "/api/plans/{plan_id}": {"plan_id": plan_create(owner=user, title="Kept").pk},
         },

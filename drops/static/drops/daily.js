@@ -42,15 +42,16 @@
   const reveal = card.querySelector("[data-reveal]");
   const check = card.querySelector("form[data-check]");
   const choices = check ? Array.from(check.querySelectorAll("input[type=radio][data-choice]")) : [];
+  const revealBar = reveal ? reveal.closest("[data-reveal-bar]") : null;
   if (answer && reveal) {
     answer.hidden = true;
-    reveal.hidden = false;
+    revealBar.hidden = false;
     reveal.addEventListener("click", () => show());
   }
   const revealed = () => answer && !answer.hidden;
   if (answer && answer.hasAttribute("data-checked")) {
-    // Feedback on the same card: bring it into view, and put focus on the suggested rating.
-    answer.scrollIntoView({ block: "start" });
+    // Feedback on the same card: the question stays in view, the verdict and the ratings are in the bar at the
+    // bottom of the screen; focus goes to the suggested rating.
     const suggested = answer.querySelector("[data-suggested]");
     (suggested || answer).focus({ preventScroll: true });
   }
@@ -58,7 +59,7 @@
   function show() {
     answer.hidden = false;
     reveal.setAttribute("aria-expanded", "true");
-    reveal.hidden = true;
+    revealBar.hidden = true;
     answer.focus();
   }
 
