@@ -1,5 +1,7 @@
 """The pages a learner meets on the first day, and the certificate on the last, in a real Chromium, at desktop width
-in light mode and phone width in dark mode: each one renders, fits its window, and has no console error. With
+in light mode and phone width in dark mode: each one renders, fits its window, has no console error, and axe-core
+finds no serious or critical accessibility violation on it (tests/e2e/axe.py), so every page is checked in both
+colour schemes. With
 ``SCREENSHOTS_DIR`` set (``make screenshots``) each page is also saved there as a PNG; docs/screenshots/ holds the
 ones the README shows."""
 
@@ -16,6 +18,7 @@ from challenges.models import Challenge
 from drops.models import Drop
 from learnpath import services as learnpath_services
 from tests.certificates.factories import all_but_last_drop, grade, path_challenges
+from tests.e2e.axe import assert_accessible
 from tests.fixtures.browser import sign_up
 
 pytestmark = pytest.mark.e2e
@@ -36,6 +39,7 @@ def _capture(page, out: Path | None, name: str, errors: list[str]) -> None:
     scroll, window = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert scroll <= window, f"{name}: the page is {scroll} px wide in a {window} px window"
     assert not errors, f"{name}: {errors}"
+    assert_accessible(page, name)
     if out is not None:
         page.screenshot(path=str(out / f"{name}.png"))
 
@@ -116,8 +120,14 @@ def test_the_certificate_in_pictures(browser, live_server, content, screen):
         for challenge, score in zip(path_challenges(content), (0.95, 1.0, 0.875), strict=True):
             grade(learner, challenge, score=score)
         page.goto(f"/drops/{last.pk}/")
+        _capture(page, None, f"{screen}-last-drop", errors)
         page.get_by_role("button", name="Done").click()  # the last step: the certificate is issued
         page.wait_for_url(lambda url: f"/drops/{last.pk}/" not in url)
+        _capture(page, None, f"{screen}-last-done", errors)
+        page.goto("/today/")
+        _capture(page, None, f"{screen}-last-today", errors)
+        page.goto("/progress/")
+        _capture(page, None, f"{screen}-last-progress", errors)
         page.goto("/certificates/")
         page.get_by_label("Name to print on your certificate").fill("Grace Hopper")
         page.get_by_role("button", name="Put this name on my certificate").click()

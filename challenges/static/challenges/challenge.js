@@ -122,6 +122,13 @@
     return node;
   }
 
+  // A <pre> may scroll sideways: keyboard users reach it with Tab, and screen readers hear what it holds.
+  function codeBlock(text, label, attrs = {}) {
+    const pre = el("pre", { ...attrs, tabindex: "0", role: "region", "aria-label": label });
+    pre.append(el("code", {}, text));
+    return pre;
+  }
+
   function badge(status, label) {
     return el("span", { class: `badge ${BADGES[status] || ""}` }, label || STATUS_LABELS[status] || status);
   }
@@ -180,9 +187,7 @@
       summary.append(el("span", { class: "muted" }, new Date(sub.created_at).toLocaleString()));
       details.append(summary);
       if (sub.feedback) details.append(el("p", { class: "check-detail" }, sub.feedback));
-      const pre = el("pre");
-      pre.append(el("code", {}, sub.code));
-      details.append(pre);
+      details.append(codeBlock(sub.code, `Code of attempt ${sub.attempt}`));
       return details;
     });
     historyBox.replaceChildren(...nodes);
@@ -470,9 +475,7 @@
     const details = el("details", { class: "example-output" });
     if (open) details.open = true;
     details.append(el("summary", {}, title));
-    const pre = el("pre");
-    pre.append(el("code", {}, text));
-    details.append(pre);
+    details.append(codeBlock(text, title));
     return details;
   }
 
@@ -526,9 +529,7 @@
     item.append(values);
     if (ex.advice) item.append(el("p", { class: "example-advice" }, ex.advice));
     if (ex.error) {
-      const pre = el("pre", { class: "example-error" });
-      pre.append(el("code", {}, ex.error));
-      item.append(pre);
+      item.append(codeBlock(ex.error, "Error", { class: "example-error" }));
     }
     return item;
   }
@@ -558,9 +559,7 @@
       nodes.push(list);
     } else if (run.status !== "ran") {
       nodes.push(el("p", { class: "alert" }, STATUS_LABELS[run.status] || "Did not run"));
-      const pre = el("pre", { class: "example-error" });
-      pre.append(el("code", {}, run.message || "Your code did not run on the examples."));
-      nodes.push(pre);
+      nodes.push(codeBlock(run.message || "Your code did not run on the examples.", "Error", { class: "example-error" }));
     } else {
       const right = run.examples.filter((ex) => ex.matches && ex.gradient === "matches").length;
       nodes.push(...diagnosisNodes(run.diagnosis));
@@ -578,9 +577,7 @@
         if (ex.gradient) values.append(el("dt", {}, "Gradient"), el("dd", {}, GRADIENT_WORDS[ex.gradient] || ex.gradient));
         item.append(values);
         if (ex.error) {
-          const pre = el("pre", { class: "example-error" });
-          pre.append(el("code", {}, ex.error));
-          item.append(pre);
+          item.append(codeBlock(ex.error, "Error", { class: "example-error" }));
         }
         list.append(item);
       }
