@@ -184,7 +184,11 @@
       const summary = el("summary", {}, `Attempt ${sub.attempt} `);
       summary.append(badge(sub.status));
       if (sub.score !== null && sub.score !== undefined) summary.append(el("span", { class: "muted" }, percent(sub.score)));
-      summary.append(el("span", { class: "muted" }, new Date(sub.created_at).toLocaleString()));
+      const created = new Date(sub.created_at);
+      const time = el("time", { datetime: created.toISOString() }, dayAndTime(created));
+      const when = el("span", { class: "muted" });
+      when.append(time);
+      summary.append(when);
       details.append(summary);
       if (sub.feedback) details.append(el("p", { class: "check-detail" }, sub.feedback));
       details.append(codeBlock(sub.code, `Code of attempt ${sub.attempt}`));
@@ -199,6 +203,13 @@
     const standing = document.getElementById("standing");
     standing.className = `badge ${BADGES[body.status]}`;
     standing.textContent = STANDING_LABELS[body.status];
+    // The attempts and best score beside it, as the server renders them, so a pass shows its score at once.
+    const detail = document.getElementById("standing-detail");
+    if (detail && body.attempts) {
+      const best = body.best_score === null || body.best_score === undefined ? "" : `, best ${percent(body.best_score)}`;
+      detail.textContent = `${body.attempts} attempt${body.attempts === 1 ? "" : "s"}${best}`;
+      detail.hidden = false;
+    }
     if (body.solution_code) {
       solutionBox.hidden = false;
       const ref = referenceCode._learnpathEditor;
@@ -307,8 +318,15 @@
     }
   }
 
+  // Times read as the server's pages write them (Django's "H:i" and "j M, H:i"): 24-hour, day before month,
+  // whatever the browser's locale, so one page never mixes "4:05 PM" with "16:05".
   function clock(date) {
-    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return date.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  }
+
+  function dayAndTime(date) {
+    const day = date.toLocaleDateString("en-GB", { day: "numeric", month: "short" });
+    return `${day}, ${clock(date)}`;
   }
 
   function saveDraftNow() {
@@ -350,7 +368,7 @@
     const saved = new Date(draft.saved_at);
     if (!Number.isNaN(saved.getTime())) {
       draftTime.dateTime = saved.toISOString();
-      draftTime.textContent = saved.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+      draftTime.textContent = dayAndTime(saved);
     } else {
       draftTime.textContent = "an earlier visit";
     }
