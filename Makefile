@@ -22,7 +22,7 @@ check: setup-dev
 bench: setup-dev system-deps-bench
 	$(BIN)/python -m bench
 
-# The pages of the first day in Chromium, desktop/light and phone/dark, saved for the README.
+# The pages of the first and last day in Chromium, desktop/light and phone/dark, saved for the README (and checked with axe).
 screenshots: setup-dev system-deps-test node-deps
 	SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest tests/e2e/test_screenshots.py -q -p no:cacheprovider
 
