@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.conf import settings
-
-AXE_SCRIPT = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+AXE_SCRIPT = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 FAILING_IMPACTS = ("serious", "critical")
 THIRD_PARTY = ["#swagger-ui", "redoc"]
 
