@@ -165,6 +165,8 @@ function create(textarea, options = {}) {
         baseTheme,
         readOnlyConf.of(readOnlyExtensions(readOnly)),
         EditorView.contentAttributes.of({
+          // Explicit, so a read-only editor is reachable too and axe sees that the scroller holds focusable content.
+          tabindex: "0",
           "aria-label": labelFor(textarea),
           "aria-describedby": hint.id,
           "aria-multiline": "true",

@@ -28,6 +28,14 @@ KNOWN_DEMOS = {"temperature", "pipeline"}  # each has its script, stylesheet and
 DROP_LINK = re.compile(r"\]\(drop:(?P<slug>[a-z0-9-]+)(?:#(?P<anchor>[a-z0-9-]+))?\)")
 SECTION = re.compile(r'<h2 id="(?P<id>[^"]+)">(?P<title>.*?)</h2>')
 TAG = re.compile(r"<[^>]+>")
+# Code blocks and tables scroll sideways on a narrow screen: each is a named region that Tab reaches, so keyboard
+# users can scroll it (axe: scrollable-region-focusable). Added after sanitizing, where <pre> and <table> carry no
+# attribute of the content's.
+SCROLLABLE = (
+    ("<pre>", '<pre tabindex="0" role="region" aria-label="Code">'),
+    ("<table>", '<div class="table-scroll" tabindex="0" role="region" aria-label="Table"><table>'),
+    ("</table>", "</table></div>"),
+)
 
 
 def render_markdown(text: str, resolve_drop: Callable[[str], str | None] | None = None) -> str:
@@ -53,6 +61,8 @@ def render_markdown(text: str, resolve_drop: Callable[[str], str | None] | None 
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
     )
+    for plain, focusable in SCROLLABLE:
+        clean = clean.replace(plain, focusable)
     # Demos are inserted after sanitizing, and only from a fixed list: content cannot inject markup.
     return DEMO_MARKER.sub(_demo_html, clean)
 

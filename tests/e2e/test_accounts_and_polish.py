@@ -120,3 +120,19 @@ def test_pages_fit_the_window_and_chart_labels_stay_readable(screen, content):
     screen.get_by_role("button", name="Save settings").click()
     expect(screen.get_by_text("Settings saved.")).to_be_visible()
     assert User.objects.get(username="grace").profile.email_reminders
+
+
+def test_settings_is_in_the_navigation(screen, live_server):
+    """Settings is a link of its own in the main navigation, at desktop and at phone width, not only the user
+    name; on the page itself it is marked current."""
+    sign_up(screen, "grace", PASSWORD)
+    visit(screen, "/today/")
+    nav = screen.get_by_role("navigation", name="Main")
+    link = nav.get_by_role("link", name="Settings", exact=True)
+    expect(link).to_be_visible()
+    box = link.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= screen.viewport_size["width"]
+    link.click()
+    expect(screen.get_by_role("heading", name="Settings", level=1)).to_be_visible()
+    expect(nav.get_by_role("link", name="Settings", exact=True)).to_have_attribute("aria-current", "page")
+    assert_fits(screen)

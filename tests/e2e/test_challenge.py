@@ -44,6 +44,9 @@ def test_wrong_then_right_solution(page, live_server, grading_worker, challenge,
     expect(verdict.locator(".check.pass").first).to_be_visible()
     expect(page.locator("#solution")).to_be_hidden()
     expect(page.locator("#history details")).to_have_count(1)
+    # The header's attempts and best score follow each verdict without a reload.
+    expect(page.locator("#standing-detail")).to_have_text(re.compile(r"^1 attempt, best \d+%$"))
+    expect(page.locator("#history details time").first).to_have_text(re.compile(r"^\d{1,2} \w{3}, \d{2}:\d{2}$"))
 
     set_code(page, reference_code)
     started = time.monotonic()
@@ -54,6 +57,7 @@ def test_wrong_then_right_solution(page, live_server, grading_worker, challenge,
     expect(passed).to_contain_text("All checks passed")
     expect(passed.locator(".check.fail")).to_have_count(0)
     expect(page.locator("#standing")).to_have_text("Passed")
+    expect(page.locator("#standing-detail")).to_have_text("2 attempts, best 100%")
     expect(page.locator("#solution")).to_be_visible()
     expect(page.locator("#solution .cm-content")).to_contain_text('reduction="batchmean"')
     expect(page.locator("#history details")).to_have_count(2)

@@ -4,6 +4,8 @@ examples" button, which needs one, is in test_challenge.py)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from playwright.sync_api import expect
 
@@ -124,3 +126,22 @@ def test_hint_is_rendered_as_markdown(page, live_server, challenge, viewport):
     expect(page.locator("#hints-list li").first.locator("code").first).to_be_visible()
     assert "`" not in page.locator("#hints-list li").first.inner_text()
     assert_fits(page)
+
+
+@pytest.mark.parametrize("locale", ["en-US", "de-DE"])
+def test_times_are_24_hour_in_any_locale(browser, live_server, challenge, locale):
+    """The page's own clock times read as the server's ("H:i", "j M, H:i"), even where the browser's locale would
+    write "4:05 PM": the draft's "saved at" and "restored from" times."""
+    context = browser.new_context(base_url=live_server.url, timezone_id="Europe/Berlin", locale=locale)
+    context.set_default_timeout(15_000)
+    context.clock.install(time=datetime(2026, 3, 2, 15, 7, tzinfo=UTC))  # 16:07 in Berlin
+    page = context.new_page()
+    try:
+        sign_up(page)
+        page.goto("/challenges/distillation-loss/")
+        type_in_editor(page, "\n# a draft\n")
+        expect(page.locator("#draft-status")).to_have_text("Draft saved in this browser at 16:07.")
+        page.reload()
+        expect(page.locator("#draft-time")).to_have_text("2 Mar, 16:07")
+    finally:
+        context.close()

@@ -334,6 +334,29 @@ def test_sanitizer_strips_script_and_handlers(tmp_path):
     assert "<script" not in html and "onerror" not in html and "javascript:" not in html
 
 
+def test_code_blocks_and_tables_are_named_regions_that_tab_reaches():
+    """They scroll sideways on a phone, so keyboard users must be able to focus them (axe's
+    scrollable-region-focusable); the attributes are the renderer's, never the content's."""
+    from learnpath.content.render import render_markdown
+
+    html = render_markdown(
+        textwrap.dedent("""        ```python
+        loss = F.kl_div(student, teacher, reduction="batchmean")
+        ```
+
+        | T | loss |
+        | - | ---- |
+        | 2 | 0.4  |
+
+        <pre tabindex="5" onfocus="alert(1)">raw</pre>
+        """)
+    )
+    assert html.count('<pre tabindex="0" role="region" aria-label="Code">') == 2
+    assert '<div class="table-scroll" tabindex="0" role="region" aria-label="Table"><table>' in html
+    assert html.count("</table></div>") == 1
+    assert 'tabindex="5"' not in html and "onfocus" not in html
+
+
 @pytest.mark.django_db
 def test_removed_drop_keeps_history_and_moves_after_listed_ones(tree, learner):
     load_content(tree)

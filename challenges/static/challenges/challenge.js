@@ -122,6 +122,13 @@
     return node;
   }
 
+  // A <pre> may scroll sideways: keyboard users reach it with Tab, and screen readers hear what it holds.
+  function codeBlock(text, label, attrs = {}) {
+    const pre = el("pre", { ...attrs, tabindex: "0", role: "region", "aria-label": label });
+    pre.append(el("code", {}, text));
+    return pre;
+  }
+
   function badge(status, label) {
     return el("span", { class: `badge ${BADGES[status] || ""}` }, label || STATUS_LABELS[status] || status);
   }
@@ -177,12 +184,14 @@
       const summary = el("summary", {}, `Attempt ${sub.attempt} `);
       summary.append(badge(sub.status));
       if (sub.score !== null && sub.score !== undefined) summary.append(el("span", { class: "muted" }, percent(sub.score)));
-      summary.append(el("span", { class: "muted" }, new Date(sub.created_at).toLocaleString()));
+      const created = new Date(sub.created_at);
+      const time = el("time", { datetime: created.toISOString() }, dayAndTime(created));
+      const when = el("span", { class: "muted" });
+      when.append(time);
+      summary.append(when);
       details.append(summary);
       if (sub.feedback) details.append(el("p", { class: "check-detail" }, sub.feedback));
-      const pre = el("pre");
-      pre.append(el("code", {}, sub.code));
-      details.append(pre);
+      details.append(codeBlock(sub.code, `Code of attempt ${sub.attempt}`));
       return details;
     });
     historyBox.replaceChildren(...nodes);
@@ -194,6 +203,13 @@
     const standing = document.getElementById("standing");
     standing.className = `badge ${BADGES[body.status]}`;
     standing.textContent = STANDING_LABELS[body.status];
+    // The attempts and best score beside it, as the server renders them, so a pass shows its score at once.
+    const detail = document.getElementById("standing-detail");
+    if (detail && body.attempts) {
+      const best = body.best_score === null || body.best_score === undefined ? "" : `, best ${percent(body.best_score)}`;
+      detail.textContent = `${body.attempts} attempt${body.attempts === 1 ? "" : "s"}${best}`;
+      detail.hidden = false;
+    }
     if (body.solution_code) {
       solutionBox.hidden = false;
       const ref = referenceCode._learnpathEditor;
@@ -302,8 +318,15 @@
     }
   }
 
+  // Times read as the server's pages write them (Django's "H:i" and "j M, H:i"): 24-hour, day before month,
+  // whatever the browser's locale, so one page never mixes "4:05 PM" with "16:05".
   function clock(date) {
-    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return date.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  }
+
+  function dayAndTime(date) {
+    const day = date.toLocaleDateString("en-GB", { day: "numeric", month: "short" });
+    return `${day}, ${clock(date)}`;
   }
 
   function saveDraftNow() {
@@ -345,7 +368,7 @@
     const saved = new Date(draft.saved_at);
     if (!Number.isNaN(saved.getTime())) {
       draftTime.dateTime = saved.toISOString();
-      draftTime.textContent = saved.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+      draftTime.textContent = dayAndTime(saved);
     } else {
       draftTime.textContent = "an earlier visit";
     }
@@ -470,9 +493,7 @@
     const details = el("details", { class: "example-output" });
     if (open) details.open = true;
     details.append(el("summary", {}, title));
-    const pre = el("pre");
-    pre.append(el("code", {}, text));
-    details.append(pre);
+    details.append(codeBlock(text, title));
     return details;
   }
 
@@ -526,9 +547,7 @@
     item.append(values);
     if (ex.advice) item.append(el("p", { class: "example-advice" }, ex.advice));
     if (ex.error) {
-      const pre = el("pre", { class: "example-error" });
-      pre.append(el("code", {}, ex.error));
-      item.append(pre);
+      item.append(codeBlock(ex.error, "Error", { class: "example-error" }));
     }
     return item;
   }
@@ -558,9 +577,7 @@
       nodes.push(list);
     } else if (run.status !== "ran") {
       nodes.push(el("p", { class: "alert" }, STATUS_LABELS[run.status] || "Did not run"));
-      const pre = el("pre", { class: "example-error" });
-      pre.append(el("code", {}, run.message || "Your code did not run on the examples."));
-      nodes.push(pre);
+      nodes.push(codeBlock(run.message || "Your code did not run on the examples.", "Error", { class: "example-error" }));
     } else {
       const right = run.examples.filter((ex) => ex.matches && ex.gradient === "matches").length;
       nodes.push(...diagnosisNodes(run.diagnosis));
@@ -578,9 +595,7 @@
         if (ex.gradient) values.append(el("dt", {}, "Gradient"), el("dd", {}, GRADIENT_WORDS[ex.gradient] || ex.gradient));
         item.append(values);
         if (ex.error) {
-          const pre = el("pre", { class: "example-error" });
-          pre.append(el("code", {}, ex.error));
-          item.append(pre);
+          item.append(codeBlock(ex.error, "Error", { class: "example-error" }));
         }
         list.append(item);
       }
