@@ -12,7 +12,7 @@ the text around it reads or is processed:
   them (the page lays out right-to-left text by itself);
 - other format characters (category Cf: zero-width space, word joiner, byte-order mark, interlinear
   annotations…), except the zero-width joiner and non-joiner (emoji sequences, Persian and Indic scripts), the
-  soft hyphen, and the tag characters of subdivision flags (🏴󠁧󠁢󠁳󠁣󠁴󠁿);
+  soft hyphen, the tag characters of subdivision flags (🏴󠁧󠁢󠁳󠁣󠁴󠁿) and the visible number signs of Arabic and Syriac;
 - surrogates, private-use characters and the noncharacters (U+FFFE, U+FFFF and their kin).
 
 Characters this Python's Unicode database does not know yet (newer emoji) are accepted.
@@ -20,6 +20,7 @@ Characters this Python's Unicode database does not know yet (newer emoji) are ac
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -44,6 +45,8 @@ BIDI_CONTROLS = {
 SEPARATORS = {"\u2028": "line separator", "\u2029": "paragraph separator"}
 ALLOWED_FORMAT = frozenset({ZWNJ, ZWJ, SOFT_HYPHEN})
 TAGS = range(0xE0020, 0xE0080)  # the tag characters of emoji subdivision flags
+# Visible signs written before Arabic, Syriac and Kaithi numbers (Unicode's Prepended_Concatenation_Mark).
+NUMBER_SIGNS = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd")
 
 # Django's own username rule (letters of any script, digits and @ . + - _), said in words.
 USERNAME_PATTERN = r"^[\w.@+-]+\Z"
@@ -72,7 +75,7 @@ def _kind(char: str, *, multiline: bool) -> str | None:
             return "a line break or tab"
         return "a control character"
     if category == "Cf":
-        if char in ALLOWED_FORMAT or ord(char) in TAGS:
+        if char in ALLOWED_FORMAT or char in NUMBER_SIGNS or ord(char) in TAGS:
             return None
         name = unicodedata.name(char, "").lower()
         return f"an invisible formatting character ({name})" if name else "an invisible formatting character"
@@ -186,3 +189,26 @@ def form_bounds_apply(form) -> None:
                 return number.quantize(step, rounding=ROUND_HALF_EVEN) if abs(number) < 10**20 else number
 
             field.to_python = to_python
+
+
+@functools.cache
+def refused_characters(*, multiline: bool, spaces: bool | None = None) -> str:
+    """A regex character class of every character the text rule refuses, for the OpenAPI schema: BMP characters
+    as \\uXXXX escapes (read alike by Python and ECMA regexes), the others as themselves. ``spaces``: only those
+    that are white space to str.strip (True), only the others (False), or all (None)."""
+    ranges: list[list[int]] = []
+    for codepoint in range(0x110000):
+        # Lone surrogates cannot be written in a JSON schema's string: they are left out of the class.
+        if 0xD800 <= codepoint <= 0xDFFF or _kind(chr(codepoint), multiline=multiline) is None:
+            continue
+        if spaces is not None and chr(codepoint).isspace() != spaces:
+            continue
+        if ranges and ranges[-1][1] == codepoint - 1:
+            ranges[-1][1] = codepoint
+        else:
+            ranges.append([codepoint, codepoint])
+
+    def spell(codepoint: int) -> str:
+        return f"\\u{codepoint:04x}" if codepoint <= 0xFFFF else chr(codepoint)
+
+    return "[" + "".join(spell(low) if low == high else f"{spell(low)}-{spell(high)}" for low, high in ranges) + "]"

@@ -51,7 +51,11 @@ def _input_kwargs(name: str) -> dict:
 
 class PlanInputSerializer(serializers.ModelSerializer):
     """The worksheet's fields. Amounts keep 8 decimal places (the training cost 2) and the pass threshold 2: a
-    number with more is rounded to them, not refused."""
+    number with more is rounded to them, not refused; a number outside its minimum and maximum is a 400 whose
+    message says the range. Text may hold any printable Unicode (emoji sequences, combining marks, any script;
+    the notes also line breaks and tabs); control characters and bidirectional controls (U+202A–U+202E,
+    U+2066–U+2069, U+200E, U+200F, U+061C) and other invisible format characters are a 400 naming the character
+    and its position."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,

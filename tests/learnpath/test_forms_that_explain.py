@@ -33,6 +33,7 @@ HUGE = 10**30
         "نرگس\u200cها",  # Persian with a zero-width non-joiner
         "שלום עולם",  # right-to-left text needs no control characters
         "co\u00adoperate",  # a soft hyphen
+        "\u0600١٢٣",  # the Arabic number sign, a visible format character
     ],
 )
 def test_printable_unicode_is_accepted(text):
@@ -132,6 +133,15 @@ def test_the_schema_states_the_rules(db, anon_api):
     assert "No spaces or emoji" in register["username"]["description"]
     profile = schema["components"]["schemas"]["PatchedProfileRequest"]["properties"]
     assert (profile["daily_goal_minutes"]["minimum"], profile["daily_goal_minutes"]["maximum"]) == (1, 120)
+    # The text rule, as a pattern no value may match: what schema-driven clients and fuzzers go by.
+    plan = schema["components"]["schemas"]["PlanInputRequest"]["properties"]
+    for field, refused, accepted in [
+        ("title", "Router \u202eevil", "Router 👩\u200d💻"),
+        ("title", "Router\nv2", " Router v2\t"),  # one line; surrounding space is trimmed first
+        ("task", "notes \u2066x", "line one\nline two"),
+    ]:
+        pattern = re.compile(plan[field]["not"]["pattern"])
+        assert pattern.search(refused) and not pattern.search(accepted), field
 
 
 # --------------------------------------------------------------------------- bounds and text on the pages
