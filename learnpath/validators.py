@@ -8,8 +8,8 @@ the text around it reads or is processed:
 - control characters (category Cc), except a newline, carriage return or tab in multi-line text;
 - line and paragraph separators (U+2028, U+2029);
 - bidirectional controls: the embeddings and overrides U+202A–U+202E, the isolates U+2066–U+2069 and the marks
-  U+200E, U+200F and U+061C. An override shows "‮gnp.exe" as "exe.png"; a learner's name or title has no need of
-  them (the page lays out right-to-left text by itself);
+  U+200E, U+200F and U+061C. An override (U+202E) before "gnp.exe" shows it as "exe.png"; a learner's name
+  or title has no need of them (the page lays out right-to-left text by itself);
 - other format characters (category Cf: zero-width space, word joiner, byte-order mark, interlinear
   annotations…), except the zero-width joiner and non-joiner (emoji sequences, Persian and Indic scripts), the
   soft hyphen, the tag characters of subdivision flags (🏴󠁧󠁢󠁳󠁣󠁴󠁿) and the visible number signs of Arabic and Syriac;
@@ -20,7 +20,6 @@ Characters this Python's Unicode database does not know yet (newer emoji) are ac
 
 from __future__ import annotations
 
-import functools
 import unicodedata
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -189,26 +188,3 @@ def form_bounds_apply(form) -> None:
                 return number.quantize(step, rounding=ROUND_HALF_EVEN) if abs(number) < 10**20 else number
 
             field.to_python = to_python
-
-
-@functools.cache
-def refused_characters(*, multiline: bool, spaces: bool | None = None) -> str:
-    """A regex character class of every character the text rule refuses, for the OpenAPI schema: BMP characters
-    as \\uXXXX escapes (read alike by Python and ECMA regexes), the others as themselves. ``spaces``: only those
-    that are white space to str.strip (True), only the others (False), or all (None)."""
-    ranges: list[list[int]] = []
-    for codepoint in range(0x110000):
-        # Lone surrogates cannot be written in a JSON schema's string: they are left out of the class.
-        if 0xD800 <= codepoint <= 0xDFFF or _kind(chr(codepoint), multiline=multiline) is None:
-            continue
-        if spaces is not None and chr(codepoint).isspace() != spaces:
-            continue
-        if ranges and ranges[-1][1] == codepoint - 1:
-            ranges[-1][1] = codepoint
-        else:
-            ranges.append([codepoint, codepoint])
-
-    def spell(codepoint: int) -> str:
-        return f"\\u{codepoint:04x}" if codepoint <= 0xFFFF else chr(codepoint)
-
-    return "[" + "".join(spell(low) if low == high else f"{spell(low)}-{spell(high)}" for low, high in ranges) + "]"

@@ -12,11 +12,6 @@ from drf_spectacular.plumbing import force_instance, is_patched_serializer
 from rest_framework import serializers
 
 from learnpath.api.fields import PasswordField, password_min_length
-from learnpath.validators import (
-    refused_characters,
-    validate_display_multiline_text,
-    validate_display_text,
-)
 
 # Python's white space (str.strip, which DRF trims with), spelt out: \s means other sets in other regex engines
 # (ECMA's lacks \x1c-\x1f and \x85, and has \ufeff).
@@ -24,18 +19,6 @@ WHITESPACE = r"\t-\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u20
 # Not only white space: DRF trims a text field before it checks that it is not blank.
 NOT_BLANK_PATTERN = f"[^{WHITESPACE}]"
 NO_NUL = {"pattern": r"\u0000"}  # under "not": a NUL character anywhere
-
-
-def refused_text(*, multiline: bool, trimmed: bool) -> dict:
-    """Under "not": a character the shared text rule refuses (learnpath.validators). When the field trims, a
-    refused character that is also white space (U+001C–U+001F, U+0085, U+2028, a tab in one-line text…) counts
-    only with text on both sides of it: at either end it is trimmed away before the rule looks."""
-    if not trimmed:
-        return {"pattern": refused_characters(multiline=multiline)}
-    solid = refused_characters(multiline=multiline, spaces=False)
-    spaces = refused_characters(multiline=multiline, spaces=True)
-    text = f"[^{WHITESPACE}]"
-    return {"pattern": f"{solid}|{text}[\\s\\S]*{spaces}[\\s\\S]*{text}"}
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -50,9 +33,6 @@ class AutoSchema(openapi.AutoSchema):
             and not any(isinstance(validator, RegexValidator) for validator in field.validators)
         ):
             schema["not"] = NO_NUL
-            for validator, multiline in ((validate_display_text, False), (validate_display_multiline_text, True)):
-                if validator in field.validators:
-                    schema["not"] = refused_text(multiline=multiline, trimmed=field.trim_whitespace)
             if field.trim_whitespace and not field.allow_blank:
                 schema["pattern"] = NOT_BLANK_PATTERN
         if isinstance(field, PasswordField):

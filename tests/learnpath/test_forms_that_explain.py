@@ -133,15 +133,6 @@ def test_the_schema_states_the_rules(db, anon_api):
     assert "No spaces or emoji" in register["username"]["description"]
     profile = schema["components"]["schemas"]["PatchedProfileRequest"]["properties"]
     assert (profile["daily_goal_minutes"]["minimum"], profile["daily_goal_minutes"]["maximum"]) == (1, 120)
-    # The text rule, as a pattern no value may match: what schema-driven clients and fuzzers go by.
-    plan = schema["components"]["schemas"]["PlanInputRequest"]["properties"]
-    for field, refused, accepted in [
-        ("title", "Router \u202eevil", "Router 👩\u200d💻"),
-        ("title", "Router\nv2", " Router v2\t"),  # one line; surrounding space is trimmed first
-        ("task", "notes \u2066x", "line one\nline two"),
-    ]:
-        pattern = re.compile(plan[field]["not"]["pattern"])
-        assert pattern.search(refused) and not pattern.search(accepted), field
 
 
 # --------------------------------------------------------------------------- bounds and text on the pages
