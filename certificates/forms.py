@@ -11,8 +11,9 @@ class CertificateNameForm(forms.Form):
         max_length=NAME_MAX_LENGTH + 20,
         strip=False,
         help_text=(
-            f"Up to {NAME_MAX_LENGTH} characters. It can be chosen once, and anyone you share the verification "
-            "link with sees it."
+            f"Up to {NAME_MAX_LENGTH} characters, in any script, with accents or emoji if you like (no invisible "
+            "control or direction characters). It can be chosen once, and anyone you share the verification link "
+            "with sees it."
         ),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )

@@ -14,6 +14,7 @@ from certificates.models import NAME_MAX_LENGTH, Certificate
 from certificates.selectors import certificate_requirements
 from learnpath.cache import learner_changed
 from learnpath.models import Path
+from learnpath.validators import text_problem
 
 logger = logging.getLogger(__name__)
 
@@ -96,10 +97,9 @@ def certificate_check_on_commit(*, user_id: int, path_id: int | None = None, cha
 
 def certificate_name_problem(name: str) -> str | None:
     """Why ``name`` cannot be printed on a certificate, or None."""
-    if any(unicodedata.category(char).startswith("C") for char in name.strip()):
-        return (
-            "Use letters, spaces and punctuation only: the name contains a control or invisible formatting character."
-        )
+    problem = text_problem(name.strip())  # the shared rule: emoji sequences yes, controls and bidi overrides no
+    if problem:
+        return problem
     name = " ".join(name.split())
     if not name:
         return "Enter the name to print on your certificate."

@@ -23,6 +23,7 @@ from learnpath.api.views import ERROR
 from learnpath.cache import learner_cached
 from learnpath.idempotency import idempotent
 from learnpath.selectors import profile_of
+from learnpath.validators import drf_bounds
 
 MAX_ID = 2**63 - 1
 LOCKED = inline_serializer(
@@ -283,7 +284,8 @@ class DropCompleteApi(APIView):
             ref_name = "DropCompleteInput"
 
         seconds_spent = serializers.IntegerField(
-            min_value=0, max_value=86_400, help_text="Seconds spent reading, as measured by the client (capped)."
+            help_text="Seconds spent reading, as measured by the client (capped).",
+            **drf_bounds(0, 86_400, "Send the seconds spent reading as a whole number between 0 and 86,400 (a day)."),
         )
 
     class OutputSerializer(serializers.Serializer):
@@ -392,9 +394,8 @@ class ReviewRateApi(APIView):
         at_least_one_of = ("rating", "answer")  # the schema's anyOf: the check in validate()
 
         rating = serializers.IntegerField(
-            min_value=1,
-            max_value=4,
             required=False,
+            **drf_bounds(1, 4, "Rate the card 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy)."),
             help_text="1 Again, 2 Hard, 3 Good, 4 Easy. Required for free-recall cards. For checked cards it is "
             "the learner's rating after the check: when left out it is the check's suggested_rating (Good "
             "when the answer is right, Again when it is wrong); when sent it is recorded as given.",
@@ -405,7 +406,9 @@ class ReviewRateApi(APIView):
             help_text="Required for choice and numeric cards: the learner's answer, checked by the platform.",
         )
         duration_ms = serializers.IntegerField(
-            min_value=0, max_value=86_400_000, required=False, help_text="Time on the card (capped for the goal)."
+            required=False,
+            help_text="Time on the card (capped for the goal).",
+            **drf_bounds(0, 86_400_000, "Send the time on the card in milliseconds, between 0 and 86,400,000 (a day)."),
         )
 
         def validate(self, attrs):

@@ -1,10 +1,26 @@
 from django import forms
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from learnpath import selectors, services
-from learnpath.models import RETENTION_MAX, RETENTION_MIN, LearnerProfile, Path, available_timezones
+from learnpath.models import RETENTION_MAX, RETENTION_MIN, LearnerProfile, Path
+from learnpath.timezones import TimezoneSelect, timezone_choices
+from learnpath.validators import (
+    USERNAME_HELP,
+    USERNAME_INVALID,
+    USERNAME_MAX_LENGTH,
+    USERNAME_PATTERN,
+    form_bounds_apply,
+)
+
+
+def timezone_field(**kwargs) -> forms.ChoiceField:
+    """The searchable, grouped timezone picker; the server still checks the name (validate_timezone)."""
+    return forms.ChoiceField(choices=timezone_choices, widget=TimezoneSelect, **kwargs)
+
 
 # The rows of the settings page's workload table, in percent; the learner's own value is added when it is not one.
 WORKLOAD_RETENTIONS = (70, 80, 85, 90, 95, 97)
@@ -14,9 +30,10 @@ WORKLOAD_STABILITY_DAYS = 10
 
 class SignupForm(forms.Form):
     username = forms.RegexField(
-        regex=r"^[\w.@+-]+\Z",
-        max_length=150,
-        help_text="Letters, digits and @/./+/-/_ only.",
+        regex=USERNAME_PATTERN,
+        max_length=USERNAME_MAX_LENGTH,
+        help_text=USERNAME_HELP,
+        error_messages={"invalid": USERNAME_INVALID},
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     email = forms.EmailField(
@@ -28,10 +45,12 @@ class SignupForm(forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password = forms.CharField(
-        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), max_length=128
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        max_length=128,
+        help_text=password_validation.password_validators_help_text_html(),
     )
-    timezone = forms.ChoiceField(
-        choices=[],
+    timezone = timezone_field(
         initial="UTC",
         help_text="Your day starts at midnight here; we pre-fill it from your browser.",
     )
@@ -45,7 +64,6 @@ class SignupForm(forms.Form):
 
     def __init__(self, *args, initial_path: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = [(name, name) for name in sorted(available_timezones())]
         paths = selectors.path_list()
         if not paths:
             del self.fields["start_path"]
@@ -57,6 +75,18 @@ class SignupForm(forms.Form):
         slugs = [p.slug for p in paths]
         # Arriving from a path's page picks that path; with a single path, starting it is the obvious default.
         field.initial = initial_path if initial_path in slugs else (slugs[0] if len(slugs) == 1 else "")
+
+    def clean(self):
+        cleaned = super().clean()
+        # Judged here, whatever else failed: a weak password is said beside the other errors, not after them.
+        password = cleaned.get("password")
+        if password:
+            candidate = User(username=cleaned.get("username") or "", email=cleaned.get("email") or "")
+            try:
+                password_validation.validate_password(password, candidate)
+            except ValidationError as error:
+                self.add_error("password", error)
+        return cleaned
 
     def clean_start_path(self) -> Path | None:
         slug = self.cleaned_data.get("start_path")
@@ -132,7 +162,7 @@ class ProfileForm(forms.ModelForm):
         help_text="For reminders and for resetting a forgotten password. Leave it empty to have none.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    timezone = forms.ChoiceField(choices=[])
+    timezone = timezone_field(help_text="Your day starts at midnight here, and reminders come at your hour here.")
     desired_retention = RetentionPercentField(
         label="Desired retention (%)",
         help_text=(
@@ -159,7 +189,7 @@ class ProfileForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = [(name, name) for name in sorted(available_timezones())]
+        form_bounds_apply(self)
         if not self.is_bound:
             self.initial["email"] = self.instance.user.email
         self.fields["desired_retention"].widget.attrs["placeholder"] = f"{self.default_retention_percent:g}"

@@ -6,8 +6,9 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+from learnpath.validators import bounds
 
 
 def validate_timezone(value: str) -> None:
@@ -24,6 +25,12 @@ def available_timezones() -> set[str]:
 RETENTION_MIN = 0.70
 RETENTION_MAX = 0.97
 RETENTION_MESSAGE = "Choose a desired retention between 70% and 97% (0.70 to 0.97)."
+# What a learner may set, and what they are told otherwise (the settings page and the API alike).
+REMINDER_HOUR_MESSAGE = "Choose a reminder hour between 0 and 23 (your local time, 18 is 6 pm)."
+DAILY_GOAL_MIN, DAILY_GOAL_MAX = 1, 120
+DAILY_GOAL_MESSAGE = f"Choose a daily goal between {DAILY_GOAL_MIN} and {DAILY_GOAL_MAX} minutes."
+REVIEW_CAP_MIN, REVIEW_CAP_MAX = 1, 500
+REVIEW_CAP_MESSAGE = f"Choose a daily review limit between {REVIEW_CAP_MIN} and {REVIEW_CAP_MAX} cards."
 
 
 def validate_retention(value: float) -> None:
@@ -95,15 +102,23 @@ class LearnerProfile(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     reminder_hour = models.PositiveSmallIntegerField(
         default=18,
-        validators=[MinValueValidator(0), MaxValueValidator(23)],
+        validators=bounds(0, 23, REMINDER_HOUR_MESSAGE),
         help_text="Local hour (0–23) at which a reminder is sent when something is waiting.",
     )
     # Off until the learner has an address and asks for them (sign-up with an address, or Settings).
     email_reminders = models.BooleanField(
         default=False, help_text="Email a reminder at the reminder hour when something waits (needs an address)."
     )
-    daily_goal_minutes = models.PositiveSmallIntegerField(default=5)
-    daily_review_cap = models.PositiveSmallIntegerField(default=50)
+    daily_goal_minutes = models.PositiveSmallIntegerField(
+        default=5,
+        validators=bounds(DAILY_GOAL_MIN, DAILY_GOAL_MAX, DAILY_GOAL_MESSAGE),
+        help_text=f"Minutes a day you mean to spend, {DAILY_GOAL_MIN} to {DAILY_GOAL_MAX}.",
+    )
+    daily_review_cap = models.PositiveSmallIntegerField(
+        default=50,
+        validators=bounds(REVIEW_CAP_MIN, REVIEW_CAP_MAX, REVIEW_CAP_MESSAGE),
+        help_text=f"The most reviews shown in a day, {REVIEW_CAP_MIN} to {REVIEW_CAP_MAX}; the rest wait.",
+    )
     desired_retention = models.FloatField(
         null=True,
         blank=True,

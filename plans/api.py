@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import DecimalField
 from django.http import HttpResponse
@@ -25,6 +23,7 @@ from learnpath.api.fields import RoundedDecimalField
 from learnpath.api.validation import validated
 from learnpath.api.views import ERROR  # the one error shape of the whole API
 from learnpath.idempotency import idempotent
+from learnpath.validators import bounds_of, drf_bounds
 from plans import selectors, services
 from plans.calculator import describe
 from plans.models import DistillationPlan
@@ -40,19 +39,23 @@ DECIMAL_FIELDS = [
 ]
 
 
-def _largest_amount(name: str) -> Decimal:
-    """A whole amount just under the field's size. Nearer the next power of ten, a value may not read back: SQLite
-    keeps decimals as floats (15 significant digits), and 99,999,999.99999999 comes back as 100,000,000."""
-    field = DistillationPlan._meta.get_field(name)
-    return Decimal(10) ** (field.max_digits - field.decimal_places) - 1
-
-
-AMOUNT_FIELDS = [name for name in DECIMAL_FIELDS if name != "pass_threshold_percent"]  # that one has its own bound
+def _input_kwargs(name: str) -> dict:
+    """A field's bounds and the model's message for them (DRF would say "Ensure this value is less than or equal
+    to …"); money goes out as JSON numbers (the database keeps exact decimals)."""
+    kwargs: dict = {"coerce_to_string": False} if name in DECIMAL_FIELDS else {}
+    found = bounds_of(DistillationPlan._meta.get_field(name).validators)
+    if found is not None:
+        kwargs.update(drf_bounds(*found))
+    return kwargs
 
 
 class PlanInputSerializer(serializers.ModelSerializer):
     """The worksheet's fields. Amounts keep 8 decimal places (the training cost 2) and the pass threshold 2: a
-    number with more is rounded to them, not refused."""
+    number with more is rounded to them, not refused; a number outside its minimum and maximum is a 400 whose
+    message says the range. Text may hold any printable Unicode (emoji sequences, combining marks, any script;
+    the notes also line breaks and tabs); control characters and bidirectional controls (U+202A–U+202E,
+    U+2066–U+2069, U+200E, U+200F, U+061C) and other invisible format characters are a 400 naming the character
+    and its position."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
@@ -62,11 +65,7 @@ class PlanInputSerializer(serializers.ModelSerializer):
     class Meta:
         model = DistillationPlan
         fields = INPUT_FIELDS
-        # Money goes out as JSON numbers; the database keeps exact decimals.
-        extra_kwargs = {
-            name: {"coerce_to_string": False, **({"max_value": _largest_amount(name)} if name in AMOUNT_FIELDS else {})}
-            for name in DECIMAL_FIELDS
-        }
+        extra_kwargs = {name: _input_kwargs(name) for name in INPUT_FIELDS}
 
 
 class CalculatorSerializer(serializers.Serializer):

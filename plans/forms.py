@@ -1,5 +1,6 @@
 from django import forms
 
+from learnpath.validators import form_bounds_apply
 from plans.models import DistillationPlan
 
 # The worksheet's sections, in the order the lesson walks through them.
@@ -65,6 +66,7 @@ class PlanForm(forms.ModelForm):
         self.fields["mode"].choices = [("", "Choose a mode…"), *DistillationPlan.Mode.choices]
         self.fields["regime"].choices = [("", "Choose…"), *DistillationPlan.Regime.choices]
         self.fields["title"].widget.attrs.setdefault("autocomplete", "off")
+        form_bounds_apply(self)
 
     def sections(self):
         return [(key, legend, [self[name] for name in names]) for key, legend, names in SECTIONS]

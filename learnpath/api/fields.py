@@ -72,8 +72,8 @@ class RoundedDecimalField(serializers.DecimalField):
     before the point) before and after rounding."""
 
     def validate_precision(self, value):
+        self.run_validators(value)  # minimum and maximum first, on the value as sent: their message says the range
         if self.max_whole_digits is not None and value and value.adjusted() >= self.max_whole_digits:
             self.fail("max_whole_digits", max_whole_digits=self.max_whole_digits)
-        self.run_validators(value)  # minimum and maximum, on the value as sent
         rounded = value.quantize(Decimal(1).scaleb(-self.decimal_places), rounding=ROUND_HALF_EVEN)
         return super().validate_precision(rounded)

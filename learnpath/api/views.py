@@ -24,7 +24,20 @@ from learnpath.api.fields import PasswordField, TimezoneField
 from learnpath.api.validation import validated
 from learnpath.auth import new_token_key
 from learnpath.idempotency import idempotent
-from learnpath.models import RETENTION_MAX, RETENTION_MESSAGE, RETENTION_MIN, Path
+from learnpath.models import (
+    DAILY_GOAL_MAX,
+    DAILY_GOAL_MESSAGE,
+    DAILY_GOAL_MIN,
+    REMINDER_HOUR_MESSAGE,
+    RETENTION_MAX,
+    RETENTION_MESSAGE,
+    RETENTION_MIN,
+    REVIEW_CAP_MAX,
+    REVIEW_CAP_MESSAGE,
+    REVIEW_CAP_MIN,
+    Path,
+)
+from learnpath.validators import USERNAME_HELP, USERNAME_INVALID, USERNAME_MAX_LENGTH, USERNAME_PATTERN, drf_bounds
 
 ERROR = inline_serializer(
     "Error",
@@ -131,7 +144,10 @@ class RegisterApi(APIView):
 
     class RegisterInputSerializer(serializers.Serializer):
         username = serializers.RegexField(
-            r"^[\w.@+-]+\Z", max_length=150, error_messages={"invalid": "Use letters, digits and @/./+/-/_ only."}
+            USERNAME_PATTERN,
+            max_length=USERNAME_MAX_LENGTH,
+            error_messages={"invalid": USERNAME_INVALID},
+            help_text=USERNAME_HELP,
         )
         password = PasswordField(
             help_text="Judged by the site's password rules: at least minLength characters, not too like the "
@@ -225,12 +241,22 @@ class ProfileApi(APIView):
         username = serializers.CharField(read_only=True, source="user.username")
         email = serializers.CharField(read_only=True, source="user.email", help_text="Empty when none was given.")
         timezone = TimezoneField(required=False)
-        reminder_hour = serializers.IntegerField(min_value=0, max_value=23, required=False)
+        reminder_hour = serializers.IntegerField(
+            required=False, help_text="Local hour, 0–23.", **drf_bounds(0, 23, REMINDER_HOUR_MESSAGE)
+        )
         email_reminders = serializers.BooleanField(
             required=False, help_text="Turning them on needs an email address on the account (a 400 otherwise)."
         )
-        daily_goal_minutes = serializers.IntegerField(min_value=1, max_value=120, required=False)
-        daily_review_cap = serializers.IntegerField(min_value=1, max_value=500, required=False)
+        daily_goal_minutes = serializers.IntegerField(
+            required=False,
+            help_text=f"Minutes a day, {DAILY_GOAL_MIN}–{DAILY_GOAL_MAX}.",
+            **drf_bounds(DAILY_GOAL_MIN, DAILY_GOAL_MAX, DAILY_GOAL_MESSAGE),
+        )
+        daily_review_cap = serializers.IntegerField(
+            required=False,
+            help_text=f"The most reviews shown in a day, {REVIEW_CAP_MIN}–{REVIEW_CAP_MAX}.",
+            **drf_bounds(REVIEW_CAP_MIN, REVIEW_CAP_MAX, REVIEW_CAP_MESSAGE),
+        )
         desired_retention = serializers.FloatField(
             min_value=RETENTION_MIN,
             max_value=RETENTION_MAX,

@@ -56,7 +56,10 @@ BEYOND_THE_SCHEMA = {
         "This password is entirely numeric.",
     ],
     "PATCH /api/me/": ["Add an email address to get reminders"],
-    "POST /api/plans/": ["You can keep up to"],
+    # The shared text rule (learnpath.validators): which characters are invisible controls is Unicode data, stated
+    # in words in the schema's descriptions rather than as a pattern (one of ~250 ranges made generation crawl).
+    "POST /api/plans/": ["You can keep up to", "Remove "],
+    "PATCH /api/plans/{plan_id}/": ["Remove "],
     "POST /api/reviews/{card_id}/": [  # what a card needs depends on its kind
         "This card is checked: send the learner's answer.",
         "Rate free-recall cards from 1 (Again) to 4 (Easy).",

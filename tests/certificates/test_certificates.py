@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
 from django.test import Client
@@ -571,9 +572,13 @@ def name_post(browser, certificate, name):
     [
         ("   ", "Enter the name to print on your certificate."),
         ("x" * 101, "Use at most 100 characters (this name has 101)."),
-        ("Ada\x07Lovelace", "control or invisible formatting character"),
-        ("Ada\nLovelace", "control or invisible formatting character"),
-        ("Ada\u202eecalevoL", "control or invisible formatting character"),
+        ("Ada\x07Lovelace", "Remove a control character, U+0007 at character 4"),
+        ("Ada\nLovelace", "Remove a line break or tab, U+000A at character 4"),
+        (
+            "Ada\u202eecalevoL",
+            "Remove a bidirectional control character (right-to-left override), U+202E at character 4",
+        ),
+        ("Ada\u200bLovelace", "Remove an invisible formatting character (zero width space), U+200B"),
     ],
 )
 def test_a_bad_name_is_refused_with_a_clear_message(learner, enrolled, capture, name, message):
@@ -585,6 +590,16 @@ def test_a_bad_name_is_refused_with_a_clear_message(learner, enrolled, capture, 
     assert message in response.content.decode()
     certificate.refresh_from_db()
     assert not certificate.name_chosen and certificate.name == ""
+
+
+@pytest.mark.parametrize("name", ["Ada 👩\u200d💻", "Zoë ❤\ufe0f", "Jose\u0301", "Ngô Bảo Châu", "علي", "نرگس\u200cها"])
+def test_a_name_with_emoji_sequences_or_combining_marks_is_accepted(learner, enrolled, capture, name):
+    certificate = finish_path(learner, enrolled, capture)
+    browser = Client()
+    browser.force_login(learner)
+    assert name_post(browser, certificate, name).status_code == 302
+    certificate.refresh_from_db()
+    assert certificate.name == unicodedata.normalize("NFC", name)
 
 
 def test_the_name_is_set_once(learner, enrolled, capture):

@@ -45,7 +45,7 @@ def test_register_returns_token_and_profile(anon_api):
     [
         ({"username": "lin", "password": "123"}, "password", "too short"),
         ({"username": "lin", "password": PASSWORD, "timezone": "Mars/Olympus"}, "timezone", "IANA timezone"),
-        ({"username": "bad name!", "password": PASSWORD}, "username", "letters, digits"),
+        ({"username": "bad name!", "password": PASSWORD}, "username", "letters (of any alphabet), digits"),
         ({"password": PASSWORD}, "username", "required"),
         ({"username": "lin", "password": PASSWORD, "email": "not-an-email"}, "email", "valid email"),
     ],

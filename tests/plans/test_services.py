@@ -161,7 +161,10 @@ def test_markdown_export_has_every_section_and_the_cost_case(learner, complete_p
 
 @pytest.mark.django_db
 def test_markdown_export_of_a_draft_marks_gaps(learner):
-    plan = services.plan_create(owner=learner, title="Half\nway", capacity_gap_resolved=True)
+    plan = services.plan_create(owner=learner, title="Half way", capacity_gap_resolved=True)
+    # A title from before the shared Unicode rule refused line breaks: the export still keeps it on one line.
+    DistillationPlan.objects.filter(pk=plan.pk).update(title="Half\nway")
+    plan.refresh_from_db()
     text = selectors.plan_export_markdown(plan=plan)
     assert text.startswith("# Distillation plan: Half way\n")
     assert "_Status: draft" in text
