@@ -236,5 +236,5 @@ def test_practice_goes_through_a_drops_cards_and_writes_nothing(page_client, lin
 def test_the_review_page_shows_counts_and_intervals(page_client, lin):
     page = page_client.get("/review/").content.decode()
     assert 'data-testid="count-new"><strong>3</strong> new' in page
-    assert 'aria-label="Good, back in 10 minutes"' in page
-    assert 'aria-label="Again, back in 1 minute"' in page
+    assert '<span>Good</span><span class="visually-hidden"> (back in 10 minutes)</span>' in page
+    assert '<span>Again</span><span class="visually-hidden"> (back in 1 minute)</span>' in page

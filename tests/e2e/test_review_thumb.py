@@ -66,7 +66,7 @@ def assert_ratings_on_screen(page) -> None:
     for index in range(4):
         assert in_viewport(page, buttons.nth(index)), f"rating {index + 1} is below the fold"
         assert INTERVAL.match(buttons.nth(index).get_by_test_id("rating-interval").inner_text())
-    expect(page.get_by_role("button", name=re.compile(r"^Good, back in \d"))).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile(r"^Good \(back in \d"))).to_be_visible()
 
 
 def assert_bar_covers_nothing(page) -> None:
@@ -95,10 +95,10 @@ def test_review_fits_a_thumb(phone):
     assert in_viewport(phone, reveal)
     reveal.tap()
     assert_ratings_on_screen(phone)
-    assert phone.get_by_role("button", name="Again, back in 1 minute").is_visible()
-    assert phone.get_by_role("button", name="Good, back in 10 minutes").is_visible()
+    assert phone.get_by_role("button", name="Again (back in 1 minute)").is_visible()
+    assert phone.get_by_role("button", name="Good (back in 10 minutes)").is_visible()
     assert_bar_covers_nothing(phone)
-    submit(phone, lambda: phone.get_by_role("button", name=re.compile("^Good, back in")).tap())
+    submit(phone, lambda: phone.get_by_role("button", name=re.compile(r"^Good \(back in")).tap())
     assert counts(phone) == (2, 1, 0)  # a new card became a learning one
 
     # Multiple choice, a long explanation: after Check the question, the verdict and the ratings are on screen.
@@ -112,7 +112,7 @@ def test_review_fits_a_thumb(phone):
     assert_ratings_on_screen(phone)
     assert_bar_covers_nothing(phone)
     assert_fits(phone)
-    submit(phone, lambda: phone.get_by_role("button", name=re.compile("^Easy, back in")).tap())
+    submit(phone, lambda: phone.get_by_role("button", name=re.compile(r"^Easy \(back in")).tap())
     assert counts(phone) == (1, 1, 0)  # graduated: out of today's counts
 
 
@@ -146,7 +146,7 @@ def test_the_cards_page_suspends_a_card_and_it_leaves_the_review(phone):
         else:
             phone.get_by_role("radio", name="B", exact=True).tap()
             submit(phone, lambda: phone.get_by_role("button", name=re.compile("^Check")).tap())
-        submit(phone, lambda: phone.get_by_role("button", name=re.compile("^Easy, back in")).tap())
+        submit(phone, lambda: phone.get_by_role("button", name=re.compile(r"^Easy \(back in")).tap())
     assert seen == {"recall", "choice"}
     expect(phone.get_by_test_id("reviews-done")).to_be_visible()
 
