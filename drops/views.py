@@ -107,6 +107,8 @@ def drop_complete(request, drop_id: int):
         text = f"Drop {drop.position} done."
         if result.cards_added:
             text += f" {result.cards_added} new card{'s' if result.cards_added != 1 else ''} to review."
+        if result.progress.completed_at < result.progress.unlocked_at:
+            text += " Read ahead: the day it would have unlocked brings no new drop, only your reviews."
         messages.success(request, text)
     return redirect("today")
 

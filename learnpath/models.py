@@ -24,6 +24,8 @@ def available_timezones() -> set[str]:
 RETENTION_MIN = 0.70
 RETENTION_MAX = 0.97
 RETENTION_MESSAGE = "Choose a desired retention between 70% and 97% (0.70 to 0.97)."
+READ_AHEAD_MAX = 3
+READ_AHEAD_MESSAGE = f"Choose how many drops you may read ahead a day: a whole number from 0 (off) to {READ_AHEAD_MAX}."
 
 
 def validate_retention(value: float) -> None:
@@ -109,6 +111,18 @@ class LearnerProfile(models.Model):
         blank=True,
         validators=[validate_retention],
         help_text="Probability of recall aimed at when a card comes due (0.70–0.97); empty: the platform default.",
+    )
+    read_ahead_per_day = models.PositiveSmallIntegerField(
+        "drops to read ahead per day",
+        default=1,
+        validators=[
+            MinValueValidator(0, message=READ_AHEAD_MESSAGE),
+            MaxValueValidator(READ_AHEAD_MAX, message=READ_AHEAD_MESSAGE),
+        ],
+        help_text=(
+            f"Once today's drop is done, how many more drops you may read ahead today (0–{READ_AHEAD_MAX}; 0 turns "
+            "reading ahead off). A drop read ahead does not move the rest of the schedule earlier."
+        ),
     )
 
     def __str__(self) -> str:

@@ -181,6 +181,11 @@ def _path_page(request, slug: str, now: datetime) -> tuple[dict, datetime | None
         "body": render_to_string("learnpath/_path_outline.html", {"outline": outline}, request=request),
     }
     unlocks = [drop["unlocks_at"] for drop in drops if drop["unlocks_at"] and drop["unlocks_at"] > now]
+    if any(drop["state"] != "completed" and (drop["read_ahead"] or drop["read_ahead_limit_reached"]) for drop in drops):
+        # Today's read-aheads are counted per local day: at midnight a drop read ahead has its day, or opens.
+        from drops.days import next_day_start
+
+        unlocks.append(next_day_start(now, selectors.profile_of(request.user).zone))
     return page, min(unlocks, default=None)
 
 
