@@ -153,8 +153,8 @@ class ProfileForm(forms.ModelForm):
         label="Drops to read ahead per day",
         min_value=0,
         max_value=READ_AHEAD_MAX,
-        initial=1,
-        error_messages={key: READ_AHEAD_MESSAGE for key in ("invalid", "min_value", "max_value", "required")},
+        required=False,
+        error_messages={key: READ_AHEAD_MESSAGE for key in ("invalid", "min_value", "max_value")},
         help_text=(
             f"Once today's drop is done you may read the next one now: up to this many a day (0–{READ_AHEAD_MAX}, "
             "0 turns it off). A drop read ahead is tomorrow's: its cards join your reviews at once, the rest of "
@@ -213,6 +213,10 @@ class ProfileForm(forms.ModelForm):
                 }
             )
         return rows
+
+    def clean_read_ahead_per_day(self) -> int:
+        value = self.cleaned_data.get("read_ahead_per_day")
+        return self.instance.read_ahead_per_day if value is None else value  # left out: unchanged
 
     def clean(self):
         cleaned = super().clean()

@@ -174,7 +174,8 @@ def _path_page(request, slug: str, now: datetime) -> tuple[dict, datetime | None
         raise Http404("No such path")
     outline = path_outline(content, request.user, now=now)
     drops = [drop for phase in outline["phases"] for drop in phase["drops"]]
-    next_drop = next((drop for drop in drops if drop["state"] == "available"), None)
+    # The drop of the day: one open only by reading ahead is offered on Today, not here.
+    next_drop = next((drop for drop in drops if drop["state"] == "available" and not drop["read_ahead"]), None)
     page = {
         "outline": {key: outline[key] for key in ("slug", "title", "summary", "enrolled")},
         "next_drop": next_drop and {key: next_drop[key] for key in ("id", "position", "title")},
