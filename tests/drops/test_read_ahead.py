@@ -269,3 +269,27 @@ def test_the_settings_page_has_the_setting(client, make_user):
     assert not bad.is_valid() and "from 0 (off) to 3" in bad.errors["read_ahead_per_day"][0]
     good = ProfileForm({**data, "read_ahead_per_day": 2}, instance=user.profile)
     assert good.is_valid(), good.errors
+
+
+def test_the_pages_read_ahead(client, make_user, path):
+    user = berlin_learner(make_user, path)
+    client.force_login(user)
+    second, third = drop_at(path, 2), drop_at(path, 3)
+    with time_machine.travel(utc(2026, 6, 1, 10), tick=False):
+        today = client.get("/today/").content.decode()
+        assert "Read the next drop now" in today and f'href="/drops/{second.pk}/"' in today
+        assert "You are reading ahead" in client.get(f"/drops/{second.pk}/").content.decode()
+        response = client.post(f"/drops/{second.pk}/complete/", {"seconds_spent": "120"})
+        assert response.status_code == 302
+        today = client.get("/today/").content.decode()
+        assert "Read the next drop now" not in today and 'data-testid="read-ahead-used"' in today
+        assert 'data-testid="tomorrow-no-drop"' in today
+        locked = client.get(f"/drops/{third.pk}/")
+        assert locked.status_code == 403 and 'data-testid="read-ahead-limit"' in locked.content.decode()
+        outline = client.get(f"/paths/{path.slug}/").content.decode()
+        assert "Read ahead on <time" in outline
+        assert 'data-testid="read-ahead-list"' in client.get("/progress/").content.decode()
+    with time_machine.travel(utc(2026, 6, 2, 8), tick=False):  # Tuesday: drop 2's day, no new drop
+        today = client.get("/today/").content.decode()
+        assert 'data-testid="read-earlier"' in today and "Read the next drop now" in today
+        assert client.get(f"/drops/{third.pk}/").status_code == 200

@@ -103,6 +103,7 @@ def test_reading_ahead(page, content):
     assert page.get_by_test_id("streak").inner_text().startswith("1")  # the same day, counted once
     assert page.get_by_test_id("read-ahead").count() == 0
     assert page.get_by_test_id("read-ahead-used").is_visible()
+    assert "No new drop tomorrow" in page.get_by_test_id("tomorrow-no-drop").inner_text()
     user = User.objects.get(username="hedy")
     assert Streak.objects.get(user=user).current == 1
     progress = DropProgress.objects.get(user=user, drop=second)
