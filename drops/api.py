@@ -14,7 +14,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from drops import intervals, scheduling, selectors, services
+from drops import intervals, scheduling, selectors, services, unlocks
 from drops.models import Drop, RecallCard, ReviewCard
 from drops.selectors import CardMemory
 from learnpath.api.errors import Conflict, error_response
@@ -32,6 +32,11 @@ LOCKED = inline_serializer(
         "detail": serializers.CharField(),
         "unlocks_at": serializers.DateTimeField(
             allow_null=True, help_text="When the drop unlocks; null until the drop before it is completed."
+        ),
+        "read_ahead_limit_reached": serializers.BooleanField(
+            required=False,
+            help_text="True when the drop could be read ahead but today's read-aheads (the learner's "
+            "read_ahead_per_day) are used up: it opens again at the next local midnight.",
         ),
     },
 )
@@ -56,6 +61,18 @@ SESSION_COUNTS = inline_serializer(
         ),
     },
     help_text="The session's counters, as Anki shows them; suspended cards are in none.",
+)
+READ_AHEAD_DROP = inline_serializer(
+    "ReadAheadDrop",
+    {
+        "drop_id": serializers.IntegerField(),
+        "path": serializers.SlugField(),
+        "position": serializers.IntegerField(),
+        "title": serializers.CharField(),
+        "read_on": serializers.DateField(help_text="The local day it was read (completed)."),
+        "unlock_day": serializers.DateField(help_text="The local day it would have unlocked on the schedule."),
+    },
+    many=True,
 )
 NOT_DUE = inline_serializer("CardNotDueError", {"detail": serializers.CharField(), "due": serializers.DateTimeField()})
 
@@ -180,11 +197,30 @@ class TodayApi(APIView):
         goal_minutes = serializers.IntegerField()
         goal_met = serializers.BooleanField()
         streak = StreakSerializer()
+        read_ahead = inline_serializer(
+            "TodayReadAhead",
+            {
+                "drop": DropRefSerializer(
+                    allow_null=True,
+                    help_text="The next drop, open now ahead of schedule (GET /api/drops/{id}/, then complete it): "
+                    "offered once no drop waits, while today's read-aheads last; else null.",
+                ),
+                "left_today": serializers.IntegerField(help_text="Drops that may still be read ahead today."),
+                "per_day": serializers.IntegerField(help_text="The learner's read_ahead_per_day (0: off)."),
+                "read_earlier": inline_serializer(
+                    "ReadEarlier",
+                    {"drop": DropRefSerializer(), "read_on": serializers.DateField()},
+                    many=True,
+                    help_text="Drops due to unlock today that were read ahead on an earlier day: no new drop "
+                    "today, the reviews keep the streak.",
+                ),
+            },
+        )
 
     @extend_schema(
         responses={200: OutputSerializer, 401: OpenApiResponse(ERROR), 403: OpenApiResponse(ERROR)},
         tags=["daily loop"],
-        summary="Today's plan: the new drop, the reviews due, goal minutes and streak",
+        summary="Today's plan: the new drop, the reviews due, goal minutes, streak and reading ahead",
     )
     def get(self, request):
         now = timezone.now()
@@ -215,6 +251,12 @@ class TodayApi(APIView):
             "goal_minutes": plan.goal_minutes,
             "goal_met": plan.minutes >= plan.goal_minutes,
             "streak": plan.streak,
+            "read_ahead": {
+                "drop": plan.read_ahead_drop,
+                "left_today": plan.read_ahead_left,
+                "per_day": plan.read_ahead_per_day,
+                "read_earlier": [{"drop": r.drop, "read_on": r.read_on} for r in plan.read_ahead_for_today],
+            },
         }
 
 
@@ -240,6 +282,13 @@ class DropDetailApi(APIView):
         )
         state = serializers.ChoiceField(choices=["available", "completed"])
         completed_at = serializers.DateTimeField(allow_null=True)
+        read_ahead = serializers.BooleanField(
+            help_text="Open (or completed) ahead of schedule, by reading ahead: unlocks_at is when it would "
+            "have unlocked."
+        )
+        unlocks_at = serializers.DateTimeField(
+            allow_null=True, help_text="When it unlocks (or unlocked) on the schedule."
+        )
         previous_id = serializers.IntegerField(allow_null=True)
         next_id = serializers.IntegerField(allow_null=True)
 
@@ -252,12 +301,15 @@ class DropDetailApi(APIView):
         },
         tags=["daily loop"],
         summary="A drop's sanitized lesson and sections (403 with unlocks_at while locked)",
+        description="A drop not unlocked yet opens ahead of schedule once the drop before it is completed, while "
+        "the learner's read-aheads for today last (`read_ahead_per_day`); beyond that it is a 403 with "
+        "`read_ahead_limit_reached`.",
     )
     def get(self, request, drop_id: int):
         drop = _get_drop(drop_id)
         state = selectors.drop_state(user=request.user, drop=drop, now=timezone.now())
         if state.state == "locked":
-            return _locked(state.unlocks_at)
+            return _locked(state.unlocks_at, state.read_ahead_limit_reached)
         previous, following = selectors.drop_neighbours(drop)
         payload = {
             "id": drop.pk,
@@ -272,6 +324,8 @@ class DropDetailApi(APIView):
             "sections": drop.sections,
             "state": state.state,
             "completed_at": state.completed_at,
+            "read_ahead": state.read_ahead,
+            "unlocks_at": state.unlocks_at,
             "previous_id": previous.pk if previous else None,
             "next_id": following.pk if following else None,
         }
@@ -299,6 +353,7 @@ class DropCompleteApi(APIView):
         cards_added = serializers.IntegerField()
         next_drop = DropRefSerializer(allow_null=True)
         next_unlocks_at = serializers.DateTimeField(allow_null=True)
+        read_ahead = serializers.BooleanField(help_text="Completed before it would have unlocked (read ahead).")
         streak = StreakSerializer()
 
     @idempotent
@@ -314,6 +369,9 @@ class DropCompleteApi(APIView):
         },
         tags=["daily loop"],
         summary="Complete a drop (idempotent: 201 the first time, 200 after); adds its cards to your deck",
+        description="A drop completed before it unlocks is read ahead (see GET /api/drops/{id}/): it counts for "
+        "today as any drop does (the streak gains at most one day a day), its cards join the deck at once, and "
+        "the drop after it unlocks the day after the one it would have unlocked on.",
     )
     def post(self, request, drop_id: int):
         drop = _get_drop(drop_id)
@@ -322,7 +380,8 @@ class DropCompleteApi(APIView):
         try:
             result = services.drop_complete(user=request.user, drop=drop, seconds_spent=data["seconds_spent"], now=now)
         except services.DropLocked as locked:
-            return _locked(locked.unlocks_at)
+            state = selectors.drop_state(user=request.user, drop=drop, now=now)
+            return _locked(locked.unlocks_at, state.read_ahead_limit_reached)
         from drops.days import local_date
 
         streak = selectors.streak_view(result.streak, local_date(now, request.user.profile.zone))
@@ -334,6 +393,7 @@ class DropCompleteApi(APIView):
             "cards_added": result.cards_added,
             "next_drop": result.next_drop,
             "next_unlocks_at": result.next_unlocks_at,
+            "read_ahead": unlocks.is_read_ahead(result.progress.unlocked_at, result.progress.completed_at),
             "streak": streak,
         }
         code = status.HTTP_201_CREATED if result.newly_completed else status.HTTP_200_OK
@@ -642,6 +702,7 @@ class ProgressApi(APIView):
         )
         drops_done = serializers.IntegerField()
         drops_total = serializers.IntegerField()
+        read_ahead = READ_AHEAD_DROP
         activity = inline_serializer(
             "ActivityDay",
             {
@@ -706,8 +767,11 @@ def _get_drop(drop_id: int) -> Drop:
         raise NotFound("No such drop.") from None
 
 
-def _locked(unlocks_at) -> Response:
+def _locked(unlocks_at, read_ahead_limit_reached: bool = False) -> Response:
     message = "This drop is locked." + (" It unlocks at the time given." if unlocks_at else "")
+    if read_ahead_limit_reached:
+        message += " You have read ahead as many drops as your daily limit allows today."
+        return error_response(message, status.HTTP_403_FORBIDDEN, unlocks_at=unlocks_at, read_ahead_limit_reached=True)
     return error_response(message, status.HTTP_403_FORBIDDEN, unlocks_at=unlocks_at)
 
 

@@ -11,15 +11,16 @@ import copy
 import hashlib
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
-from django.db.models import Count, Min, Q
+from django.db.models import Count, F, Min, Q
 from django.urls import reverse
 
+from drops import unlocks
 from drops.days import day_start, local_date, next_day_start
 from drops.models import DailyActivity, Drop, DropProgress, ReviewCard, ReviewLog, Streak
 from drops.scheduling import LEARN_AHEAD, scheduler, to_fsrs
@@ -37,6 +38,10 @@ class DropState:
     state: str  # "locked" | "available" | "completed"
     unlocks_at: datetime | None
     completed_at: datetime | None
+    # Open (available) or completed before unlocks_at, by reading ahead (drops.unlocks).
+    read_ahead: bool = False
+    # Locked only because today's read-aheads are used up: it opens at the next local midnight.
+    read_ahead_limit_reached: bool = False
 
 
 def drop_states(*, user: User, path: Path, now: datetime) -> dict[int, DropState]:
@@ -49,7 +54,8 @@ def path_drop_states(*, user: User, path_id: int, now: datetime) -> dict[int, Dr
         user_id=user.pk, name=f"drop-times:{path_id}", now=now, compute=lambda: (_drop_times(user, path_id), None)
     )
     drop_ids = content_cached(name=f"path:{path_id}:drop-ids", compute=lambda: _drop_ids(path_id))
-    return {drop_id: _state_from(times.get(drop_id), now) for drop_id in drop_ids}
+    allowance = read_ahead_allowance(user=user, now=now)
+    return {drop_id: _state_with_read_ahead(times.get(drop_id), now, allowance) for drop_id in drop_ids}
 
 
 def _drop_ids(path_id: int) -> list[int]:
@@ -66,7 +72,47 @@ def _drop_times(user: User, path_id: int) -> dict[int, tuple[datetime, datetime 
 
 
 def drop_state(*, user: User, drop: Drop, now: datetime) -> DropState:
-    return _state_of(DropProgress.objects.filter(user=user, drop=drop).first(), now)
+    progress = DropProgress.objects.filter(user=user, drop=drop).first()
+    if progress is None:
+        return _state_of(progress, now)
+    allowance = read_ahead_allowance(user=user, now=now)
+    return _state_with_read_ahead((progress.unlocked_at, progress.completed_at), now, allowance)
+
+
+def read_ahead_allowance(*, user: User, now: datetime) -> unlocks.ReadAheadAllowance:
+    """How many drops the learner may still read ahead on their current local day (cached; two queries when
+    not: the profile, unless it came with the user, and the drops completed ahead of schedule)."""
+    from learnpath.selectors import profile_of
+
+    profile = profile_of(user)
+    completions = learner_cached(
+        user_id=user.pk, name="read-ahead-completions", now=now, compute=lambda: (_read_ahead_completions(user), None)
+    )
+    return unlocks.read_ahead_allowance(
+        per_day=profile.read_ahead_per_day, read_ahead_completions=completions, now=now, zone=profile.zone
+    )
+
+
+def _read_ahead_completions(user: User) -> list[datetime]:
+    rows = DropProgress.objects.filter(user=user, completed_at__lt=F("unlocked_at"))
+    return list(rows.values_list("completed_at", flat=True))
+
+
+def _state_with_read_ahead(
+    times: tuple[datetime, datetime | None] | None, now: datetime, allowance: unlocks.ReadAheadAllowance
+) -> DropState:
+    """The drop's state on the schedule (``_state_from``), with what reading ahead changes (drops.unlocks)."""
+    state = _state_from(times, now)
+    if times is None:
+        return state
+    unlocked_at, completed_at = times
+    if unlocks.is_read_ahead(unlocked_at, completed_at):
+        return replace(state, read_ahead=True)
+    if state.state == "locked":
+        if unlocks.may_read_ahead(unlocked_at=unlocked_at, completed_at=completed_at, now=now, allowance=allowance):
+            return DropState("available", unlocked_at, None, read_ahead=True)
+        return replace(state, read_ahead_limit_reached=allowance.per_day > 0)
+    return state
 
 
 def _state_of(progress: DropProgress | None, now: datetime) -> DropState:
@@ -435,6 +481,19 @@ class TodayPlan:
     streak: StreakView
     timezone: str
     paths: list[Path] = field(default_factory=list)
+    # Reading ahead (drops.unlocks): the drop that may be opened now, ahead of schedule, once nothing waits.
+    read_ahead_drop: Drop | None = None
+    read_ahead_left: int = 0
+    read_ahead_per_day: int = 0
+    # Drops due to unlock today that were read ahead on an earlier day: today is for the reviews.
+    read_ahead_for_today: list[ReadAheadDrop] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReadAheadDrop:
+    drop: Drop
+    read_on: date  # the local day it was completed
+    unlock_day: date  # the local day it would have unlocked
 
 
 def today_plan(*, user: User, now: datetime, first_cards: int = 5) -> TodayPlan:
@@ -502,7 +561,30 @@ def _today_plan(*, user: User, now: datetime, first_cards: int) -> tuple[TodayPl
         timezone=profile.timezone,
         paths=paths,
     )
+    _plan_read_ahead(plan, rows=rows, pending=pending, per_day=profile.read_ahead_per_day, zone=zone)
     return plan, changes_at
+
+
+def _plan_read_ahead(plan: TodayPlan, *, rows: list[DropProgress], pending: list[DropProgress], per_day, zone):
+    """What Today says of reading ahead, from the progress rows it already read (no query). It holds until the
+    local day ends, as the plan does."""
+    early = [p for p in rows if unlocks.is_read_ahead(p.unlocked_at, p.completed_at)]
+    allowance = unlocks.read_ahead_allowance(
+        per_day=per_day, read_ahead_completions=[p.completed_at for p in early], now=plan.now, zone=zone
+    )
+    plan.read_ahead_per_day = allowance.per_day
+    plan.read_ahead_left = allowance.left
+    if plan.new_drop is None and pending:
+        first = pending[0]
+        if unlocks.may_read_ahead(
+            unlocked_at=first.unlocked_at, completed_at=first.completed_at, now=plan.now, allowance=allowance
+        ):
+            plan.read_ahead_drop = first.drop
+    plan.read_ahead_for_today = [
+        ReadAheadDrop(p.drop, local_date(p.completed_at, zone), local_date(p.unlocked_at, zone))
+        for p in early
+        if local_date(p.unlocked_at, zone) == plan.today and local_date(p.completed_at, zone) < plan.today
+    ]
 
 
 # ---------- progress ----------
@@ -584,9 +666,10 @@ def _progress(*, user: User, now: datetime) -> tuple[dict, datetime]:
         .only("pk", "title", "position", "path__slug", "path__title", "phase__slug", "phase__title", "phase__position")
         .order_by("path_id", "position")
     )
-    done = dict(  # 4
-        DropProgress.objects.filter(user=user, completed_at__isnull=False).values_list("drop_id", "completed_at")
-    )
+    finished = DropProgress.objects.filter(user=user, completed_at__isnull=False)  # 4
+    rows = finished.values_list("drop_id", "unlocked_at", "completed_at")
+    times = {drop_id: (unlocked, completed) for drop_id, unlocked, completed in rows}
+    done = {drop_id: completed for drop_id, (_, completed) in times.items()}
     paths: dict[int, dict] = {}
     for drop in drops:
         entry = paths.setdefault(
@@ -603,6 +686,18 @@ def _progress(*, user: User, now: datetime) -> tuple[dict, datetime]:
         if drop.pk in done:
             entry["drops_done"] += 1
             phase["done"] += 1
+    read_ahead = [
+        {
+            "drop_id": drop.pk,
+            "path": drop.path.slug,
+            "position": drop.position,
+            "title": drop.title,
+            "read_on": local_date(times[drop.pk][1], zone),
+            "unlock_day": local_date(times[drop.pk][0], zone),
+        }
+        for drop in drops
+        if drop.pk in times and unlocks.is_read_ahead(*times[drop.pk])
+    ]
     path_rows = [
         {**entry, "phases": sorted(entry["phases"].values(), key=lambda p: p["position"])}
         for path_id, entry in sorted(paths.items(), key=lambda item: enrolled.index(item[0]))
@@ -639,6 +734,7 @@ def _progress(*, user: User, now: datetime) -> tuple[dict, datetime]:
         "paths": path_rows,
         "drops_done": sum(p["drops_done"] for p in path_rows),
         "drops_total": sum(p["drops_total"] for p in path_rows),
+        "read_ahead": read_ahead,
         "activity": activity,
         "goal_minutes": profile.daily_goal_minutes,
         "streak": streak,

@@ -15,9 +15,11 @@ from zoneinfo import ZoneInfo
 import fsrs
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from drops.days import local_date, next_day_start, to_utc
+from drops import unlocks
+from drops.days import day_start, local_date, next_day_start, to_utc
 from drops.models import DailyActivity, Drop, DropProgress, RecallCard, ReviewCard, ReviewLog, Streak
 from drops.scheduling import retrievability, scheduler, to_fsrs
 from drops.selectors import due_counts, recall_is_meaningful, rest_days_before, session_horizon
@@ -115,8 +117,8 @@ def schedule_timezone_changed(*, user: User, old_timezone: str | None = None, no
     )
     if not pending:
         return 0
-    previous = {
-        (p.drop.path_id, p.drop.position): p.completed_at
+    previous = {  # a drop read ahead counts from the day it would have unlocked (drops.unlocks)
+        (p.drop.path_id, p.drop.position): max(p.completed_at, p.unlocked_at)
         for p in DropProgress.objects.filter(user=user, completed_at__isnull=False).select_related("drop")
     }
     moved = 0
@@ -141,14 +143,18 @@ def schedule_timezone_changed(*, user: User, old_timezone: str | None = None, no
 def drop_complete(*, user: User, drop: Drop, seconds_spent: int, now: datetime | None = None) -> CompletionResult:
     """Complete ``drop`` once: its cards join the deck, the next drop unlocks at the next local midnight.
 
+    A drop not unlocked yet may be completed by reading ahead (drops.unlocks): it counts for today's activity
+    as any drop does (one streak day at most, whatever is read), its cards join the deck at once, and the
+    next drop unlocks at the start of the day after the one this drop would have unlocked on.
     Idempotent: completing again (or concurrently) changes nothing and reports ``newly_completed=False``.
     Raises DropLocked when the learner cannot open the drop yet.
     """
     now = now or timezone.now()
-    zone = profile_for(user).zone
+    profile = profile_for(user)
+    zone = profile.zone
     streak = _lock_learner(user)
     progress = DropProgress.objects.select_for_update().filter(user=user, drop=drop).first()
-    if progress is None or progress.unlocked_at > now:
+    if progress is None or not _may_open(user, progress, now, profile):
         raise DropLocked(progress.unlocked_at if progress else None)
     next_drop = Drop.objects.filter(path_id=drop.path_id, position__gt=drop.position).order_by("position").first()
     if progress.completed_at is not None:
@@ -158,7 +164,7 @@ def drop_complete(*, user: User, drop: Drop, seconds_spent: int, now: datetime |
         )
 
     cap = max(drop.estimated_minutes * 60 * READING_CAP_FACTOR, READING_SECONDS_FLOOR_CAP)
-    elapsed = max(0, int((now - progress.unlocked_at).total_seconds()))
+    elapsed = max(0, int((now - _open_since(user, drop, progress, now)).total_seconds()))
     seconds = max(0, min(int(seconds_spent), cap, elapsed))
     progress.completed_at = now
     progress.seconds_spent = seconds
@@ -176,7 +182,11 @@ def drop_complete(*, user: User, drop: Drop, seconds_spent: int, now: datetime |
     next_unlocks_at = None
     if next_drop is not None:
         next_progress, _ = DropProgress.objects.get_or_create(
-            user=user, drop=next_drop, defaults={"unlocked_at": next_day_start(now, zone)}
+            user=user,
+            drop=next_drop,
+            defaults={
+                "unlocked_at": unlocks.next_unlock_at(unlocked_at=progress.unlocked_at, completed_at=now, zone=zone)
+            },
         )
         next_unlocks_at = next_progress.unlocked_at
     activity_record(
@@ -185,6 +195,34 @@ def drop_complete(*, user: User, drop: Drop, seconds_spent: int, now: datetime |
     # The last drop may finish the path (the certificates app listens).
     learner_progress_changed.send(sender=DropProgress, user_id=user.pk, path_id=drop.path_id)
     return CompletionResult(progress, True, next_drop, next_unlocks_at, len(new_cards), streak)
+
+
+def _may_open(user: User, progress: DropProgress, now: datetime, profile) -> bool:
+    """drops.unlocks.may_open with today's read-aheads counted (one query, under the learner's lock)."""
+    if progress.completed_at is not None or progress.unlocked_at <= now:
+        return True
+    completions = DropProgress.objects.filter(
+        user=user,
+        completed_at__gte=day_start(local_date(now, profile.zone), profile.zone),
+        completed_at__lt=F("unlocked_at"),
+    ).values_list("completed_at", flat=True)
+    allowance = unlocks.read_ahead_allowance(
+        per_day=profile.read_ahead_per_day, read_ahead_completions=completions, now=now, zone=profile.zone
+    )
+    return unlocks.may_open(unlocked_at=progress.unlocked_at, completed_at=None, now=now, allowance=allowance)
+
+
+def _open_since(user: User, drop: Drop, progress: DropProgress, now: datetime) -> datetime:
+    """When the learner could first open the drop: its unlock, or, read ahead, the completion of the one before."""
+    if progress.unlocked_at <= now:
+        return progress.unlocked_at
+    before = (
+        DropProgress.objects.filter(user=user, drop__path_id=drop.path_id, drop__position__lt=drop.position)
+        .order_by("-drop__position")
+        .values_list("completed_at", flat=True)
+        .first()
+    )
+    return min(progress.unlocked_at, before) if before else progress.unlocked_at
 
 
 # ---------- reviews ----------

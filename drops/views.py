@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from drops import intervals, scheduling, selectors, services
+from drops.days import next_day_start
 from drops.demos import DEMOS, demo_uses, demos_in_html
 from drops.extras import render_extras
 from drops.models import Drop, RecallCard, ReviewCard
@@ -54,6 +55,10 @@ def today(request):
         profile = learnpath_selectors.profile_of(request.user)
         context["outlook"] = selectors.review_outlook(user=request.user, now=now, zone=profile.zone)
         context["next_drop_contents"] = contents.get(plan.next_drop.pk, []) if plan.next_drop else []
+        # After reading ahead, the next drop keeps its own day: tomorrow may bring none.
+        context["no_drop_tomorrow"] = plan.next_unlock_at is not None and (
+            plan.next_unlock_at >= next_day_start(next_day_start(now, profile.zone), profile.zone)
+        )
     return render(request, "drops/today.html", context)
 
 
@@ -112,6 +117,8 @@ def drop_complete(request, drop_id: int):
         text = f"Drop {drop.position} done."
         if result.cards_added:
             text += f" {result.cards_added} new card{'s' if result.cards_added != 1 else ''} to review."
+        if result.progress.completed_at < result.progress.unlocked_at:
+            text += " Read ahead: the day it would have unlocked brings no new drop, only your reviews."
         messages.success(request, text)
     return redirect("today")
 

@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from learnpath import selectors, services
-from learnpath.models import RETENTION_MAX, RETENTION_MIN, LearnerProfile, Path
+from learnpath.models import READ_AHEAD_MAX, READ_AHEAD_MESSAGE, RETENTION_MAX, RETENTION_MIN, LearnerProfile, Path
 from learnpath.timezones import TimezoneSelect, timezone_choices
 from learnpath.validators import (
     USERNAME_HELP,
@@ -171,6 +171,18 @@ class ProfileForm(forms.ModelForm):
             "platform default. The table below shows the trade-off."
         ),
     )
+    read_ahead_per_day = forms.IntegerField(
+        label="Drops to read ahead per day",
+        min_value=0,
+        max_value=READ_AHEAD_MAX,
+        required=False,
+        error_messages={key: READ_AHEAD_MESSAGE for key in ("invalid", "min_value", "max_value")},
+        help_text=(
+            f"Once today's drop is done you may read the next one now: up to this many a day (0–{READ_AHEAD_MAX}, "
+            "0 turns it off). A drop read ahead is tomorrow's: its cards join your reviews at once, the rest of "
+            "the schedule stays as it was, and the day it would have unlocked is kept by your reviews."
+        ),
+    )
 
     class Meta:
         model = LearnerProfile
@@ -181,6 +193,7 @@ class ProfileForm(forms.ModelForm):
             "daily_goal_minutes",
             "daily_review_cap",
             "desired_retention",
+            "read_ahead_per_day",
         ]
         labels = {"email_reminders": "Email me a reminder when something is waiting"}
         help_texts = {"email_reminders": "Needs an email address above. Adding an address does not turn this on."}
@@ -222,6 +235,10 @@ class ProfileForm(forms.ModelForm):
                 }
             )
         return rows
+
+    def clean_read_ahead_per_day(self) -> int:
+        value = self.cleaned_data.get("read_ahead_per_day")
+        return self.instance.read_ahead_per_day if value is None else value  # left out: unchanged
 
     def clean(self):
         cleaned = super().clean()

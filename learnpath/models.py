@@ -31,6 +31,8 @@ DAILY_GOAL_MIN, DAILY_GOAL_MAX = 1, 120
 DAILY_GOAL_MESSAGE = f"Choose a daily goal between {DAILY_GOAL_MIN} and {DAILY_GOAL_MAX} minutes."
 REVIEW_CAP_MIN, REVIEW_CAP_MAX = 1, 500
 REVIEW_CAP_MESSAGE = f"Choose a daily review limit between {REVIEW_CAP_MIN} and {REVIEW_CAP_MAX} cards."
+READ_AHEAD_MAX = 3
+READ_AHEAD_MESSAGE = f"Choose how many drops you may read ahead a day: a whole number from 0 (off) to {READ_AHEAD_MAX}."
 
 
 def validate_retention(value: float) -> None:
@@ -124,6 +126,15 @@ class LearnerProfile(models.Model):
         blank=True,
         validators=[validate_retention],
         help_text="Probability of recall aimed at when a card comes due (0.70–0.97); empty: the platform default.",
+    )
+    read_ahead_per_day = models.PositiveSmallIntegerField(
+        "drops to read ahead per day",
+        default=1,
+        validators=bounds(0, READ_AHEAD_MAX, READ_AHEAD_MESSAGE),
+        help_text=(
+            f"Once today's drop is done, how many more drops you may read ahead today (0–{READ_AHEAD_MAX}; 0 turns "
+            "reading ahead off). A drop read ahead does not move the rest of the schedule earlier."
+        ),
     )
 
     def __str__(self) -> str:

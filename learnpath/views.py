@@ -174,13 +174,19 @@ def _path_page(request, slug: str, now: datetime) -> tuple[dict, datetime | None
         raise Http404("No such path")
     outline = path_outline(content, request.user, now=now)
     drops = [drop for phase in outline["phases"] for drop in phase["drops"]]
-    next_drop = next((drop for drop in drops if drop["state"] == "available"), None)
+    # The drop of the day: one open only by reading ahead is offered on Today, not here.
+    next_drop = next((drop for drop in drops if drop["state"] == "available" and not drop["read_ahead"]), None)
     page = {
         "outline": {key: outline[key] for key in ("slug", "title", "summary", "enrolled")},
         "next_drop": next_drop and {key: next_drop[key] for key in ("id", "position", "title")},
         "body": render_to_string("learnpath/_path_outline.html", {"outline": outline}, request=request),
     }
     unlocks = [drop["unlocks_at"] for drop in drops if drop["unlocks_at"] and drop["unlocks_at"] > now]
+    if any(drop["state"] != "completed" and (drop["read_ahead"] or drop["read_ahead_limit_reached"]) for drop in drops):
+        # Today's read-aheads are counted per local day: at midnight a drop read ahead has its day, or opens.
+        from drops.days import next_day_start
+
+        unlocks.append(next_day_start(now, selectors.profile_of(request.user).zone))
     return page, min(unlocks, default=None)
 
 

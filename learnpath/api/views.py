@@ -28,6 +28,8 @@ from learnpath.models import (
     DAILY_GOAL_MAX,
     DAILY_GOAL_MESSAGE,
     DAILY_GOAL_MIN,
+    READ_AHEAD_MAX,
+    READ_AHEAD_MESSAGE,
     REMINDER_HOUR_MESSAGE,
     RETENTION_MAX,
     RETENTION_MESSAGE,
@@ -272,6 +274,14 @@ class ProfileApi(APIView):
                 "default (default_retention). Higher means shorter intervals and more reviews."
             ),
         )
+        read_ahead_per_day = serializers.IntegerField(
+            min_value=0,
+            max_value=READ_AHEAD_MAX,
+            required=False,
+            error_messages={key: READ_AHEAD_MESSAGE for key in ("invalid", "min_value", "max_value")},
+            help_text=f"Once today's drop is done, how many more drops may be read ahead per local day (0–"
+            f"{READ_AHEAD_MAX}, default 1; 0 turns reading ahead off).",
+        )
         default_retention = serializers.SerializerMethodField(
             help_text="The platform's desired retention, used while desired_retention is null."
         )
@@ -329,6 +339,12 @@ class DropSummarySerializer(serializers.Serializer):
     )
     unlocks_at = serializers.DateTimeField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
+    read_ahead = serializers.BooleanField(
+        help_text="Read ahead: completed (or open now) before it would have unlocked; false when not enrolled."
+    )
+    would_have_unlocked_at = serializers.DateTimeField(
+        allow_null=True, help_text="For a drop read ahead, when it would have unlocked on the schedule; else null."
+    )
 
 
 class PhaseSerializer(serializers.Serializer):
@@ -390,6 +406,9 @@ def path_outline(content: dict, user, now: datetime | None = None) -> dict:
                     "state": state.state if state else None,
                     "unlocks_at": state.unlocks_at if state and state.state == "locked" else None,
                     "completed_at": state.completed_at if state else None,
+                    "read_ahead": bool(state and state.read_ahead),
+                    "would_have_unlocked_at": state.unlocks_at if state and state.read_ahead else None,
+                    "read_ahead_limit_reached": bool(state and state.read_ahead_limit_reached),
                 }
             )
         phases.append({**phase, "drops": drops})

@@ -68,6 +68,7 @@ def test_completing_twice_counts_once(learner_api, path):
 
 def test_locked_drop_is_403_with_unlocks_at(learner_api, path):
     drop2 = first_drop(path, 2)
+    learner_api.patch("/api/me/", {"read_ahead_per_day": 0}, format="json")  # see tests/drops/test_read_ahead.py
     response = learner_api.get(f"/api/drops/{drop2.pk}/")
     assert response.status_code == 403 and response.json()["unlocks_at"] is None
     learner_api.post(f"/api/drops/{first_drop(path).pk}/complete/", {"seconds_spent": 100}, format="json")

@@ -10,6 +10,7 @@ import time_machine
 
 from drops.models import Drop, ReviewCard, ReviewLog
 from drops.services import drop_complete
+from learnpath import services as learnpath_services
 from tests.drops.conftest import DAY_ONE
 
 NOW = DAY_ONE  # when learner_on_day_one has day 1 open
@@ -42,8 +43,15 @@ def test_today_reader_complete_then_next_locked(client, learner_on_day_one):
     page = text(client.get("/today/"))
     assert "1 day streak" in page and "unlocks Tuesday 2 June, 00:00" in page and "3 cards to review" in page
     second = Drop.objects.get(path=path, position=2)
+    # Reading ahead (one drop a day by default): Today offers the next drop, whose page opens now.
+    assert "Read the next drop now" in page and "1 of 1 left today" in page
+    ahead = client.get(f"/drops/{second.pk}/")
+    assert ahead.status_code == 200 and "You are reading ahead: this drop unlocks on Tuesday 2 June" in text(ahead)
+    learnpath_services.profile_update(user=user, read_ahead_per_day=0)  # off: locked until its day
+    assert "Read the next drop now" not in text(client.get("/today/"))
     locked = client.get(f"/drops/{second.pk}/")
     assert locked.status_code == 403 and "unlocks on Tuesday 2 June, 00:00 , your time" in text(locked)
+    assert "daily limit" not in text(locked)
 
 
 def choice_rows(html: str) -> list[str]:

@@ -34,7 +34,8 @@ ENDPOINTS = ("/api/today/", "/api/progress/", "/api/reviews/due/", PATH_PAGE)
 # challenges, submissions. Due reviews: today's activity, due counts, two card lists, the next change. The
 # path page: the path's content (path, phases, drops, FAQ, challenges), enrolments, unlock times, the path's
 # drop ids and the certificate.
-COLD_QUERIES = {"/api/today/": 14, "/api/progress/": 15, "/api/reviews/due/": 7, PATH_PAGE: 11}
+# The path page: 12 with the count of drops read ahead today (drops.unlocks).
+COLD_QUERIES = {"/api/today/": 14, "/api/progress/": 15, "/api/reviews/due/": 7, PATH_PAGE: 12}
 # With the learner's summaries cached: the user (the session is read from the cache too).
 WARM_QUERIES = 1
 
@@ -221,7 +222,13 @@ def test_a_learning_step_comes_due_without_a_request_in_between(api, learner, en
         assert api.get("/api/reviews/due/").json()["remaining"] == cards.count()
 
 
+def _no_reading_ahead(api) -> None:
+    """Turn reading ahead off: the next drop then stays locked until its day (drops.unlocks)."""
+    assert api.patch("/api/me/", {"read_ahead_per_day": 0}, format="json").status_code == 200
+
+
 def test_a_drop_unlocks_on_the_path_page_when_its_time_comes(api, enrolled):
+    _no_reading_ahead(api)
     _read_first_drop(api)
     second = api.get(f"/api/paths/{DISTILLATION}/").json()["phases"][0]["drops"][1]
     assert second["state"] == "locked"
@@ -249,13 +256,15 @@ def test_the_path_page_shows_a_completed_drop_and_a_content_edit_at_once(api, br
     _read_first_drop(api)
     page = browser.get(PATH_PAGE).content.decode()
     assert "is-completed" in _outline_drop(page, first.pk)
-    assert "Continue with day 2" not in page  # day 2 opens tomorrow
+    assert "Continue with day 2" not in page  # day 2 opens tomorrow (today only by reading ahead)
+    assert "Open to read ahead" in _outline_drop(page, Drop.objects.get(path=enrolled, position=2).pk)
     first.title = "Retitled in the admin"
     first.save()
     assert "Retitled in the admin" in browser.get(PATH_PAGE).content.decode()
 
 
 def test_a_drop_unlocks_on_the_path_page_html_when_its_time_comes(api, browser, learner, enrolled):
+    _no_reading_ahead(api)
     _read_first_drop(api)
     second = Drop.objects.get(path=enrolled, position=2)
     unlocks_at = DropProgress.objects.get(user=learner, drop=second).unlocked_at
@@ -267,6 +276,7 @@ def test_a_drop_unlocks_on_the_path_page_html_when_its_time_comes(api, browser, 
 
 
 def test_the_path_page_writes_unlock_times_in_the_learners_timezone_at_once(api, browser, learner, enrolled):
+    _no_reading_ahead(api)
     _read_first_drop(api)
     second = Drop.objects.get(path=enrolled, position=2)
 

@@ -40,6 +40,9 @@ def test_next_drop_unlocks_at_the_next_local_midnight(make_user, tiny):
     result = drop_complete(user=user, drop=drop_at(tiny, 1), seconds_spent=300, now=utc(2026, 6, 1, 20))
     # 22:00 in Berlin (UTC+2): the next local day starts at 22:00 UTC.
     assert result.next_unlocks_at == utc(2026, 6, 1, 22)
+    before = drop_states(user=user, path=tiny, now=utc(2026, 6, 1, 21, 59))[result.next_drop.pk]
+    assert (before.state, before.read_ahead) == ("available", True)  # open only by reading ahead
+    learnpath_services.profile_update(user=user, read_ahead_per_day=0)
     assert drop_states(user=user, path=tiny, now=utc(2026, 6, 1, 21, 59))[result.next_drop.pk].state == "locked"
     assert drop_states(user=user, path=tiny, now=utc(2026, 6, 1, 22))[result.next_drop.pk].state == "available"
 
@@ -108,6 +111,7 @@ def test_missed_days_do_not_pile_up_and_never_relock(make_user, tiny):
 def test_locked_drop_cannot_be_completed(make_user, tiny):
     user = make_user()
     enrol(user, tiny, utc(2026, 6, 1, 6))
+    learnpath_services.profile_update(user=user, read_ahead_per_day=0)  # reading ahead: tests/drops/test_read_ahead.py
     with pytest.raises(DropLocked) as locked:
         drop_complete(user=user, drop=drop_at(tiny, 2), seconds_spent=60, now=utc(2026, 6, 1, 7))
     assert locked.value.unlocks_at is None

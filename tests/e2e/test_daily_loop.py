@@ -9,7 +9,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from drops.models import Drop, DropProgress, ReviewLog
+from drops.models import Drop, DropProgress, ReviewLog, Streak
+from learnpath import services as learnpath_services
 from tests.fixtures.browser import sign_up
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +56,8 @@ def test_a_day_of_learning(page, content):
     assert "1/14" in page.get_by_test_id("progress-stats").inner_text()
     assert page.get_by_test_id("streak").inner_text().startswith("1")
 
-    # Drop 2 is locked until the start of the learner's next local day.
+    # With reading ahead turned off, drop 2 is locked until the start of the learner's next local day.
+    learnpath_services.profile_update(user=user, read_ahead_per_day=0)
     response = page.goto(f"/drops/{second.pk}/")
     assert response.status == 403
     unlock = page.get_by_test_id("unlocks-at").inner_text()
@@ -80,3 +82,43 @@ def test_a_day_of_learning(page, content):
     assert len(sharp) == len(flat) >= 2
     assert abs(sum(flat) - 1) < 1e-6
     assert max(flat) < max(sharp) and min(flat) > min(sharp)
+
+
+def test_reading_ahead(page, content):
+    """Finish today's drop, read the next one now: the outline and progress show it read ahead, the streak
+    stays at one day, and the drop after it stays locked (one read-ahead a day by default)."""
+    first, second, third = (Drop.objects.get(path=content, position=n) for n in (1, 2, 3))
+    sign_up(page, "hedy")
+    page.wait_for_url(f"**/drops/{first.pk}/")
+    page.get_by_role("button", name="Done").click()
+    page.wait_for_url("**/today/")
+    assert page.get_by_test_id("streak").inner_text().startswith("1")
+
+    page.get_by_test_id("read-ahead").click()  # "Read the next drop now"
+    page.wait_for_url(f"**/drops/{second.pk}/")
+    assert "reading ahead" in page.get_by_test_id("reading-ahead").inner_text()
+    page.get_by_role("button", name="Done").click()
+    page.wait_for_url("**/today/")
+    page.get_by_text(re.compile("Read ahead: the day it would have unlocked")).wait_for()
+    assert page.get_by_test_id("streak").inner_text().startswith("1")  # the same day, counted once
+    assert page.get_by_test_id("read-ahead").count() == 0
+    assert page.get_by_test_id("read-ahead-used").is_visible()
+    assert "No new drop tomorrow" in page.get_by_test_id("tomorrow-no-drop").inner_text()
+    user = User.objects.get(username="hedy")
+    assert Streak.objects.get(user=user).current == 1
+    progress = DropProgress.objects.get(user=user, drop=second)
+    assert progress.completed_at < progress.unlocked_at
+
+    page.goto(f"/paths/{content.slug}/")
+    badge = page.locator(f"#drop-{second.pk}").get_by_test_id("read-ahead")
+    assert badge.inner_text().startswith("Read ahead on")
+    assert page.locator(f"#drop-{first.pk}").get_by_test_id("read-ahead").count() == 0
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Progress").click()
+    page.wait_for_url("**/progress/")
+    assert f"Day 2: {second.title}" in page.get_by_test_id("read-ahead-list").inner_text()
+    assert page.get_by_test_id("streak").inner_text().startswith("1")
+
+    response = page.goto(f"/drops/{third.pk}/")
+    assert response.status == 403
+    assert page.get_by_test_id("read-ahead-limit").is_visible()

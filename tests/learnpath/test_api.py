@@ -229,7 +229,7 @@ def test_profile_patch_that_changes_nothing_is_a_400(api, body, encoding):
     assert response.json()["errors"] == {
         "non_field_errors": [
             "Nothing to change: send at least one of timezone, reminder_hour, email_reminders, daily_goal_minutes, "
-            "daily_review_cap, desired_retention."
+            "daily_review_cap, desired_retention, read_ahead_per_day."
         ]
     }
     assert api.get("/api/me/").json() == before
@@ -240,7 +240,7 @@ def test_profile_patch_needs_a_body_and_one_field_in_the_schema(api):
     assert schema["paths"]["/api/me/"]["patch"]["requestBody"]["required"] is True
     fields = ["timezone", "reminder_hour", "email_reminders", "daily_goal_minutes", "daily_review_cap"]
     anyof = schema["components"]["schemas"]["PatchedProfileRequest"]["anyOf"]
-    assert anyof == [{"required": [name]} for name in [*fields, "desired_retention"]]
+    assert anyof == [{"required": [name]} for name in [*fields, "desired_retention", "read_ahead_per_day"]]
 
 
 @pytest.mark.parametrize(

@@ -217,6 +217,9 @@ def test_a_failed_request_keeps_nothing_and_its_retry_with_the_same_key_runs(lea
 
 def test_a_refusal_keeps_nothing_so_the_same_request_runs_once_it_can(learner_api, world):
     """The next drop is locked until tomorrow (403): the same request with the same key then runs."""
+    from learnpath.services import profile_update
+
+    profile_update(user=learner_api.user, read_ahead_per_day=0)  # no reading ahead: drop 2 waits for its day
     url = _drop_complete_url(learner_api.user, world)
     post(learner_api, url, {"seconds_spent": 60})
     drop2 = Drop.objects.get(path=world["tiny"], position=2)
