@@ -15,6 +15,7 @@ from drops.models import Drop, DropProgress, ReviewLog
 from drops.services import drop_complete
 from learnpath import services
 from tests.drops.conftest import build_path
+from tests.e2e.axe import assert_accessible
 from tests.fixtures.browser import sign_up  # and the `page` fixture
 
 pytestmark = pytest.mark.e2e
@@ -73,6 +74,7 @@ def test_own_pages_open_offline_the_rest_gets_the_offline_page_and_logout_forget
         expect(banner).to_be_visible()  # navigator.onLine is false: the page says so
     page.goto("/cards/")  # not one of the learner's stored pages
     expect(page.get_by_test_id("offline-fallback")).to_be_visible()
+    assert_accessible(page, "offline page")
 
     page.context.set_offline(False)
     page.goto("/today/")
@@ -101,6 +103,7 @@ def rate_offline_card(page) -> tuple[str, int]:
         expect(card.get_by_test_id("review-verdict")).to_contain_text("Not quite.")
         expect(card.get_by_test_id("correct-answer")).to_have_text("16")
         rating, name = 1, "Again"
+    assert_accessible(page, f"offline review, {kind} card answered")
     card.get_by_role("button", name=name).click()
     return kind, rating
 
@@ -118,6 +121,7 @@ def test_ratings_and_a_completion_made_offline_are_sent_once_when_back_online(pa
     given = dict(rate_offline_card(page) for _ in range(3))
     expect(page.get_by_test_id("offline-done")).to_be_visible()
     expect(banner).to_have_text("You are offline. 3 ratings and 0 completions waiting to sync.")
+    assert_accessible(page, "offline review, done, the banner counting what waits")
     page.goto(f"/drops/{second.pk}/")
     page.get_by_role("button", name="Done").click()
     expect(banner).to_have_text("You are offline. 3 ratings and 1 completion waiting to sync.")
