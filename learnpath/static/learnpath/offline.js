@@ -237,7 +237,7 @@
       body.querySelector(".is-suggested").focus();
     };
     if (card.kind === "recall") {
-      const reveal = el("button", { type: "button", class: "btn btn-primary", text: "Show answer" });
+      const reveal = el("button", { type: "button", class: "btn btn-primary", "data-reveal": "", text: "Show answer" });
       reveal.addEventListener("click", () => {
         body.replaceChildren(
           el("p", {}, [el("strong", { text: "Answer: " }), card.check.answer]),
@@ -294,6 +294,23 @@
   window.addEventListener("offline", () => {
     update();
     render();  // the Review page goes on from the cards kept on the device
+  });
+
+  // The review keys, offline too: Space shows a free-recall answer, 1–4 rate once the answer is shown or checked
+  // (Enter takes the suggested rating, which has the focus).
+  document.addEventListener("keydown", (event) => {
+    const card = document.querySelector("[data-offline-review]");
+    if (!card || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.target instanceof HTMLElement && event.target.matches("input:not([type=radio]), textarea")) return;
+    const reveal = card.querySelector("[data-reveal]");
+    const rating = /^[1-4]$/.test(event.key) && card.querySelector('[data-rating="' + event.key + '"]');
+    if (event.key === " " && reveal) {
+      event.preventDefault();
+      reveal.click();
+    } else if (rating) {
+      event.preventDefault();
+      rating.click();
+    }
   });
 
   // A drop's "Done" pressed offline: queued, and sent when the connection returns. Listening on the document, so
