@@ -144,3 +144,39 @@ def test_ratings_and_a_completion_made_offline_are_sent_once_when_back_online(pa
     assert ReviewLog.objects.filter(user=user).count() == 3
     assert page.evaluate("() => localStorage.getItem('learnpath-offline-queue')") == "[]"
     assert page.evaluate("() => localStorage.getItem('learnpath-offline-refused')") is None
+
+
+def test_a_definite_refusal_leaves_the_queue_with_its_reason_and_a_lost_connection_keeps_the_rest(page):
+    user, _ = learner_with_cards(page, "refused")
+    page.goto("/today/")
+    entries = [
+        {
+            "kind": "rating",
+            "url": "/api/reviews/999999/",
+            "body": {"rating": 3},
+            "idempotency_key": "k-gone",
+            "created": "2026-01-01T00:00:00Z",
+            "learner": str(user.pk),
+        },
+        {
+            "kind": "rating",
+            "url": "/api/reviews/999998/",
+            "body": {"rating": 3},
+            "idempotency_key": "k-other",
+            "created": "2026-01-01T00:00:00Z",
+            "learner": str(user.pk + 1),
+        },  # another learner's: never sent here
+    ]
+    page.evaluate("(q) => localStorage.setItem('learnpath-offline-queue', JSON.stringify(q))", entries)
+    page.context.route("**/api/reviews/999999/", lambda route: route.abort())  # the network fails: kept
+    assert page.evaluate("() => window.learnpathOffline.sync()") == 0
+    expect(page.get_by_test_id("offline-banner")).to_have_text("1 rating and 0 completions waiting to sync.")
+    page.context.unroute("**/api/reviews/999999/")
+    assert page.evaluate("() => window.learnpathOffline.sync()") == 1
+    expect(page.get_by_test_id("offline-banner")).to_have_text(
+        "Synced. 1 was not recorded: the card was no longer due, or the drop still locked."
+    )
+    refused = json.loads(page.evaluate("() => localStorage.getItem('learnpath-offline-refused')"))
+    assert [(r["idempotency_key"], r["refused"]["status"]) for r in refused] == [("k-gone", 404)]
+    queue = json.loads(page.evaluate("() => localStorage.getItem('learnpath-offline-queue')"))
+    assert [entry["idempotency_key"] for entry in queue] == ["k-other"]

@@ -22,6 +22,7 @@
   const banner = document.querySelector("[data-offline-banner]");
   let syncing = false;
   let synced = false;
+  let refusedNow = 0;
 
   function read(key, fallback) {
     try {
@@ -81,7 +82,11 @@
     } else if (pending) {
       show(pending + (syncing ? " Syncing…" : ""));
     } else {
-      show(synced ? "Synced: what you did offline is saved." : "");
+      const refused = refusedNow === 1 ? "1 was" : refusedNow + " were";
+      const done = refusedNow
+        ? "Synced. " + refused + " not recorded: the card was no longer due, or the drop still locked."
+        : "Synced: what you did offline is saved.";
+      show(synced ? done : "");
     }
   }
 
@@ -110,6 +115,7 @@
   async function sync() {
     if (syncing || !learner || !navigator.onLine) return;
     syncing = true;
+    refusedNow = 0;
     let sent = 0;
     try {
       for (const entry of mine()) {
@@ -139,6 +145,7 @@
         const lostSession = response.status === 401 || (response.status === 403 && /CSRF/i.test(detail.detail || ""));
         if (response.status >= 500 || response.status === 408 || response.status === 429 || lostSession) break;
         remove(entry, { status: response.status, detail: detail.detail || detail });
+        refusedNow += 1;
         sent += 1;
       }
     } finally {
