@@ -406,6 +406,40 @@ class _LimitSerializer(serializers.Serializer):
     )
 
 
+class _DueSerializer(_LimitSerializer):
+    offline = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Also send what checks each answer on the device (the `check` of each card), for a session "
+        "reviewed offline (docs/offline.md).",
+    )
+
+
+class OfflineReviewCardSerializer(ReviewCardSerializer):
+    """A due card with what the learner's device needs to check the answer offline: these are the learner's own
+    due cards, and the rating sent later is the learner's either way (the platform re-checks the answer)."""
+
+    check = inline_serializer(
+        "OfflineCheck",
+        {
+            "answer": serializers.CharField(help_text="The right choice, or the numeric answer as written."),
+            "numeric_answer": serializers.FloatField(allow_null=True),
+            "tolerance": serializers.FloatField(allow_null=True),
+            "explanation": serializers.CharField(allow_blank=True),
+        },
+    )
+
+
+def offline_check(review_card: ReviewCard) -> dict:
+    card = review_card.card
+    return {
+        "answer": card.answer,
+        "numeric_answer": card.numeric_answer,
+        "tolerance": card.tolerance,
+        "explanation": card.explanation,
+    }
+
+
 class ReviewsDueApi(APIView):
     learner_entries = (_reviews_due_entry,)
 
@@ -419,16 +453,27 @@ class ReviewsDueApi(APIView):
         daily_cap = serializers.IntegerField()
         cards = ReviewCardSerializer(many=True)
 
+    class OfflineOutputSerializer(OutputSerializer):
+        class Meta:
+            ref_name = "ReviewsDueOffline"
+
+        cards = OfflineReviewCardSerializer(many=True)
+
     @extend_schema(
-        parameters=[_LimitSerializer],
+        parameters=[_DueSerializer],
         responses={200: OutputSerializer, 400: OpenApiResponse(ERROR), 401: OpenApiResponse(ERROR)},
         tags=["daily loop"],
         summary="The cards due in today's review session, soonest first",
+        description="With `offline=true` each card also has a `check` (the right answer, the numeric answer and "
+        "its tolerance, the explanation): the browser keeps the session on the device and checks answers there "
+        "while offline, then sends the ratings (docs/offline.md).",
     )
     def get(self, request):
-        # The usual request names no limit: the default needs no validation.
-        limit = validated(_LimitSerializer, request.query_params)["limit"] if request.query_params else 10
+        # The usual request names no parameter: the defaults need no validation.
+        params = validated(_DueSerializer, request.query_params) if request.query_params else {}
+        limit, offline = params.get("limit", 10), params.get("offline", False)
         now = timezone.now()
+        output_serializer = self.OfflineOutputSerializer if offline else self.OutputSerializer
 
         def build():
             session, valid_until = selectors.due_session_until(user=request.user, now=now, limit=limit)
@@ -439,11 +484,15 @@ class ReviewsDueApi(APIView):
                 "held_back": session.counts.capped,
                 "counts": session_counts(session.counts),
                 "daily_cap": profile_of(request.user).daily_review_cap,
-                "cards": [card_payload(c, now, fsrs_scheduler, preview) for c in session.cards],
+                "cards": [
+                    card_payload(c, now, fsrs_scheduler, preview) | ({"check": offline_check(c)} if offline else {})
+                    for c in session.cards
+                ],
             }
-            return self.OutputSerializer(payload).data, [CardMemory.of(card) for card in session.cards], valid_until
+            return output_serializer(payload).data, [CardMemory.of(card) for card in session.cards], valid_until
 
-        return cached_response(request, name=_reviews_due_entry(request, limit), now=now, build=build)
+        name = _reviews_due_entry(request, limit) + (":offline" if offline else "")
+        return cached_response(request, name=name, now=now, build=build)
 
 
 class ReviewRateApi(APIView):

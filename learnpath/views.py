@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from datetime import datetime
+from pathlib import Path as FilePath
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -244,4 +246,21 @@ def _unavailable(request, dependency: str):
     else:
         response = HttpResponse(loader.get_template("503.html").render(), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+SERVICE_WORKER = FilePath(__file__).resolve().parent / "static" / "learnpath" / "sw.js"
+
+
+@functools.cache
+def _service_worker_body() -> bytes:
+    return SERVICE_WORKER.read_bytes()
+
+
+def service_worker(request):
+    """The service worker (docs/offline.md), served from the site's root so that its scope is the whole site; the
+    browser checks it for a new version on every navigation (no-cache), and its body is the static file sw.js."""
+    response = HttpResponse(_service_worker_body(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["Service-Worker-Allowed"] = "/"
     return response

@@ -73,7 +73,8 @@
   }
 
   document.addEventListener("keydown", (event) => {
-    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    // Offline, offline.js replaces the card with the session kept on the device (and its own keys).
+    if (event.altKey || event.ctrlKey || event.metaKey || !card.isConnected) return;
     const target = event.target;
     const typing = target instanceof HTMLElement && target.matches("input[type=text], input:not([type]), textarea, select");
     if (typing) return;
