@@ -15,6 +15,7 @@ import fsrs
 
 from drops.days import to_utc
 from drops.models import ReviewCard, ReviewLog
+from drops.scheduling import scheduler, to_fsrs
 
 RATING_NAMES = {rating.value: rating.name.lower() for rating in ReviewLog.Rating}  # 1: "again" … 4: "easy"
 
@@ -24,8 +25,6 @@ _PREVIEWERS_KEPT = 64
 
 def preview_scheduler(*, desired_retention: float | None = None) -> fsrs.Scheduler:
     """The learner's scheduler (drops.scheduling.scheduler) without fuzzing, kept per (parameters, retention)."""
-    from drops.scheduling import scheduler
-
     learner = scheduler(desired_retention=desired_retention)
     key = (tuple(learner.parameters), learner.desired_retention)
     found = _previewers.get(key)
@@ -46,8 +45,6 @@ def preview_scheduler(*, desired_retention: float | None = None) -> fsrs.Schedul
 def rating_intervals(review_card: ReviewCard, now: datetime, preview: fsrs.Scheduler) -> dict[str, int]:
     """Seconds from ``now`` until ``review_card`` would be due again after each rating, keyed by rating name
     ("again", "hard", "good", "easy"). Reviews a copy: the card and its FSRS state are left as they are."""
-    from drops.scheduling import to_fsrs
-
     card = to_fsrs(review_card)
     moment = to_utc(now)
     intervals = {}

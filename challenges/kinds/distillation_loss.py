@@ -85,24 +85,40 @@ def _soft(s: torch.Tensor, t: torch.Tensor, y: torch.Tensor, T: float, alpha: fl
     return T * T * _kl_rows(F.log_softmax(t / T, -1), F.log_softmax(s / T, -1)).mean()
 
 
+# The soft term as each of these mistakes computes it (T² kept): a mistake alone, or with a wrong scale.
+SOFT_TERMS: dict[str, Formula] = {
+    "swapped_kl": lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(s / T, -1), F.log_softmax(t / T, -1)).mean(),
+    "probs_not_log_probs": lambda s, t, y, T, a: (
+        T * T * (F.softmax(t / T, -1) * (F.log_softmax(t / T, -1) - F.softmax(s / T, -1))).sum(-1).mean()
+    ),
+    "temperature_teacher_only": lambda s, t, y, T, a: (
+        T * T * _kl_rows(F.log_softmax(t / T, -1), F.log_softmax(s, -1)).mean()
+    ),
+    "temperature_student_only": lambda s, t, y, T, a: (
+        T * T * _kl_rows(F.log_softmax(t, -1), F.log_softmax(s / T, -1)).mean()
+    ),
+    "temperature_ignored": lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(t, -1), F.log_softmax(s, -1)).mean(),
+    "soft_cross_entropy": lambda s, t, y, T, a: (
+        T * T * (-(F.softmax(t / T, -1) * F.log_softmax(s / T, -1)).sum(-1)).mean()
+    ),
+    "squared_error": lambda s, t, y, T, a: T * T * ((F.softmax(t / T, -1) - F.softmax(s / T, -1)) ** 2).mean(),
+}
+
+
 MISTAKES: tuple[FormulaMistake, ...] = (
     FormulaMistake(
         "swapped_kl",
         "KL direction swapped",
         "F.kl_div(input, target) computes KL(target || input-distribution); the teacher's probabilities "
         "are the target and the student's log-probabilities the input. You computed KL(student || teacher).",
-        _with_soft(lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(s / T, -1), F.log_softmax(t / T, -1)).mean()),
+        _with_soft(SOFT_TERMS["swapped_kl"]),
     ),
     FormulaMistake(
         "probs_not_log_probs",
         "probabilities passed where log-probabilities belong",
         "F.kl_div expects its input as log-probabilities (F.log_softmax), but you passed softmax "
         "probabilities; the 'KL' can even come out negative.",
-        _with_soft(
-            lambda s, t, y, T, a: (
-                T * T * (F.softmax(t / T, -1) * (F.log_softmax(t / T, -1) - F.softmax(s / T, -1))).sum(-1).mean()
-            )
-        ),
+        _with_soft(SOFT_TERMS["probs_not_log_probs"]),
     ),
     FormulaMistake(
         "reduction_mean",
@@ -133,26 +149,26 @@ MISTAKES: tuple[FormulaMistake, ...] = (
         "temperature_teacher_only",
         "temperature applied to the teacher only",
         "Teacher and student logits must both be divided by the same temperature T.",
-        _with_soft(lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(t / T, -1), F.log_softmax(s, -1)).mean()),
+        _with_soft(SOFT_TERMS["temperature_teacher_only"]),
     ),
     FormulaMistake(
         "temperature_student_only",
         "temperature applied to the student only",
         "Teacher and student logits must both be divided by the same temperature T.",
-        _with_soft(lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(t, -1), F.log_softmax(s / T, -1)).mean()),
+        _with_soft(SOFT_TERMS["temperature_student_only"]),
     ),
     FormulaMistake(
         "temperature_ignored",
         "temperature not applied to the logits",
         "Both softmaxes in the soft term use logits divided by T.",
-        _with_soft(lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(t, -1), F.log_softmax(s, -1)).mean()),
+        _with_soft(SOFT_TERMS["temperature_ignored"]),
     ),
     FormulaMistake(
         "soft_cross_entropy",
         "soft-target cross-entropy instead of KL",
         "-sum p_teacher * log q_student differs from the KL divergence by the teacher's entropy: the "
         "gradients match but the loss value asked for here is the KL.",
-        _with_soft(lambda s, t, y, T, a: T * T * (-(F.softmax(t / T, -1) * F.log_softmax(s / T, -1)).sum(-1)).mean()),
+        _with_soft(SOFT_TERMS["soft_cross_entropy"]),
     ),
     FormulaMistake(
         "squared_error",
@@ -162,7 +178,7 @@ MISTAKES: tuple[FormulaMistake, ...] = (
         "KL, but it is another quantity, averaged over the classes too, and its gradients vanish where a "
         "probability is near 0 or 1. The soft term is T²·KL(teacher ‖ student): F.kl_div(F.log_softmax(s / T), "
         "F.softmax(t / T), reduction='batchmean').",
-        _with_soft(lambda s, t, y, T, a: T * T * ((F.softmax(t / T, -1) - F.softmax(s / T, -1)) ** 2).mean()),
+        _with_soft(SOFT_TERMS["squared_error"]),
     ),
     FormulaMistake(
         "alpha_swapped",
@@ -204,23 +220,6 @@ def _scaled(soft_fn: Formula, *factors: Callable[[torch.Tensor, float], float]) 
     return _with_soft(soft)
 
 
-SOFT_TERMS: dict[str, Formula] = {
-    "swapped_kl": lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(s / T, -1), F.log_softmax(t / T, -1)).mean(),
-    "probs_not_log_probs": lambda s, t, y, T, a: (
-        T * T * (F.softmax(t / T, -1) * (F.log_softmax(t / T, -1) - F.softmax(s / T, -1))).sum(-1).mean()
-    ),
-    "temperature_teacher_only": lambda s, t, y, T, a: (
-        T * T * _kl_rows(F.log_softmax(t / T, -1), F.log_softmax(s, -1)).mean()
-    ),
-    "temperature_student_only": lambda s, t, y, T, a: (
-        T * T * _kl_rows(F.log_softmax(t, -1), F.log_softmax(s / T, -1)).mean()
-    ),
-    "temperature_ignored": lambda s, t, y, T, a: T * T * _kl_rows(F.log_softmax(t, -1), F.log_softmax(s, -1)).mean(),
-    "soft_cross_entropy": lambda s, t, y, T, a: (
-        T * T * (-(F.softmax(t / T, -1) * F.log_softmax(s / T, -1)).sum(-1)).mean()
-    ),
-    "squared_error": lambda s, t, y, T, a: T * T * ((F.softmax(t / T, -1) - F.softmax(s / T, -1)) ** 2).mean(),
-}
 REDUCTION_SCALES: dict[str, Callable[[torch.Tensor, float], float]] = {
     "reduction_mean": lambda s, T: 1 / s.shape[-1],
     "reduction_sum": lambda s, T: s.shape[0],

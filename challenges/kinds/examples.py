@@ -20,9 +20,10 @@ from challenges.kinds.grader import (
     Mistake,
     _outcome_message,
     clean_text,
-    mistakes_text,
+    opening,
     run_drawn,
     trusted_work,
+    unique_mistakes,
 )
 
 ExampleStatus = Literal["ran", "failed", "timeout"]
@@ -69,9 +70,9 @@ def run_examples(target: GradingTarget, code: str, *, device: str = "cpu", pool=
             **output,
         )
     with trusted_work():
-        rows = kind.example_report(drawn, result.cases, target)
-        diagnosis = diagnosis_of(*kind.example_diagnosis(drawn, result.cases, target))
-    rows = [{k: clean_text(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]
+        findings = kind.example_report(drawn, result.cases, target)
+    diagnosis = diagnosis_of(findings.mistakes, findings.headline)
+    rows = [{k: clean_text(v) if isinstance(v, str) else v for k, v in row.items()} for row in findings.rows]
     return ExampleReport(
         status="ran",
         message="",
@@ -95,13 +96,9 @@ def diagnosis_of(mistakes: list[Mistake], headline: str) -> dict[str, Any]:
     verdict would open with (the deciding mistakes, named and explained, most likely first; then, or alone,
     the kind's headline saying what differed that they do not explain); ``mistakes`` lists each once,
     advisory ones (tips) flagged."""
-    unique: list[Mistake] = []  # each key once, where it first comes (as mistakes_text names them)
-    for mistake in mistakes:
-        if all(m.key != mistake.key for m in unique):
-            unique.append(mistake)
-    named = mistakes_text([m for m in unique if not m.advisory])
+    unique = unique_mistakes(mistakes)
     return {
-        "headline": clean_text(" ".join(part for part in (named, headline) if part)),
+        "headline": clean_text(opening(unique, headline)),
         "mistakes": [
             {
                 "key": clean_text(m.key),

@@ -100,6 +100,16 @@ def clean_text(text: object) -> str:
 
 
 @dataclass
+class ExampleFindings:
+    """What a kind makes of a "Run on examples": a row per example, and the diagnosis grading would give (the
+    mistakes it would name, ranked, and a headline saying what differed that they do not explain)."""
+
+    rows: list[dict[str, Any]]
+    mistakes: list[Mistake] = field(default_factory=list)
+    headline: str = ""
+
+
+@dataclass
 class Evaluation:
     """What a kind found: its checks in order, the mistakes it recognised (most likely first), details.
 
@@ -145,17 +155,10 @@ class ChallengeKind:
         """A few fixed, visible cases for "Run on examples" (``info.examples``): never hidden ones, no secrets."""
         raise NotImplementedError(f"kind {self.info.name} has no visible examples")
 
-    def example_report(self, drawn: list[Drawn], outputs: list[CaseOutput], target: GradingTarget) -> list[dict]:
+    def example_report(self, drawn: list[Drawn], outputs: list[CaseOutput], target: GradingTarget) -> ExampleFindings:
         """Per example, as plain JSON: its inputs (values or a summary), the learner's value, the reference's,
-        any error."""
+        any error; and the run's diagnosis, as grading's, from the examples' own values."""
         raise NotImplementedError
-
-    def example_diagnosis(
-        self, drawn: list[Drawn], outputs: list[CaseOutput], target: GradingTarget
-    ) -> tuple[list[Mistake], str]:
-        """The run's diagnosis, as grading's (the mistakes it would name, ranked, or a headline saying what
-        differed), from the examples' own values; none by default (a kind may say it per row instead)."""
-        return [], ""
 
 
 # --------------------------------------------------------------------------- checks every kind shares
@@ -298,16 +301,8 @@ def decide(evaluation: Evaluation, passed_text: str) -> tuple[GradeStatus, float
     ``headline`` (what differed, no guess), which also follows mistakes that explain only part. Advice
     (advisory checks, advisory mistakes) never opens a failed verdict: it comes last, as tips."""
     checks = [c for c in evaluation.checks if not c.advisory]
-    deciding = [m for m in evaluation.mistakes if not m.advisory]
-    # An advisory check that could not be measured (the code returned nothing) points at no risk.
-    tips = [
-        f" Tip: {c.message}"
-        for c in evaluation.checks
-        if c.advisory and not c.passed and not c.message.startswith("Not checked")
-    ]
-    tips += [f" Tip: {m.title}. {m.explanation}" for m in evaluation.mistakes if m.advisory]
-    tips_text = "".join(dict.fromkeys(tips))
-    named = mistakes_text(deciding)
+    tips_text = "".join(f" {tip}" for tip in tips(evaluation.checks, evaluation.mistakes))
+    named = mistakes_text([m for m in evaluation.mistakes if not m.advisory])
     passed = sum(c.passed for c in checks)
     if passed == len(checks):
         return "passed", 1.0, evaluation, passed_text + (f" {named}" if named else "") + tips_text
@@ -315,14 +310,26 @@ def decide(evaluation: Evaluation, passed_text: str) -> tuple[GradeStatus, float
     summary = f"{passed} of {len(checks)} checks passed. First failing check, {first.name}: {first.message}"
     if first.name == "runs":
         feedback = summary + (f"\n{named}" if named else "")
-    elif named:
-        # A partial explanation: the mistakes, then what they leave unexplained.
-        feedback = f"{named} {evaluation.headline} {summary}" if evaluation.headline else f"{named} {summary}"
-    elif evaluation.headline:
-        feedback = f"{evaluation.headline} {summary}"
     else:
-        feedback = summary
+        cause = opening(evaluation.mistakes, evaluation.headline)
+        feedback = f"{cause} {summary}" if cause else summary
     return "failed", passed / len(checks), evaluation, feedback + tips_text
+
+
+def opening(mistakes: list[Mistake], headline: str) -> str:
+    """What a failed verdict opens with when its code ran: the deciding mistakes, named and explained, most
+    likely first; then, or alone, the kind's headline saying what differed that they do not explain."""
+    return " ".join(part for part in (mistakes_text([m for m in mistakes if not m.advisory]), headline) if part)
+
+
+def tips(checks: list[Check], mistakes: list[Mistake]) -> list[str]:
+    """The advice that closes a verdict, each once: advisory checks that failed (one that could not be measured,
+    because the code returned nothing, points at no risk), then advisory mistakes."""
+    found = [
+        f"Tip: {c.message}" for c in checks if c.advisory and not c.passed and not c.message.startswith("Not checked")
+    ]
+    found += [f"Tip: {m.title}. {m.explanation}" for m in mistakes if m.advisory]
+    return list(dict.fromkeys(found))
 
 
 @contextmanager
@@ -371,12 +378,20 @@ def mistakes_text(mistakes: list[Mistake]) -> str:
     This is the only place a verdict names a mistake: check messages say what was measured (expected,
     got, where), so a mistake that fails several checks is still said once.
     """
+    parts = [
+        f"{'Likely mistake' if i == 0 else 'Also'}: {m.title}. {m.explanation}"
+        for i, m in enumerate(unique_mistakes(mistakes))
+    ]
+    return " ".join(parts)
+
+
+def unique_mistakes(mistakes: list[Mistake]) -> list[Mistake]:
+    """Each mistake key once, where it first comes."""
     seen: list[Mistake] = []
     for mistake in mistakes:
         if all(m.key != mistake.key for m in seen):
             seen.append(mistake)
-    parts = [f"{'Likely mistake' if i == 0 else 'Also'}: {m.title}. {m.explanation}" for i, m in enumerate(seen)]
-    return " ".join(parts)
+    return seen
 
 
 def _outcome_message(result, target: GradingTarget, info: KindInfo) -> tuple[GradeStatus, str]:

@@ -28,6 +28,7 @@ from challenges.kinds.grader import (
     Check,
     Drawn,
     Evaluation,
+    ExampleFindings,
     GradingTarget,
     Mistake,
     first_problem,
@@ -131,9 +132,11 @@ class LossKind(ChallengeKind):
             drawn.append(LossDrawn(probe=probe, inputs=inputs, case=Case(args, grad=(self.student, self.teacher))))
         return drawn
 
-    def example_report(self, drawn: list[LossDrawn], outputs: list[CaseOutput], target: GradingTarget) -> list[dict]:
+    def example_report(
+        self, drawn: list[LossDrawn], outputs: list[CaseOutput], target: GradingTarget
+    ) -> ExampleFindings:
         """Per example: the inputs (:func:`~challenges.kinds.examples.input_view`), the reference's float64
-        value, the learner's, and the gradient."""
+        value, the learner's, and the gradient; and grading's diagnosis of the examples' values."""
         report = []
         for d, out in zip(drawn, outputs, strict=True):
             want = self.expected(d)
@@ -156,18 +159,20 @@ class LossKind(ChallengeKind):
                 row["matches"] = _close(got, want)
                 row["gradient"] = self._example_gradient(d, out)
             report.append(row)
-        return report
+        _, _, mistakes, headline = self._values_and_diagnosis(drawn, outputs)
+        return ExampleFindings(report, mistakes, headline)
 
-    def example_diagnosis(
-        self, drawn: list[LossDrawn], outputs: list[CaseOutput], target: GradingTarget
-    ) -> tuple[list[Mistake], str]:
-        """Grading's diagnosis (:meth:`_diagnose`) of the examples' values, as :meth:`evaluate` makes it: nothing
-        when every value is right, else the known mistakes that explain them or what differed."""
+    def _values_and_diagnosis(
+        self, drawn: list[LossDrawn], outputs: list[CaseOutput]
+    ) -> tuple[list[float | None], list[float], list[Mistake], str]:
+        """The learner's values, the reference's, and the diagnosis (:meth:`_diagnose`): nothing when every
+        value is right (matching known mistakes costs a float64 pass per candidate and probe), else the known
+        mistakes that explain them or what differed. Grading and the examples alike."""
         values = [_scalar_value(out) if out.ok else None for out in outputs]
         wanted = [self.expected(d) for d in drawn]
         if all(close(v, w) for v, w in zip(values, wanted, strict=True)):
-            return [], ""
-        return self._diagnose(drawn, values, wanted)
+            return values, wanted, [], ""
+        return values, wanted, *self._diagnose(drawn, values, wanted)
 
     def _example_gradient(self, d: LossDrawn, out: CaseOutput) -> str:
         """The gradient w.r.t. the student's logits against the reference's: "matches", "differs" or "missing"."""
@@ -211,11 +216,7 @@ class LossKind(ChallengeKind):
                 "returns_scalar_tensor", drawn, outputs, _scalar_problem, "Returns a 0-dim floating-point torch.Tensor."
             )
         )
-        values = [_scalar_value(out) if out.ok else None for out in outputs]
-        wanted = [self.expected(d) for d in drawn]
-        # Matching known mistakes costs a float64 pass per mistake and probe: only for a wrong answer.
-        right = all(close(v, w) for v, w in zip(values, wanted, strict=True))
-        mistakes, headline = ([], "") if right else self._diagnose(drawn, values, wanted)
+        values, wanted, mistakes, headline = self._values_and_diagnosis(drawn, outputs)
         for group in self.groups:
             checks.append(self._value_check(group, drawn, values, wanted))
         checks.append(self._finite_check(drawn, values))

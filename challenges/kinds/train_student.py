@@ -62,10 +62,12 @@ from challenges.kinds.grader import (
     Check,
     Drawn,
     Evaluation,
+    ExampleFindings,
     GradingTarget,
     Mistake,
-    mistakes_text,
+    opening,
     runs_check,
+    tips,
     trusted_work,
 )
 from workers.sandbox import Case, CaseOutput, ModuleSpec, StateDictResult
@@ -583,12 +585,8 @@ def _diagnose(
 
 def _advice(mistakes: list[Mistake], note: Check) -> str:
     """An example row's advice in grading's words and order (``grader.decide``): the mistakes that would
-    decide, named; then, as tips, the advisory ones and a missing or malformed curve."""
-    named = mistakes_text([m for m in mistakes if not m.advisory])
-    tips = [f"Tip: {m.title}. {m.explanation}" for m in mistakes if m.advisory]
-    if not note.passed:
-        tips.append(f"Tip: {note.message}")
-    return " ".join(part for part in (named, *tips) if part)
+    decide, named; then, as tips, a missing or malformed curve and the advisory mistakes."""
+    return " ".join(part for part in (opening(mistakes, ""), *tips([note], mistakes)) if part)
 
 
 def _curve_note(out: CaseOutput) -> Check:
@@ -765,22 +763,13 @@ class TrainStudent(ChallengeKind):
         args, hidden, validation = draw_example()
         return [ExampleDrawn(case=Case({**args, "device": device}), hidden=hidden, validation=validation)]
 
-    def example_report(self, drawn: list[ExampleDrawn], outputs: list[CaseOutput], target: GradingTarget) -> list[dict]:
+    def example_report(
+        self, drawn: list[ExampleDrawn], outputs: list[CaseOutput], target: GradingTarget
+    ) -> ExampleFindings:
         """The example's one row: the trained student on the visible validation split beside the thresholds,
         the labels-only baseline and the teacher, its training curve's length and ends, and what went wrong
-        in the grader's own words. The hidden test set is not touched."""
-        return [self._example_findings(drawn, outputs, target)[0]]
-
-    def example_diagnosis(
-        self, drawn: list[ExampleDrawn], outputs: list[CaseOutput], target: GradingTarget
-    ) -> tuple[list[Mistake], str]:
-        """The mistakes the row's advice names, for the run's diagnosis (scoring the student again is cheap)."""
-        return self._example_findings(drawn, outputs, target)[1], ""
-
-    def _example_findings(
-        self, drawn: list[ExampleDrawn], outputs: list[CaseOutput], target: GradingTarget
-    ) -> tuple[dict[str, Any], list[Mistake]]:
-        """The example's row and the mistakes its advice names."""
+        in the grader's own words (the row's advice, and the run's diagnosis). The hidden test set is not
+        touched."""
         [d], [out] = drawn, outputs
         hidden = d.hidden
         min_accuracy, min_agreement = self.thresholds(target)
@@ -810,7 +799,7 @@ class TrainStudent(ChallengeKind):
         # As in grading, a function that raised is not scored: its error is the row's whole story.
         if not (runs := runs_check(drawn, outputs)).passed:
             row["error"] = runs.message
-            return row, []
+            return ExampleFindings([row])
         # As in grading, a missing or malformed curve is a note beside the scores, not a problem.
         note = _curve_note(out)
         student = self._load(out)
@@ -819,7 +808,7 @@ class TrainStudent(ChallengeKind):
             impossible = _impossible_loss(_series(out))
             mistakes = [impossible] if impossible else []
             row["advice"] = _advice(mistakes, note)
-            return row, mistakes
+            return ExampleFindings([row], mistakes)
         accuracy, agreement = _scores(student, hidden, teacher_predictions)
         row |= {
             "accuracy": accuracy,
@@ -832,7 +821,7 @@ class TrainStudent(ChallengeKind):
         scored = Scored(accuracy, agreement, baseline_accuracy, baseline_agreement, min_accuracy, min_agreement)
         mistakes = _diagnose(out, hidden, student, scored)
         row["advice"] = _advice(mistakes, note)
-        return row, mistakes
+        return ExampleFindings([row], mistakes)
 
     def _load(self, out: CaseOutput) -> digits.Student | None:
         if out.state is None or out.state_problem is not None:
