@@ -173,7 +173,8 @@ def test_a_worker_outlives_a_database_error_in_its_heartbeat_and_a_killed_ones_r
             cursor.execute(f"ALTER TABLE {away} RENAME TO {quoted}")
     back = timezone.now()
     wait_for(lambda: WorkerHeartbeat.objects.get(name=name).last_seen_at > back, what="a beat after the outage")
-    assert "worker heartbeat: written again" in worker.log()
+    # The beat logs that it is back after its row is written (and its connection closed): wait for the line.
+    wait_for(lambda: "worker heartbeat: written again" in worker.log(), what="the beat's recovery line")
     assert worker.process.poll() is None
 
     worker.kill()  # SIGKILL: no shutdown, the row stays and goes stale
