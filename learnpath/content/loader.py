@@ -64,6 +64,22 @@ def check_content(root: Path) -> list[Problem]:
     return parse_all(root)[2]
 
 
+def estimate_lines(specs: list[PathSpec]) -> list[str]:
+    """Each drop's measured minutes against its stated ones, for ``loadcontent --check``."""
+    lines = []
+    for spec in specs:
+        lines.append(f"{spec.slug}: measured minutes of each drop (core text, demos, cards) / stated")
+        width = max((len(drop.slug) for drop in spec.drops), default=0)
+        for drop in spec.drops:
+            measured = drop.estimate
+            flag = "  OVER" if drop.minutes and measured.seconds > drop.minutes * 60 else ""
+            lines.append(
+                f"  {drop.position:>2} {drop.slug:<{width}} {measured.minutes:4.1f} / {drop.minutes:<2} min"
+                f"{flag}  {measured.describe()}"
+            )
+    return lines
+
+
 def load_content(root: Path) -> Report:
     specs, extra, problems = parse_all(root)
     if problems:

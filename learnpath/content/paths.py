@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from learnpath.content import numbers
+from learnpath.content import numbers, reading_time
 from learnpath.content.files import (
     FrontMatterDocument,
     LineDict,
@@ -23,6 +23,9 @@ from learnpath.content.files import (
 )
 from learnpath.content.render import KNOWN_DEMOS, demos_in, drop_links_in
 
+# Phases 1-3 teach a drop a day; a drop there states at most this many minutes (the last phase is a worksheet).
+DAILY_PHASES = 3
+DAILY_MINUTES_LIMIT = 8
 PATH_KEYS = {"slug": True, "title": True, "summary": False, "phases": True, "faq": False}
 PHASE_KEYS = {"slug": True, "title": True, "drops": True}
 DROP_ENTRY_KEYS = {"slug": True, "title": True, "summary": True}
@@ -64,6 +67,8 @@ class DropSpec:
     body: str = ""
     cards: list[CardSpec] = field(default_factory=list)
     source_file: str = ""
+    minutes_line: int = 1
+    estimate: reading_time.ReadingEstimate = field(default_factory=reading_time.ReadingEstimate)
 
 
 @dataclass
@@ -139,7 +144,27 @@ def parse_path(directory: Path, problems: Problems) -> PathSpec | None:
 
     _parse_drop_files(directory, spec, seen_drop, problems)
     _check_site_links(directory, spec, seen_faq, problems)
+    _check_minutes(spec, problems)
     return spec
+
+
+def _check_minutes(spec: PathSpec, problems: Problems) -> None:
+    """Each drop fits its stated minutes by the reading-time rule; a daily drop states at most 8."""
+    daily = {slug for slug, _ in spec.phases[:DAILY_PHASES]}
+    for drop in spec.drops:
+        if not drop.source_file or not drop.minutes:
+            continue
+        file, measured = Path(drop.source_file), drop.estimate
+        if drop.phase_slug in daily and drop.minutes > DAILY_MINUTES_LIMIT:
+            problems.add(
+                file, drop.minutes_line, f"states {drop.minutes} minutes; a drop in phases 1-{DAILY_PHASES} states at most "
+                f"{DAILY_MINUTES_LIMIT}"
+            )
+        if measured.seconds > drop.minutes * 60:
+            problems.add(
+                file, drop.minutes_line, f"measures {measured.minutes:.1f} minutes but states {drop.minutes}: "
+                f"{measured.describe()}. Shorten the core, or move depth into '## {reading_time.DEEPER_HEADING}'"
+            )
 
 
 def _check_site_links(directory: Path, spec: PathSpec, faq_slugs: set[str], problems: Problems) -> None:
@@ -191,6 +216,7 @@ def _parse_drop_document(
 ) -> None:
     meta = document.meta
     drop.source_file = str(file)
+    drop.minutes_line = meta.line_of("minutes")
     minutes = meta.get("minutes")
     if minutes is not None and (not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 60):
         problems.add(file, meta.line_of("minutes"), "minutes must be a whole number from 1 to 60")
@@ -220,6 +246,13 @@ def _parse_drop_document(
             continue
         seen.add(parsed.key)
         drop.cards.append(parsed)
+
+    misplaced = reading_time.deeper_problem(document.body)
+    if misplaced:
+        problems.add(file, document.body_line, misplaced)
+    drop.estimate = reading_time.estimate(
+        document.body, [[card.prompt, *card.choices, card.answer, card.explanation] for card in drop.cards]
+    )
 
     for entry in meta.get("numbers") or []:
         if not check_keys(entry, NUMBER_KEYS, file, "a number", problems):

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from learnpath.content.loader import ContentError, check_content, load_content
+from learnpath.content.loader import ContentError, estimate_lines, load_content, parse_all
 
 
 class Command(BaseCommand):
@@ -18,7 +18,9 @@ class Command(BaseCommand):
         if not content_root.is_dir():
             raise CommandError(f"content directory {content_root} does not exist")
         if check:
-            problems = check_content(content_root)
+            specs, _, problems = parse_all(content_root)
+            for line in estimate_lines(specs):
+                self.stdout.write(line)
             for problem in problems:
                 self.stderr.write(str(problem))
             if problems:
