@@ -275,7 +275,23 @@ class DropDetailApi(APIView):
             {"slug": serializers.SlugField(), "title": serializers.CharField(), "position": serializers.IntegerField()},
         )
         position = serializers.IntegerField()
-        estimated_minutes = serializers.IntegerField()
+        estimated_minutes = serializers.IntegerField(help_text="The minutes the drop's author states.")
+        reading_estimate = inline_serializer(
+            "DropReadingEstimate",
+            {
+                "minutes": serializers.FloatField(help_text="The sum of the three parts below."),
+                "reading_minutes": serializers.FloatField(help_text="Prose at 225 words a minute, code, tables."),
+                "demo_minutes": serializers.FloatField(help_text="90 s for each embedded demo."),
+                "card_minutes": serializers.FloatField(
+                    help_text="Each recall card answered once: 30 s, or its words at 225 a minute if longer."
+                ),
+                "demos": serializers.IntegerField(),
+                "cards": serializers.IntegerField(),
+                "deeper_words": serializers.IntegerField(help_text="Words in the optional Go deeper section."),
+            },
+            allow_null=True,
+            help_text="The measured minutes (docs/content.md, 'Reading time'); null before content is loaded.",
+        )
         body_html = serializers.CharField(allow_blank=True, help_text="Sanitized HTML.")
         sections = inline_serializer(
             "DropSection", {"id": serializers.CharField(), "title": serializers.CharField()}, many=True
@@ -320,6 +336,7 @@ class DropDetailApi(APIView):
             "phase": {"slug": drop.phase.slug, "title": drop.phase.title, "position": drop.phase.position},
             "position": drop.position,
             "estimated_minutes": drop.estimated_minutes,
+            "reading_estimate": drop.reading_estimate or None,
             "body_html": drop.body_html,
             "sections": drop.sections,
             "state": state.state,

@@ -14,7 +14,12 @@ class Drop(models.Model):
     title = models.CharField(max_length=200)
     summary = models.TextField(blank=True)
     position = models.PositiveIntegerField(help_text="Order within the whole path, starting at 1.")
-    estimated_minutes = models.PositiveSmallIntegerField(default=6)
+    estimated_minutes = models.PositiveSmallIntegerField(default=6, help_text="The minutes the content file states.")
+    reading_estimate = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The measured minutes (learnpath.content.reading_time): core text, demos and cards.",
+    )
     body_markdown = models.TextField(blank=True)
     body_html = models.TextField(blank=True, help_text="Sanitized HTML rendered from the Markdown on load.")
     sections = models.JSONField(default=list, blank=True, help_text="[{'id', 'title'}] for each ## heading.")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import fsrs
@@ -388,6 +389,48 @@ def _lock_learner(user: User) -> Streak:
     learner_changed(user.pk)
     Streak.objects.get_or_create(user=user, defaults={"zone_name": profile_for(user).timezone})
     return Streak.objects.select_for_update().get(user=user)
+
+
+# ---------- content that changed under learners ----------
+
+
+def add_cards_to_decks(*, card_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Cards that a content load added to drops, or brought back, join the decks of learners who completed those
+    drops already, as completing them now would have done. One drop's cards a day, in the path's order, so a
+    load that adds cards to every drop does not put them all in one session. Returns how many joined.
+    Cards a learner already holds (a retired card brought back) keep their schedule and history.
+    """
+    now = now or timezone.now()
+    by_drop: dict[int, list[int]] = {}
+    for pk, drop_id in RecallCard.objects.filter(pk__in=list(card_ids), is_active=True).values_list("pk", "drop_id"):
+        by_drop.setdefault(drop_id, []).append(pk)
+    if not by_drop:
+        return 0
+    completed = (
+        DropProgress.objects.filter(drop_id__in=by_drop, completed_at__isnull=False)
+        .order_by("user_id", "drop__position")
+        .values_list("user_id", "drop_id")
+    )
+    held = set(
+        ReviewCard.objects.filter(card_id__in=[pk for pks in by_drop.values() for pk in pks]).values_list(
+            "user_id", "card_id"
+        )
+    )
+    new_cards, day_of = [], {}
+    for user_id, drop_id in completed:
+        missing = [pk for pk in by_drop[drop_id] if (user_id, pk) not in held]
+        if not missing:
+            continue
+        day = day_of[user_id] = day_of.get(user_id, -1) + 1
+        due = now + timedelta(days=day)
+        new_cards += [
+            ReviewCard(user_id=user_id, card_id=pk, state=ReviewCard.State.LEARNING, step=0, due=due, added_at=now)
+            for pk in missing
+        ]
+    ReviewCard.objects.bulk_create(new_cards, ignore_conflicts=True)
+    for user_id in day_of:
+        learner_changed(user_id)
+    return len(new_cards)
 
 
 # ---------- the learner's own cards ----------

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 
 from drops.selectors import drop_link_resolver
+from drops.services import add_cards_to_decks
 from learnpath.cache import content_changed
 from learnpath.content.files import Problem, Problems
 from learnpath.content.paths import PathSpec, find_path_directories, parse_path
@@ -23,6 +24,7 @@ class Report:
 
     lines: list[str] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
+    joined_cards: list[int] = field(default_factory=list)  # cards created or brought back: they join decks
 
     def record(self, action: str, kind: str, label: str) -> None:
         self.counts[action] += 1
@@ -90,6 +92,9 @@ def load_content(root: Path) -> Report:
             _load_path(spec, report)
         for module in _extra_loaders():
             module.load(extra[module.__name__], report)
+        joined = add_cards_to_decks(card_ids=report.joined_cards)
+        if joined:
+            report.lines.append(f"    added {joined} review card(s) to the decks of learners who completed their drops")
         # Every save above marked cached content stale already; this covers a load that only deleted.
         content_changed()
     return report
@@ -155,6 +160,7 @@ def _load_path(spec: PathSpec, report: Report) -> None:
                 "summary": drop_spec.summary,
                 "position": drop_spec.position,
                 "estimated_minutes": drop_spec.minutes or 6,
+                "reading_estimate": drop_spec.estimate.as_dict(),
                 "body_markdown": drop_spec.body,
                 "source_file": _relative(drop_spec.source_file),
             },
@@ -203,9 +209,11 @@ def _load_cards(drop, drop_spec, report: Report) -> None:
     from drops.models import RecallCard
 
     keys = set()
+    # Cards new to the drop, or retired and now back, join the decks of learners who completed it.
+    was_active = dict(RecallCard.objects.filter(drop=drop).values_list("key", "is_active"))
     for position, card in enumerate(drop_spec.cards, start=1):
         keys.add(card.key)
-        _upsert(
+        instance = _upsert(
             RecallCard,
             {"drop": drop, "key": card.key},
             {
@@ -223,6 +231,8 @@ def _load_cards(drop, drop_spec, report: Report) -> None:
             "card",
             f"{drop.slug}/{card.key}",
         )
+        if not was_active.get(card.key):
+            report.joined_cards.append(instance.pk)
     # A card taken out of the file is retired, not deleted: its review history stays.
     for card in RecallCard.objects.filter(drop=drop, is_active=True).exclude(key__in=keys):
         card.is_active = False

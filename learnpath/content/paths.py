@@ -157,13 +157,17 @@ def _check_minutes(spec: PathSpec, problems: Problems) -> None:
         file, measured = Path(drop.source_file), drop.estimate
         if drop.phase_slug in daily and drop.minutes > DAILY_MINUTES_LIMIT:
             problems.add(
-                file, drop.minutes_line, f"states {drop.minutes} minutes; a drop in phases 1-{DAILY_PHASES} states at most "
-                f"{DAILY_MINUTES_LIMIT}"
+                file,
+                drop.minutes_line,
+                f"states {drop.minutes} minutes; a drop in phases 1-{DAILY_PHASES} states at most "
+                f"{DAILY_MINUTES_LIMIT}",
             )
         if measured.seconds > drop.minutes * 60:
             problems.add(
-                file, drop.minutes_line, f"measures {measured.minutes:.1f} minutes but states {drop.minutes}: "
-                f"{measured.describe()}. Shorten the core, or move depth into '## {reading_time.DEEPER_HEADING}'"
+                file,
+                drop.minutes_line,
+                f"measures {measured.minutes:.1f} minutes but states {drop.minutes}: "
+                f"{measured.describe()}. Shorten the core, or move depth into '## {reading_time.DEEPER_HEADING}'",
             )
 
 

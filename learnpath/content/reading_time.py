@@ -50,8 +50,10 @@ class ReadingEstimate:
     def reading_seconds(self) -> float:
         """The core text: prose, code and tables."""
         words = self.prose_words + self.table_words
-        return 60 * words / WORDS_PER_MINUTE + SECONDS_PER_CODE_LINE * self.code_lines + (
-            SECONDS_PER_TABLE_ROW * self.table_rows
+        return (
+            60 * words / WORDS_PER_MINUTE
+            + SECONDS_PER_CODE_LINE * self.code_lines
+            + (SECONDS_PER_TABLE_ROW * self.table_rows)
         )
 
     @property
@@ -77,12 +79,12 @@ class ReadingEstimate:
         }
 
     def describe(self) -> str:
-        """One line: 'text 3.1 min (620 words, 4 code lines, 1 table), 1 demo 1.5, 4 cards 2.1; ...'."""
+        """One line: 'text 3.1 min (620 words, 4 code lines, 2 table rows), 1 demo 1.5, 4 cards 2.1; ...'."""
         text = [f"{self.prose_words + self.table_words} words"]
         if self.code_lines:
-            text.append(f"{self.code_lines} code lines")
+            text.append(_count(self.code_lines, "code line"))
         if self.table_rows:
-            text.append(f"{self.table_rows} table rows")
+            text.append(_count(self.table_rows, "table row"))
         parts = [f"text {self.reading_seconds / 60:.1f} min ({', '.join(text)})"]
         if self.demos:
             parts.append(f"{_count(self.demos, 'demo')} {self.demo_seconds / 60:.1f}")
@@ -125,12 +127,11 @@ def card_seconds(texts: Iterable[str]) -> float:
     return max(SECONDS_PER_CARD, 60 * sum(words_in(t) for t in texts) / WORDS_PER_MINUTE)
 
 
-def estimate(body: str, cards: Iterable[Iterable[str]] = ()) -> ReadingEstimate:
-    """Measure ``body`` (Markdown) and ``cards`` (each card's texts) by the module's rule."""
-    core, deeper = split_deeper(body)
+def _measure(text: str) -> tuple[int, int, int, int, int]:
+    """(prose words, code lines, table words, table rows, demos) of Markdown ``text``."""
     prose = code = table_words = table_rows = demos = 0
     in_code = False
-    for line in core.splitlines():
+    for line in text.splitlines():
         if _FENCE.match(line.strip()):
             in_code = not in_code
             continue
@@ -144,6 +145,14 @@ def estimate(body: str, cards: Iterable[Iterable[str]] = ()) -> ReadingEstimate:
                 table_words += words_in(line)
         else:
             prose += words_in(line)
+    return prose, code, table_words, table_rows, demos
+
+
+def estimate(body: str, cards: Iterable[Iterable[str]] = ()) -> ReadingEstimate:
+    """Measure ``body`` (Markdown) and ``cards`` (each card's texts) by the module's rule."""
+    core, deeper = split_deeper(body)
+    prose, code, table_words, table_rows, demos = _measure(core)
+    deeper_prose, _, deeper_table_words, _, _ = _measure(deeper)
     seconds = [card_seconds(texts) for texts in cards]
     return ReadingEstimate(
         prose_words=prose,
@@ -153,5 +162,5 @@ def estimate(body: str, cards: Iterable[Iterable[str]] = ()) -> ReadingEstimate:
         demos=demos,
         cards=len(seconds),
         card_seconds=round(sum(seconds), 1),
-        deeper_words=words_in(deeper),
+        deeper_words=deeper_prose + deeper_table_words,
     )

@@ -23,6 +23,9 @@ ALLOWED_ATTRIBUTES = {
     "code": {"class"},
     "abbr": {"title"},
 }
+# The drop's last section, '## Go deeper', folds away: the reader opens it on request (reading_time does not count
+# it). Wrapped after sanitizing, like the regions below, so content cannot write <details> attributes of its own.
+GO_DEEPER = re.compile(r'<h2 id="(?P<id>go-deeper[^"]*)">Go deeper</h2>')
 DEMO_MARKER = re.compile(r"<p>\[\[demo:(?P<name>[a-z-]+)\]\]</p>")
 KNOWN_DEMOS = {"temperature", "pipeline"}  # each has its script, stylesheet and page entry in drops/demos.py
 DROP_LINK = re.compile(r"\]\(drop:(?P<slug>[a-z0-9-]+)(?:#(?P<anchor>[a-z0-9-]+))?\)")
@@ -63,8 +66,20 @@ def render_markdown(text: str, resolve_drop: Callable[[str], str | None] | None 
     )
     for plain, focusable in SCROLLABLE:
         clean = clean.replace(plain, focusable)
+    clean = _fold_go_deeper(clean)
     # Demos are inserted after sanitizing, and only from a fixed list: content cannot inject markup.
     return DEMO_MARKER.sub(_demo_html, clean)
+
+
+def _fold_go_deeper(html: str) -> str:
+    match = GO_DEEPER.search(html)
+    if match is None:
+        return html
+    return (
+        f'{html[: match.start()]}<details class="go-deeper" data-go-deeper><summary><h2 id="{match["id"]}">Go deeper'
+        '</h2> <span class="go-deeper-note">optional, not in the minutes</span></summary>'
+        f"{html[match.end() :]}</details>"
+    )
 
 
 def _demo_html(match: re.Match) -> str:

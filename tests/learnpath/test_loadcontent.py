@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -160,7 +161,7 @@ def test_reload_updates_in_place_and_never_touches_progress(tree, learner):
     )
     write_tree(tree, alpha=changed)
     report = load_content(tree)
-    assert any("updated drop alpha (estimated_minutes)" in line for line in report.lines)
+    assert any("updated drop alpha (estimated_minutes" in line for line in report.lines)
     assert any("retired card alpha/one" in line for line in report.lines)
     assert Drop.objects.get(pk=alpha.pk).estimated_minutes == 7
     assert RecallCard.objects.get(drop=alpha, key="one").is_active is False
@@ -288,6 +289,19 @@ CHECK_CASES = {
         {"path_yaml": replace_in(PATH_YAML, "    answer: Because **reasons**.\n", "")},
         "paths/tiny/path.yaml:21: an FAQ entry is missing 'answer'",
     ),
+    "drop longer than its minutes": (
+        {"alpha": replace_in(ALPHA, "minutes: 5", "minutes: 2")},
+        "paths/tiny/drops/01-alpha.md:3: measures 3.0 minutes but states 2: text 0.0 min (11 words), 1 demo 1.5, "
+        "3 cards 1.5. Shorten the core, or move depth into '## Go deeper'",
+    ),
+    "daily drop stating more than 8 minutes": (
+        {"alpha": replace_in(ALPHA, "minutes: 5", "minutes: 9")},
+        "paths/tiny/drops/01-alpha.md:3: states 9 minutes; a drop in phases 1-3 states at most 8",
+    ),
+    "Go deeper before another section": (
+        {"alpha": replace_in(ALPHA, "## Start here", "## Go deeper\n\nMore.\n\n## Start here")},
+        "paths/tiny/drops/01-alpha.md:24: '## Go deeper' must be the last section",
+    ),
 }
 
 
@@ -373,3 +387,138 @@ def test_removed_drop_keeps_history_and_moves_after_listed_ones(tree, learner):
         ("beta", 3),
     ]
     assert DropProgress.objects.filter(drop=beta, user=learner).exists()
+
+
+# -- issue 21: measured minutes, Go deeper, and decks that follow the content -----------------------------------
+
+LONG_DEEPER = "\n## Go deeper\n\n### Try it in a shell\n\n" + "Derivation words. " * 600 + "\n"
+
+
+def test_check_command_prints_each_drops_measured_minutes(tree, capsys):
+    call_command("loadcontent", "--check", "--root", str(tree))
+    out = capsys.readouterr().out
+    assert "tiny: measured minutes of each drop (core text, demos, cards) / stated" in out
+    assert "   1 alpha  3.0 / 5  min  text 0.0 min (11 words), 1 demo 1.5, 3 cards 1.5" in out
+    assert "   3 gamma  0.5 / 6  min" in out
+    assert "OVER" not in out
+
+
+def test_the_last_phase_may_state_more_than_8_minutes(tmp_path):
+    """Phases 1-3 are a drop a day; a later phase (the path's worksheet) may take longer."""
+    four_phases = PATH_YAML.replace(
+        "faq:",
+        "".join(
+            f"  - slug: phase-{n}\n    title: Phase {n}\n    drops:\n      - slug: drop-{n}\n        title: D{n}\n"
+            f"        summary: D{n}.\n"
+            for n in (3, 4)
+        )
+        + "faq:",
+    )
+    extra = {
+        f"0{n + 1}-drop-{n}.md": SIMPLE.format(slug=f"drop-{n}").replace("minutes: 6", "minutes: 20") for n in (3, 4)
+    }
+    root = write_tree(tmp_path, path_yaml=four_phases, extra=extra)
+    found = messages(root)
+    assert [m.split("/paths/", 1)[1] for m in found if "states 20 minutes" in m] == [
+        "tiny/drops/04-drop-3.md:3: states 20 minutes; a drop in phases 1-3 states at most 8"
+    ]
+
+
+@pytest.mark.django_db
+def test_go_deeper_folds_away_and_is_not_counted(tree):
+    write_tree(tree, alpha=ALPHA + LONG_DEEPER)
+    assert messages(tree) == []  # 600 more words, and still within its 5 minutes
+    load_content(tree)
+    alpha = Drop.objects.get(slug="alpha")
+    assert alpha.reading_estimate["minutes"] == 3.0
+    assert alpha.reading_estimate["deeper_words"] == 1205  # "Try it in a shell" too: headings are read
+    assert '<details class="go-deeper" data-go-deeper><summary><h2 id="go-deeper">Go deeper</h2>' in alpha.body_html
+    assert alpha.body_html.endswith("</details>")
+    assert alpha.sections[-1] == {"id": "go-deeper", "title": "Go deeper"}
+
+
+@pytest.mark.django_db
+def test_drop_page_and_api_show_the_measured_minutes(tree, learner):
+    from learnpath.services import enrollment_create
+    from tests.conftest import api_client_for
+
+    write_tree(tree, alpha=ALPHA + LONG_DEEPER)
+    load_content(tree)
+    enrollment_create(user=learner, path=LearningPath.objects.get(slug="tiny"))
+    alpha = Drop.objects.get(slug="alpha")
+    api = api_client_for(learner)
+    estimate = api.get(f"/api/drops/{alpha.pk}/").json()["reading_estimate"]
+    assert estimate == {
+        "minutes": 3.0, "reading_minutes": 0.0, "demo_minutes": 1.5, "card_minutes": 1.5,
+        "demos": 1, "cards": 3, "deeper_words": 1205,
+    }  # fmt: skip
+    from django.test import Client
+
+    client = Client()
+    client.force_login(learner)
+    page = client.get(f"/drops/{alpha.pk}/").content.decode()
+    assert "about 5 min" in page
+    assert (
+        "Measured: 3.0 min, that is 0.0 reading, 1.5 trying the demo and 1.5 answering its 3 recall cards once. "
+        "The Go deeper section at the end is optional and not counted." in page
+    )
+
+
+def _complete(api, drop) -> None:
+    response = api.post(f"/api/drops/{drop.pk}/complete/", {"seconds_spent": 60}, format="json")
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.django_db
+def test_reload_keeps_review_history_and_adds_new_cards_to_decks(tree, make_user):
+    """A card taken out is retired with its history; a new card joins the decks of learners past its drop, one
+    drop's new cards a day; a retired card brought back returns with its schedule."""
+    from drops.models import ReviewCard, ReviewLog
+    from drops.selectors import reviewable_cards
+    from learnpath.services import enrollment_create
+    from tests.conftest import api_client_for
+
+    load_content(tree)
+    path = LearningPath.objects.get(slug="tiny")
+    alpha, beta = Drop.objects.get(slug="alpha"), Drop.objects.get(slug="beta")
+    ada, bo = make_user("ada"), make_user("bo")
+    for user in (ada, bo):
+        enrollment_create(user=user, path=path)
+    ada_api = api_client_for(ada)
+    _complete(ada_api, alpha)
+    _complete(ada_api, beta)  # reading ahead
+    one = ReviewCard.objects.get(user=ada, card__drop=alpha, card__key="one")
+    rated = ada_api.post(f"/api/reviews/{one.pk}/", {"rating": 3}, format="json")
+    assert rated.status_code == 200, rated.content
+    one.refresh_from_db()
+    schedule = (one.state, one.stability, one.due)
+
+    new_card = "  - key: two\n    kind: recall\n    prompt: What is two?\n    answer: One more than one.\n"
+    without_one = replace_in(
+        ALPHA,
+        "  - key: one\n    kind: recall\n    prompt: What is one?\n    answer: The first number.\n"
+        "    explanation: Counting starts there.\n",
+        new_card,
+    )
+    write_tree(tree, alpha=without_one)
+    beta_file = tree / "paths" / "tiny" / "drops" / "02-beta.md"
+    beta_file.write_text(beta_file.read_text().replace("---\n## beta", new_card + "---\n## beta"))
+    report = load_content(tree)
+    assert "retired card alpha/one" in "\n".join(report.lines)
+    assert "    added 2 review card(s) to the decks of learners who completed their drops" in report.lines
+
+    one.refresh_from_db()
+    assert (one.state, one.stability, one.due) == schedule
+    assert ReviewLog.objects.filter(review_card=one).count() == 1
+    assert not reviewable_cards(user=ada).filter(pk=one.pk).exists()
+    joined = {c.card.drop.slug: c for c in ReviewCard.objects.filter(user=ada, card__key="two")}
+    assert set(joined) == {"alpha", "beta"}
+    assert joined["beta"].due - joined["alpha"].due == timedelta(days=1)  # one drop's new cards a day
+    assert not ReviewCard.objects.filter(user=bo).exists()  # bo completed nothing
+
+    write_tree(tree, alpha=ALPHA)  # "one" comes back; "two" is retired in turn
+    report = load_content(tree)
+    one.refresh_from_db()
+    assert RecallCard.objects.get(pk=one.card_id).is_active
+    assert (one.state, one.stability, one.due) == schedule
+    assert "added" not in " ".join(report.lines)  # ada holds "one" already: nothing new joins

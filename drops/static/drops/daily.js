@@ -18,6 +18,18 @@
         input.value = String(seconds);
       });
     });
+    // A link to the folded Go deeper section, or to something inside it (the contents list, a shared URL), opens it.
+    const openTarget = () => {
+      const id = decodeURIComponent(location.hash.slice(1));
+      const target = id && document.getElementById(id);
+      const fold = target && target.closest("details[data-go-deeper]");
+      if (fold && !fold.open) {
+        fold.open = true;
+        target.scrollIntoView();
+      }
+    };
+    window.addEventListener("hashchange", openTarget);
+    openTarget();
   }
 
   // Review session. Multiple choice: 1–9 pick an answer, Enter checks it. After the check (the same card
