@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from drops.models import Drop
-from tests.fixtures.browser import assert_fits, only_from, open_screen, page_errors
+from tests.fixtures.browser import assert_fits, only_from, open_screen, page_errors, sign_up
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "an-unguessable-pass-42"
@@ -142,3 +142,28 @@ def test_the_public_demos_page_and_the_pipeline_demo_controls(screen, content):
         " return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255; }"
     )
     assert (luminance > 0.6) if screen.scheme == "dark" else (luminance < 0.4)
+
+
+def test_a_drop_shows_its_measured_minutes_and_folds_go_deeper(screen, content):
+    """Day 1 says what its minutes are made of; its Go deeper section stays folded until the reader opens it,
+    by its summary or by the link in "In this drop"."""
+    first = Drop.objects.get(path=content, position=1)
+    estimate = first.reading_estimate
+    sign_up(screen, "ines")  # enrols in the path and opens day 1
+    screen.wait_for_url(f"**/drops/{first.pk}/")
+    expect(screen.get_by_test_id("reading-estimate")).to_contain_text(
+        f"Measured: {estimate['minutes']} min, that is {estimate['reading_minutes']} reading"
+    )
+    assert estimate["minutes"] <= first.estimated_minutes
+    fold = screen.locator("details[data-go-deeper]")
+    inside = fold.locator("h3").first
+    expect(fold).not_to_have_attribute("open", "")
+    expect(inside).to_be_hidden()
+    fold.locator("summary").click()
+    expect(inside).to_be_visible()
+    fold.locator("summary").click()  # folded again; the contents list opens it
+    expect(inside).to_be_hidden()
+    screen.get_by_role("navigation", name="In this drop").get_by_role("link", name="Go deeper").click()
+    expect(inside).to_be_visible()
+    expect(inside).to_be_in_viewport()
+    assert_fits(screen)

@@ -125,7 +125,8 @@ export function klDivergenceFromLogits(teacherLogits, studentLogits, T = 1) {
 /**
  * The distillation soft loss of Hinton et al. (2015): T² · KL(p_T ‖ q_T) with
  * p_T = softmax(teacher/T), q_T = softmax(student/T). The T² keeps the soft
- * loss's gradients on the same scale as the hard-label loss as T changes.
+ * loss's gradients roughly on the scale of the hard-label loss as T changes
+ * (exactly only at high T with zero-mean logits).
  * Equals PyTorch's
  *   F.kl_div(F.log_softmax(s/T, -1), F.softmax(t/T, -1), reduction="batchmean") * T**2
  * for a single example.

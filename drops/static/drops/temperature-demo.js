@@ -123,7 +123,7 @@ function buildDemo(mount) {
     ]),
     el("p", {
       class: "demo-help",
-      text: "Both sides use softmax(logits / T). Multiplying by T² keeps the soft loss's gradients on the same scale as T changes.",
+      text: "Both sides use softmax(logits / T). Multiplying by T² keeps the soft loss's gradients roughly on the same scale as T changes, not exactly.",
     }),
   ]);
 
