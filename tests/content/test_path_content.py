@@ -125,7 +125,7 @@ DECIMALS = {"one": 1, "two": 2, "three": 3, "four": 4}
 NUMERIC_CARD_ANSWERS = {
     "mnist-errors-saved": "146 - 74",
     "missing-threes": "percent(1010 - 14, 1010)",
-    "distilbert-size": "percent(110 - 66, 110)",
+    "tutorial-weights": "kd_loss([3, 2.5, 0.5, -1], [5, 2, 1, -2], 0, T=4, alpha=0.25)",
     "softmax-t2": "softmax([2, 1, 0], 2)[0]",
     "ratio-at-t4": "exp(4 / 4)",
     "t2-gradient": "16 * kl_grad([5, 2, 1, -2], [3, 2.5, 0.5, -1], 4)[0]",
