@@ -126,7 +126,6 @@ NUMERIC_CARD_ANSWERS = {
     "mnist-errors-saved": "146 - 74",
     "missing-threes": "percent(1010 - 14, 1010)",
     "tutorial-weights": "kd_loss([3, 2.5, 0.5, -1], [5, 2, 1, -2], 0, T=4, alpha=0.25)",
-    "softmax-t2": "softmax([2, 1, 0], 2)[0]",
     "ratio-at-t4": "exp(4 / 4)",
     "t2-gradient": "16 * kl_grad([5, 2, 1, -2], [3, 2.5, 0.5, -1], 4)[0]",
     "break-even-days": "325 / (122 - 2.40)",
