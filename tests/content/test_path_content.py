@@ -125,8 +125,7 @@ DECIMALS = {"one": 1, "two": 2, "three": 3, "four": 4}
 NUMERIC_CARD_ANSWERS = {
     "gap-closed": "percent(90 - 52, 90 - 40)",
     "label-bits": "log(8) / log(2)",
-    "distilbert-size": "percent(110 - 66, 110)",
-    "softmax-t2": "softmax([2, 1, 0], 2)[0]",
+    "tutorial-weights": "kd_loss([3, 2.5, 0.5, -1], [5, 2, 1, -2], 0, T=4, alpha=0.25)",
     "ratio-at-t4": "exp(4 / 4)",
     "t2-gradient": "16 * kl_grad([5, 2, 1, -2], [3, 2.5, 0.5, -1], 4)[0]",
     "break-even-days": "325 / (122 - 2.40)",
