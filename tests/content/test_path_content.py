@@ -213,6 +213,14 @@ def test_diagnosis_cards_match_the_bugs_they_name(spec):
     )
 
 
+def test_dpo_start_loss_card_quotes_log_2(spec):
+    """Before any update π_θ = π_ref, every margin is 0 and the DPO loss is log 2 for any β (the card's value)."""
+    card = _cards(spec)["start-loss-not-log2"]
+    for beta in (0.01, 0.1, 0.5):
+        assert round(numbers.dpo_loss(0, beta), 4) == 0.6931
+    assert "0.6931" in card.prompt and "0.6931" in card.explanation
+
+
 def test_digits_control_is_quoted_where_the_experiment_is(spec):
     """Drops that show the digits experiment also show the fair control: the student on all 1,257 labels."""
     metrics = numbers.digits_metrics()
