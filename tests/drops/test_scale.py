@@ -321,7 +321,7 @@ def test_recall_is_given_only_where_it_means_something_and_from_before_the_ratin
     noon = datetime(2027, 6, 1, 12, tzinfo=UTC)
     with time_machine.travel(noon, tick=False):
         _read_first_drop(api)
-        fresh, seasoned = ReviewCard.objects.filter(user=learner, card__kind=RecallCard.Kind.RECALL).order_by("pk")[:2]
+        fresh, seasoned = ReviewCard.objects.filter(user=learner).select_related("card").order_by("pk")[:2]
         # Both in long-term review and due: one last reviewed two hours ago, the other three days ago.
         for card, ago in ((fresh, timedelta(hours=2)), (seasoned, timedelta(days=3))):
             ReviewCard.objects.filter(pk=card.pk).update(
@@ -334,9 +334,16 @@ def test_recall_is_given_only_where_it_means_something_and_from_before_the_ratin
         assert 0 < shown[seasoned.pk] < 1
         today = {c["id"]: c["retrievability"] for c in api.get("/api/today/").json()["first_reviews"]}
         assert all(today[pk] == shown[pk] for pk in today)
-        rated = api.post(f"/api/reviews/{seasoned.pk}/", {"rating": 3}, format="json").json()
+        rated = api.post(f"/api/reviews/{seasoned.pk}/", _good(seasoned), format="json").json()
         assert rated["retrievability"] == shown[seasoned.pk]  # what FSRS expected, not ~1 just after
-        assert api.post(f"/api/reviews/{fresh.pk}/", {"rating": 3}, format="json").json()["retrievability"] is None
+        assert api.post(f"/api/reviews/{fresh.pk}/", _good(fresh), format="json").json()["retrievability"] is None
+
+
+def _good(review_card: ReviewCard) -> dict:
+    """A Good rating, with the right answer where the card's kind asks for one."""
+    if review_card.card.kind == RecallCard.Kind.RECALL:
+        return {"rating": 3}
+    return {"rating": 3, "answer": review_card.card.answer}
 
 
 def test_a_cached_summary_shows_recall_once_the_last_review_is_a_day_old(api, learner, enrolled):
