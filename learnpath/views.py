@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import re
 import sys
 from datetime import datetime
 from pathlib import Path as FilePath
@@ -11,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
@@ -250,17 +253,29 @@ def _unavailable(request, dependency: str):
 
 
 SERVICE_WORKER = FilePath(__file__).resolve().parent / "static" / "learnpath" / "sw.js"
+PRECACHED_FILE = re.compile(r'"/static/(?P<path>[^"]+)"')
+VERSION_LINE = re.compile(r'^const VERSION = "[^"]*";$', re.M)
 
 
 @functools.cache
-def _service_worker_body() -> bytes:
-    return SERVICE_WORKER.read_bytes()
+def service_worker_script() -> bytes:
+    """sw.js with its VERSION set to a digest of itself and of every static file it precaches. The precached files
+    keep their names from one deploy to the next, so a deploy that changes one of them (a stylesheet, a script)
+    must change the worker's bytes: the browser then installs the new worker, which precaches the new files, and
+    its activation deletes the old caches. Computed once per process; static files change only with a deploy."""
+    text = SERVICE_WORKER.read_text(encoding="utf-8")
+    digest = hashlib.sha256(text.encode())
+    for match in PRECACHED_FILE.finditer(text):
+        found = finders.find(match["path"])
+        digest.update(FilePath(found).read_bytes() if found else match["path"].encode())
+    return VERSION_LINE.sub(f'const VERSION = "{digest.hexdigest()[:16]}";', text, count=1).encode()
 
 
 def service_worker(request):
     """The service worker (docs/offline.md), served from the site's root so that its scope is the whole site; the
-    browser checks it for a new version on every navigation (no-cache), and its body is the static file sw.js."""
-    response = HttpResponse(_service_worker_body(), content_type="text/javascript; charset=utf-8")
+    browser checks it for a new version on every navigation (no-cache), and its body is the static file sw.js with
+    the version of what it precaches."""
+    response = HttpResponse(service_worker_script(), content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = "/"
     return response

@@ -20,9 +20,10 @@ from tests.fixtures.browser import sign_up  # and the `page` fixture
 
 pytestmark = pytest.mark.e2e
 
-STORED_PAGES = (
-    "() => caches.open('learnpath-pages-v1').then((c) => c.keys()).then((k) => k.map((r) => new URL(r.url).pathname))"
-)
+# The page store is learnpath-pages-<VERSION>, the version the served worker carries (a digest of what it precaches).
+STORED_PAGES = """() => caches.keys()
+  .then((names) => caches.open(names.find((name) => name.startsWith("learnpath-pages-"))))
+  .then((c) => c.keys()).then((k) => k.map((r) => new URL(r.url).pathname))"""
 
 
 def learner_with_cards(page, username: str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 from PIL import Image
 
-from learnpath.views import SERVICE_WORKER
+from learnpath.views import SERVICE_WORKER, service_worker_script
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,30 @@ def test_the_service_worker_is_served_from_the_root_uncached():
     assert response["Content-Type"].startswith("text/javascript")
     assert response["Cache-Control"] == "no-cache"
     assert response["Service-Worker-Allowed"] == "/"
-    assert response.content == SERVICE_WORKER.read_bytes()
+    served, source = response.content.decode(), SERVICE_WORKER.read_text()
+    version = re.search(r'^const VERSION = "([0-9a-f]{16})";$', served, re.M)
+    assert version, "the served worker carries the digest of what it precaches"
+    assert served.replace(version[1], "dev", 1) == source  # otherwise the file as it is
+
+
+def test_a_deploy_that_changes_a_precached_file_changes_the_worker(tmp_path, settings):
+    """Same file names, new contents: the worker's bytes change, so browsers install it and drop the old caches."""
+
+    def version() -> str:
+        service_worker_script.cache_clear()
+        return re.search(r'const VERSION = "(\w+)";', Client().get("/sw.js").content.decode())[1]
+
+    before = version()
+    assert version() == before  # the same files give the same version
+    changed = tmp_path / "learnpath" / "site.css"
+    changed.parent.mkdir()
+    changed.write_text(Path(finders.find("learnpath/site.css")).read_text() + "\n.new-rule { color: red; }\n")
+    settings.STATICFILES_DIRS = [tmp_path]  # found before the app's own site.css
+    try:
+        assert finders.find("learnpath/site.css") == str(changed)
+        assert version() != before
+    finally:
+        service_worker_script.cache_clear()
 
 
 def test_the_service_worker_stores_only_the_learners_own_pages_and_precaches_files_that_exist():

@@ -7,8 +7,10 @@
  * - Logging in or out (a POST to /accounts/login/ or /accounts/logout/) empties the page store first, so the
  *   next person on the device never sees the last one's pages.
  * - A page neither online nor stored gets /static/learnpath/offline.html.
- * Bump VERSION when the list of precached files changes: the old caches are deleted on activation. */
-const VERSION = "v1";
+ * VERSION is written by the view that serves this file (learnpath.views.service_worker_script): a digest of this
+ * file and of every file in PRECACHE, so a deploy that changes any of them installs a new worker, and its
+ * activation deletes the old caches. */
+const VERSION = "dev";
 const STATIC_CACHE = `learnpath-static-${VERSION}`;
 const PAGES_CACHE = `learnpath-pages-${VERSION}`;
 const OFFLINE_PAGE = "/static/learnpath/offline.html";
