@@ -7,16 +7,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth.models import User
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from drops.models import Drop, DropProgress, ReviewLog
-from drops.services import drop_complete
-from learnpath import services
-from tests.drops.conftest import build_path
 from tests.e2e.axe import assert_accessible
-from tests.fixtures.browser import sign_up  # and the `page` fixture
+from tests.fixtures.browser import learner_with_cards, sign_up  # and the `page` fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -24,16 +19,6 @@ pytestmark = pytest.mark.e2e
 STORED_PAGES = """() => caches.keys()
   .then((names) => caches.open(names.find((name) => name.startsWith("learnpath-pages-"))))
   .then((c) => c.keys()).then((k) => k.map((r) => new URL(r.url).pathname))"""
-
-
-def learner_with_cards(page, username: str):
-    sign_up(page, username)
-    user = User.objects.get(username=username)
-    path = build_path(slug=f"offline-{username}", drops=3)
-    services.enrollment_create(user=user, path=path)
-    first = Drop.objects.get(path=path, position=1)
-    drop_complete(user=user, drop=first, seconds_spent=60, now=timezone.now())
-    return user, first
 
 
 def warm(page, urls) -> None:
@@ -60,7 +45,7 @@ def test_the_manifest_and_the_service_worker_make_it_installable(page):
 
 
 def test_own_pages_open_offline_the_rest_gets_the_offline_page_and_logout_forgets_them(page):
-    _, first = learner_with_cards(page, "offliner")
+    _, first = learner_with_cards(page, "offliner", path_slug="offline-offliner", drops=3)
     warm(page, ["/review/", f"/drops/{first.pk}/", "/progress/", "/today/"])
     assert set(page.evaluate(STORED_PAGES)) >= {"/today/", "/review/", f"/drops/{first.pk}/", "/progress/"}
     banner = page.get_by_test_id("offline-banner")
@@ -112,7 +97,7 @@ def rate_offline_card(page) -> tuple[str, int]:
 
 
 def test_ratings_and_a_completion_made_offline_are_sent_once_when_back_online(page):
-    user, first = learner_with_cards(page, "traveller")
+    user, first = learner_with_cards(page, "traveller", path_slug="offline-traveller", drops=3)
     second = Drop.objects.get(path=first.path, position=2)
     warm(page, ["/review/", f"/drops/{second.pk}/", "/today/"])
     deck = f"learnpath-offline-deck-{user.pk}"
@@ -148,7 +133,7 @@ def test_ratings_and_a_completion_made_offline_are_sent_once_when_back_online(pa
 
 
 def test_a_definite_refusal_leaves_the_queue_with_its_reason_and_a_lost_connection_keeps_the_rest(page):
-    user, _ = learner_with_cards(page, "refused")
+    user, _ = learner_with_cards(page, "refused", path_slug="offline-refused", drops=3)
     page.goto("/today/")
     entries = [
         {

@@ -8,15 +8,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth.models import User
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from drops.models import Drop, ReviewCard
-from drops.services import drop_complete
-from learnpath import services
-from tests.drops.conftest import build_path
-from tests.fixtures.browser import assert_fits, open_screen, sign_up
+from drops.models import ReviewCard
+from tests.fixtures.browser import assert_fits, learner_with_cards, open_screen
 
 pytestmark = pytest.mark.e2e
 INTERVAL = re.compile(r"^\d+(\.\d)?(m|h|d|mo|y)$")
@@ -30,17 +25,7 @@ def phone(browser, live_server, settings):
     page.context.close()
 
 
-def learner_with_cards(page, name: str):
-    sign_up(page, name)
-    user = User.objects.get(username=name)
-    path = build_path(slug=f"thumb-{name}", drops=2)
-    services.enrollment_create(user=user, path=path)
-    drop = Drop.objects.get(path=path, position=1)
-    drop.cards.filter(kind="choice").update(
-        explanation="B is right. " + "A longer explanation that pushes the page down on a phone. " * 6
-    )
-    drop_complete(user=user, drop=drop, seconds_spent=60, now=timezone.now())
-    return user, drop
+LONG_EXPLANATION = "B is right. " + "A longer explanation that pushes the page down on a phone. " * 6
 
 
 def in_viewport(page, locator) -> bool:
@@ -85,7 +70,7 @@ def submit(page, action) -> None:
 
 
 def test_review_fits_a_thumb(phone):
-    user, drop = learner_with_cards(phone, "ada")
+    user, drop = learner_with_cards(phone, "ada", path_slug="thumb-ada", explanation=LONG_EXPLANATION)
     phone.goto("/review/")
     assert_fits(phone)
     assert counts(phone) == (3, 0, 0)
@@ -117,7 +102,7 @@ def test_review_fits_a_thumb(phone):
 
 
 def test_the_cards_page_suspends_a_card_and_it_leaves_the_review(phone):
-    user, drop = learner_with_cards(phone, "bea")
+    user, drop = learner_with_cards(phone, "bea", path_slug="thumb-bea", explanation=LONG_EXPLANATION)
     numeric = ReviewCard.objects.get(user=user, card__kind="numeric")
     phone.goto("/review/")
     assert counts(phone) == (3, 0, 0)

@@ -13,14 +13,7 @@ from drops.services import drop_complete, review_card_rate
 from learnpath.models import LearnerProfile
 from learnpath.services import profile_update
 from tests.drops.conftest import build_path, enrol
-
-SETTINGS_FORM = {
-    "email": "",
-    "timezone": "UTC",
-    "reminder_hour": "18",
-    "daily_goal_minutes": "5",
-    "daily_review_cap": "50",
-}
+from tests.learnpath.forms import SETTINGS_FORM
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from django.test import Client
 from learnpath.models import LearnerProfile, available_timezones
 from learnpath.timezones import COMMON_ZONES, timezone_choices
 from learnpath.validators import text_problem, validate_display_multiline_text, validate_display_text
+from tests.learnpath.forms import SETTINGS_FORM
 
 INT64_MAX = "9223372036854775807"
 HUGE = 10**30
@@ -143,15 +144,6 @@ def page(learner):
     client = Client()
     client.force_login(learner)
     return client
-
-
-SETTINGS_FORM = {
-    "email": "",
-    "timezone": "UTC",
-    "reminder_hour": "18",
-    "daily_goal_minutes": "5",
-    "daily_review_cap": "50",
-}
 
 
 @pytest.mark.parametrize(
