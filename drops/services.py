@@ -173,11 +173,7 @@ def drop_complete(*, user: User, drop: Drop, seconds_spent: int, now: datetime |
 
     card_ids = list(drop.cards.filter(is_active=True).values_list("pk", flat=True))
     existing = set(ReviewCard.objects.filter(user=user, card_id__in=card_ids).values_list("card_id", flat=True))
-    new_cards = [
-        ReviewCard(user=user, card_id=pk, state=ReviewCard.State.LEARNING, step=0, due=now, added_at=now)
-        for pk in card_ids
-        if pk not in existing
-    ]
+    new_cards = [_new_in_deck(user.pk, pk, due=now, now=now) for pk in card_ids if pk not in existing]
     ReviewCard.objects.bulk_create(new_cards, ignore_conflicts=True)
 
     next_unlocks_at = None
@@ -391,6 +387,11 @@ def _lock_learner(user: User) -> Streak:
     return Streak.objects.select_for_update().get(user=user)
 
 
+def _new_in_deck(user_id: int, card_id: int, *, due: datetime, now: datetime) -> ReviewCard:
+    """A card joining a learner's deck: new, at its first learning step, due at ``due``."""
+    return ReviewCard(user_id=user_id, card_id=card_id, state=ReviewCard.State.LEARNING, step=0, due=due, added_at=now)
+
+
 # ---------- content that changed under learners ----------
 
 
@@ -423,10 +424,7 @@ def add_cards_to_decks(*, card_ids: Iterable[int], now: datetime | None = None) 
             continue
         day = day_of[user_id] = day_of.get(user_id, -1) + 1
         due = now + timedelta(days=day)
-        new_cards += [
-            ReviewCard(user_id=user_id, card_id=pk, state=ReviewCard.State.LEARNING, step=0, due=due, added_at=now)
-            for pk in missing
-        ]
+        new_cards += [_new_in_deck(user_id, pk, due=due, now=now) for pk in missing]
     ReviewCard.objects.bulk_create(new_cards, ignore_conflicts=True)
     for user_id in day_of:
         learner_changed(user_id)

@@ -73,11 +73,10 @@ def estimate_lines(specs: list[PathSpec]) -> list[str]:
         lines.append(f"{spec.slug}: measured minutes of each drop (core text, demos, cards) / stated")
         width = max((len(drop.slug) for drop in spec.drops), default=0)
         for drop in spec.drops:
-            measured = drop.estimate
-            flag = "  OVER" if drop.minutes and measured.seconds > drop.minutes * 60 else ""
+            flag = "  OVER" if drop.runs_over else ""
             lines.append(
-                f"  {drop.position:>2} {drop.slug:<{width}} {measured.minutes:4.1f} / {drop.minutes:<2} min"
-                f"{flag}  {measured.describe()}"
+                f"  {drop.position:>2} {drop.slug:<{width}} {drop.estimate.minutes:4.1f} / {drop.minutes:<2} min"
+                f"{flag}  {drop.estimate.describe()}"
             )
     return lines
 

@@ -53,7 +53,7 @@ class ReadingEstimate:
         return (
             60 * words / WORDS_PER_MINUTE
             + SECONDS_PER_CODE_LINE * self.code_lines
-            + (SECONDS_PER_TABLE_ROW * self.table_rows)
+            + SECONDS_PER_TABLE_ROW * self.table_rows
         )
 
     @property
